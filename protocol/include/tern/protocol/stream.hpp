@@ -1,0 +1,17 @@
+// Splits a TCP/TLS byte stream into STUN messages and padded ChannelData frames (RFC 8656 §12.5).
+#pragma once
+
+#include <cstdint>
+
+#include "tern/protocol/message.hpp"
+
+namespace tern::protocol {
+
+inline constexpr std::size_t kMaxStreamFrame = 65535 + 4 + 3;
+
+// How many bytes the frame at the front of `buffered` occupies, padding included; 0 when more
+// bytes are needed to tell. kNotStun when the stream carries neither STUN nor ChannelData
+// (the connection should be closed).
+Result<std::size_t> next_frame_size(Bytes buffered) noexcept;
+
+}  // namespace tern::protocol

@@ -1,0 +1,41 @@
+// TransportAddress text conversions.
+#include "tern/protocol/address.hpp"
+
+#include <arpa/inet.h>
+
+namespace tern::protocol {
+
+TransportAddress TransportAddress::v4(std::uint32_t host_order_ip, std::uint16_t port) noexcept {
+  TransportAddress a;
+  a.family = Family::kIPv4;
+  a.ip[0] = static_cast<std::uint8_t>(host_order_ip >> 24);
+  a.ip[1] = static_cast<std::uint8_t>(host_order_ip >> 16);
+  a.ip[2] = static_cast<std::uint8_t>(host_order_ip >> 8);
+  a.ip[3] = static_cast<std::uint8_t>(host_order_ip);
+  a.port = port;
+  return a;
+}
+
+bool TransportAddress::parse_ip(const std::string& text, TransportAddress& out) noexcept {
+  TransportAddress a;
+  if (inet_pton(AF_INET, text.c_str(), a.ip.data()) == 1) {
+    a.family = Family::kIPv4;
+  } else if (inet_pton(AF_INET6, text.c_str(), a.ip.data()) == 1) {
+    a.family = Family::kIPv6;
+  } else {
+    return false;
+  }
+  a.port = out.port;
+  out = a;
+  return true;
+}
+
+std::string TransportAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  const bool v4 = family == Family::kIPv4;
+  inet_ntop(v4 ? AF_INET : AF_INET6, ip.data(), buf, sizeof buf);
+  std::string s = v4 ? std::string(buf) : "[" + std::string(buf) + "]";
+  return s + ":" + std::to_string(port);
+}
+
+}  // namespace tern::protocol

@@ -1,0 +1,24 @@
+// Frame boundaries on TCP/TLS: STUN is 20 + length, ChannelData 4 + length padded to 4.
+#include "tern/protocol/stream.hpp"
+
+#include "tern/protocol/bytes.hpp"
+#include "tern/protocol/channel_data.hpp"
+#include "tern/protocol/demux.hpp"
+
+namespace tern::protocol {
+
+Result<std::size_t> next_frame_size(Bytes b) noexcept {
+  if (b.empty()) return std::size_t{0};
+  const PacketKind kind = classify_first_byte(b[0]);
+  if (kind != PacketKind::kStun && kind != PacketKind::kChannelData) return Error::kNotStun;
+  if (b.size() < 4) return std::size_t{0};
+  const std::size_t length = load_be16(b.data() + 2);
+  if (kind == PacketKind::kStun) {
+    if (length % 4 != 0) return Error::kBadLength;
+    return kHeaderSize + length;
+  }
+  if (load_be16(b.data()) > kMaxChannel) return Error::kNotChannelData;
+  return kChannelDataHeader + padded4(length);
+}
+
+}  // namespace tern::protocol

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test: unit, vector, core and integration
+# tests on a release build and again under ASan+UBSan, then each libFuzzer target for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-30}
+jobs=$(nproc)
+
+step() { printf '\n==== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step "setup"
+scripts/setup.sh --test
+
+for preset in release asan; do
+  step "build $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  step "test $preset"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset "$preset" -j "$jobs" --timeout 600
+done
+
+step "build fuzz"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+tests/fuzz/make_corpus.sh "$corpus/seeds"
+for target in build/fuzz/tests/fuzz/fuzz_*; do
+  [[ -x "$target" ]] || continue
+  name=$(basename "$target")
+  step "fuzz $name for ${FUZZ_SECONDS}s"
+  mkdir -p "$corpus/$name"
+  "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
+    "$corpus/$name" "$corpus/seeds" 2>&1 | tail -n 40
+done
+step "all tests passed"

@@ -1,0 +1,40 @@
+// The tern binary: `serve`, `check-config`, `--version`.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tern serve [--config FILE]   run the server (no FILE = the embedded default)\n"
+    "       tern check-config FILE       validate a config file; prints every error\n"
+    "       tern print-default-config    print the embedded default config\n"
+    "       tern --version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  if (cmd == "--version" || cmd == "version") return tern::app::print_version();
+  if (cmd == "serve") {
+    if (args.size() == 1) return tern::app::serve("");
+    if (args.size() == 3 && args[1] == "--config") return tern::app::serve(args[2]);
+  }
+  if (cmd == "check-config" && args.size() == 2) return tern::app::check_config(args[1]);
+  if (cmd == "print-default-config" && args.size() == 1) return tern::app::print_default_config();
+  if (cmd == "--help" || cmd == "help" || cmd == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "tern: unknown command or arguments\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,90 @@
+// tern's configuration as plain structs; every field has the documented default (docs/configuration.md).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tern::config {
+
+struct Listen {
+  std::string transport;  // udp | tcp | tls
+  std::string address;    // IP literal
+  std::uint16_t port = 0;
+};
+
+struct Tls {
+  std::string cert_file;  // empty = self-signed certificate under state_dir/tls
+  std::string key_file;
+  std::string min_version = "1.2";  // 1.2 | 1.3
+};
+
+struct Relay {
+  std::string address = "0.0.0.0";
+  std::string address_v6;
+  std::string public_address;
+  std::uint16_t min_port = 49152;
+  std::uint16_t max_port = 65535;
+};
+
+struct User {
+  std::string name;
+  std::string password;  // exactly one of password and key
+  std::string key;       // hex long-term key
+};
+
+struct Auth {
+  std::vector<User> users;
+  std::string users_file;
+  std::vector<std::string> secrets;
+  std::string secrets_file;
+  bool strict_expiry = false;
+};
+
+struct Limits {
+  std::uint32_t allocations_per_user = 10;
+  std::uint32_t allocations_total = 0;
+  std::uint32_t permissions_per_allocation = 64;
+  std::uint32_t channels_per_allocation = 64;
+  std::chrono::seconds max_allocation_lifetime{3600};
+};
+
+struct Peers {
+  std::vector<std::string> deny{"default"};
+  std::vector<std::string> allow;
+};
+
+struct Stun {
+  bool rfc3489 = false;  // answer cookie-less RFC 3489 Binding requests
+};
+
+struct Connections {
+  std::uint32_t max = 10000;  // TCP + TLS connections per process
+  std::chrono::seconds idle_timeout{300};
+};
+
+struct Config {
+  std::string realm = "tern.local";
+  std::string software;
+  std::uint32_t workers = 0;
+  std::string state_dir;  // empty = $TERN_STATE_DIR, /var/lib/tern as root, ~/.local/state/tern
+  std::vector<Listen> listen{{"udp", "0.0.0.0", 3478}, {"tcp", "0.0.0.0", 3478},
+                             {"tls", "0.0.0.0", 5349}};
+  Tls tls;
+  Relay relay;
+  Auth auth;
+  Limits limits;
+  Peers peers;
+  std::vector<std::string> alternate_servers;
+  std::string metrics_listen = "127.0.0.1:9641";
+  std::string signaling_listen;
+  std::string signaling_token;
+  std::string admin_socket = "/run/tern/admin.sock";
+  std::string log_level = "info";
+  std::string log_format = "text";
+  Stun stun;
+  Connections connections;
+};
+
+}  // namespace tern::config

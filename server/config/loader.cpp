@@ -1,0 +1,398 @@
+// YAML config loader: walks the document once, converting known keys and reporting the rest.
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+#include "tern/protocol/address.hpp"
+
+namespace tern::config {
+namespace {
+
+class Walker {
+ public:
+  explicit Walker(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& at, const std::string& message) {
+    const auto mark = at.Mark();
+    errors_.push_back({file_, mark.line + 1, mark.column + 1, message});
+  }
+  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+
+  using Handler = std::function<void(const YAML::Node&)>;
+
+  // Calls the handler of every known key; unknown keys are errors.
+  void map(const YAML::Node& node, const std::string& where,
+           const std::map<std::string, Handler>& handlers) {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) return error(node, where + " must be a mapping");
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>("");
+      const auto it = handlers.find(key);
+      if (it == handlers.end()) {
+        error(kv.first, "unknown key '" + key + "' in " + where);
+      } else {
+        it->second(kv.second);
+      }
+    }
+  }
+
+  Handler string(std::string& out, const std::string& name) {
+    return [this, &out, name](const YAML::Node& n) {
+      if (n.IsNull()) return out.clear();
+      if (!n.IsScalar()) return error(n, name + " must be a string");
+      out = n.Scalar();
+    };
+  }
+
+  Handler boolean(bool& out, const std::string& name) {
+    return [this, &out, name](const YAML::Node& n) {
+      bool value = false;
+      if (!n.IsScalar() || !YAML::convert<bool>::decode(n, value)) {
+        return error(n, name + " must be true or false");
+      }
+      out = value;
+    };
+  }
+
+  template <typename T>
+  Handler number(T& out, const std::string& name, std::uint64_t min, std::uint64_t max) {
+    return [this, &out, name, min, max](const YAML::Node& n) {
+      std::uint64_t value = 0;
+      const std::string text = n.IsScalar() ? n.Scalar() : "";
+      std::size_t used = 0;
+      bool ok = !text.empty() && text[0] != '-';
+      try {
+        if (ok) value = std::stoull(text, &used, 10);
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      if (!ok || used != text.size() || value < min || value > max) {
+        return error(n, name + " must be a whole number from " + std::to_string(min) + " to " +
+                            std::to_string(max));
+      }
+      out = static_cast<T>(value);
+    };
+  }
+
+  Handler duration(std::chrono::seconds& out, const std::string& name) {
+    return [this, &out, name](const YAML::Node& n) {
+      if (!n.IsScalar() || !parse_duration(n.Scalar(), out)) {
+        error(n, name + " must be a duration such as 30s, 10m or 1h");
+      }
+    };
+  }
+
+  Handler string_list(std::vector<std::string>& out, const std::string& name,
+                      std::function<bool(const std::string&)> valid = {},
+                      const std::string& what = "") {
+    return [this, &out, name, valid, what](const YAML::Node& n) {
+      out.clear();
+      if (n.IsNull()) return;
+      if (!n.IsSequence()) return error(n, name + " must be a list");
+      for (const auto& item : n) {
+        if (!item.IsScalar()) {
+          error(item, name + " entries must be strings");
+        } else if (valid && !valid(item.Scalar())) {
+          error(item, name + ": '" + item.Scalar() + "' is not " + what);
+        } else {
+          out.push_back(item.Scalar());
+        }
+      }
+    };
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+bool is_ip(const std::string& text) {
+  protocol::TransportAddress a;
+  return protocol::TransportAddress::parse_ip(text, a);
+}
+
+bool is_host_port(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  const auto port = text.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return false;
+  return std::stoul(port) <= 65535;
+}
+
+void check_one_of(Walker& w, const YAML::Node& n, const std::string& value,
+                  const std::vector<std::string>& allowed, const std::string& name) {
+  for (const auto& a : allowed) {
+    if (value == a) return;
+  }
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  w.error(n, name + " must be one of: " + list + " (got '" + value + "')");
+}
+
+void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
+  out.clear();
+  if (n.IsNull()) return;
+  if (!n.IsSequence()) return w.error(n, "listen must be a list of {transport, address, port}");
+  for (const auto& item : n) {
+    Listen l;
+    bool has_port = false;
+    w.map(item, "listen entry",
+          {{"transport", w.string(l.transport, "listen.transport")},
+           {"address", w.string(l.address, "listen.address")},
+           {"port", [&](const YAML::Node& p) {
+              has_port = true;
+              w.number(l.port, "listen.port", 0, 65535)(p);
+            }}});
+    if (!item.IsMap()) continue;
+    check_one_of(w, item, l.transport, {"udp", "tcp", "tls"}, "listen.transport");
+    if (!is_ip(l.address)) w.error(item, "listen.address must be an IP address, got '" + l.address + "'");
+    if (!has_port) w.error(item, "listen entry needs a port");
+    out.push_back(l);
+  }
+}
+
+void load_users(Walker& w, const YAML::Node& n, std::vector<User>& out) {
+  out.clear();
+  if (n.IsNull()) return;
+  if (!n.IsSequence()) return w.error(n, "auth.users must be a list of {name, password|key}");
+  for (const auto& item : n) {
+    User u;
+    w.map(item, "auth.users entry",
+          {{"name", w.string(u.name, "auth.users.name")},
+           {"password", w.string(u.password, "auth.users.password")},
+           {"key", w.string(u.key, "auth.users.key")}});
+    if (!item.IsMap()) continue;
+    if (u.name.empty()) w.error(item, "auth.users entry needs a name");
+    if (u.password.empty() == u.key.empty()) {
+      w.error(item, "auth.users entry '" + u.name + "' needs exactly one of password and key");
+    }
+    if (!u.key.empty() && (u.key.size() % 2 != 0 ||
+                           u.key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+      w.error(item, "auth.users entry '" + u.name + "': key must be hex");
+    }
+    out.push_back(u);
+  }
+}
+
+void load_root(Walker& w, const YAML::Node& root, Config& c) {
+  w.map(root, "the config",
+        {{"realm", w.string(c.realm, "realm")},
+         {"software", w.string(c.software, "software")},
+         {"workers", w.number(c.workers, "workers", 0, 256)},
+         {"state_dir", w.string(c.state_dir, "state_dir")},
+         {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
+         {"tls", [&](const YAML::Node& n) {
+            w.map(n, "tls",
+                  {{"cert_file", w.string(c.tls.cert_file, "tls.cert_file")},
+                   {"key_file", w.string(c.tls.key_file, "tls.key_file")},
+                   {"min_version", w.string(c.tls.min_version, "tls.min_version")}});
+            check_one_of(w, n, c.tls.min_version, {"1.2", "1.3"}, "tls.min_version");
+            if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+              w.error(n, "tls needs both cert_file and key_file, or neither (self-signed)");
+            }
+          }},
+         {"relay", [&](const YAML::Node& n) {
+            w.map(n, "relay",
+                  {{"address", w.string(c.relay.address, "relay.address")},
+                   {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
+                   {"public_address", w.string(c.relay.public_address, "relay.public_address")},
+                   {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
+                   {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)}});
+            if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
+            if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
+              w.error(n, "relay.address_v6 must be an IP address or empty");
+            }
+            if (!c.relay.public_address.empty() && !is_ip(c.relay.public_address)) {
+              w.error(n, "relay.public_address must be an IP address or empty");
+            }
+            if (c.relay.min_port > c.relay.max_port) {
+              w.error(n, "relay.min_port must not be above relay.max_port");
+            }
+          }},
+         {"auth", [&](const YAML::Node& n) {
+            w.map(n, "auth",
+                  {{"users", [&](const YAML::Node& u) { load_users(w, u, c.auth.users); }},
+                   {"users_file", w.string(c.auth.users_file, "auth.users_file")},
+                   {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
+                   {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
+                   {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")}});
+          }},
+         {"limits", [&](const YAML::Node& n) {
+            auto& l = c.limits;
+            w.map(n, "limits",
+                  {{"allocations_per_user",
+                    w.number(l.allocations_per_user, "limits.allocations_per_user", 0, 1000000)},
+                   {"allocations_total",
+                    w.number(l.allocations_total, "limits.allocations_total", 0, 10000000)},
+                   {"permissions_per_allocation",
+                    w.number(l.permissions_per_allocation, "limits.permissions_per_allocation", 1,
+                             100000)},
+                   {"channels_per_allocation",
+                    w.number(l.channels_per_allocation, "limits.channels_per_allocation", 0,
+                             4096)},
+                   {"max_allocation_lifetime",
+                    w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")}});
+          }},
+         {"peers", [&](const YAML::Node& n) {
+            const auto deny_ok = [](const std::string& s) {
+              return s == "default" || is_valid_cidr(s);
+            };
+            w.map(n, "peers",
+                  {{"deny", w.string_list(c.peers.deny, "peers.deny", deny_ok,
+                                          "a CIDR or 'default'")},
+                   {"allow", w.string_list(c.peers.allow, "peers.allow", is_valid_cidr,
+                                           "a CIDR")}});
+          }},
+         {"alternate_servers", w.string_list(c.alternate_servers, "alternate_servers",
+                                             is_host_port, "host:port")},
+         {"metrics", [&](const YAML::Node& n) {
+            w.map(n, "metrics", {{"listen", w.string(c.metrics_listen, "metrics.listen")}});
+            if (!c.metrics_listen.empty() && !is_host_port(c.metrics_listen)) {
+              w.error(n, "metrics.listen must be host:port or empty");
+            }
+          }},
+         {"signaling", [&](const YAML::Node& n) {
+            w.map(n, "signaling",
+                  {{"listen", w.string(c.signaling_listen, "signaling.listen")},
+                   {"token", w.string(c.signaling_token, "signaling.token")}});
+            if (!c.signaling_listen.empty() && !is_host_port(c.signaling_listen)) {
+              w.error(n, "signaling.listen must be host:port or empty");
+            }
+          }},
+         {"admin", [&](const YAML::Node& n) {
+            w.map(n, "admin", {{"socket", w.string(c.admin_socket, "admin.socket")}});
+          }},
+         {"log", [&](const YAML::Node& n) {
+            w.map(n, "log",
+                  {{"level", w.string(c.log_level, "log.level")},
+                   {"format", w.string(c.log_format, "log.format")}});
+            check_one_of(w, n, c.log_level, {"debug", "info", "warn", "error"}, "log.level");
+            check_one_of(w, n, c.log_format, {"text", "json"}, "log.format");
+          }},
+         {"stun", [&](const YAML::Node& n) {
+            w.map(n, "stun", {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")}});
+          }},
+         {"connections", [&](const YAML::Node& n) {
+            w.map(n, "connections",
+                  {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
+                   {"idle_timeout",
+                    w.duration(c.connections.idle_timeout, "connections.idle_timeout")}});
+          }}});
+  if (c.realm.empty()) w.error(root, "realm must not be empty");
+}
+
+const char kEmbeddedDefault[] = R"(# tern's embedded default configuration (`tern print-default-config`).
+realm: tern.local
+software: ""
+workers: 0                      # 0 = one per core
+listen:
+  - {transport: udp, address: "0.0.0.0", port: 3478}
+  - {transport: tcp, address: "0.0.0.0", port: 3478}
+  - {transport: tls, address: "0.0.0.0", port: 5349}
+tls:
+  cert_file: ""                 # empty = self-signed certificate generated into state_dir/tls
+  key_file: ""
+  min_version: "1.2"
+stun:
+  rfc3489: false                # answer RFC 3489 requests without the magic cookie
+connections:
+  max: 10000
+  idle_timeout: 5m
+log: {level: info, format: text}
+)";
+
+}  // namespace
+
+bool parse_duration(const std::string& text, std::chrono::seconds& out) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || i > 9) return false;
+  const std::uint64_t value = std::stoull(text.substr(0, i));
+  const std::string unit = text.substr(i);
+  std::uint64_t seconds = 0;
+  if (unit.empty() || unit == "s") {
+    seconds = value;
+  } else if (unit == "ms") {
+    seconds = (value + 999) / 1000;
+  } else if (unit == "m") {
+    seconds = value * 60;
+  } else if (unit == "h") {
+    seconds = value * 3600;
+  } else if (unit == "d") {
+    seconds = value * 86400;
+  } else {
+    return false;
+  }
+  out = std::chrono::seconds(static_cast<std::int64_t>(seconds));
+  return true;
+}
+
+bool is_valid_cidr(const std::string& text) {
+  const auto slash = text.find('/');
+  protocol::TransportAddress a;
+  if (!protocol::TransportAddress::parse_ip(text.substr(0, slash), a)) return false;
+  if (slash == std::string::npos) return true;
+  const auto bits = text.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  return std::stoul(bits) <= (a.family == protocol::Family::kIPv4 ? 32u : 128u);
+}
+
+LoadResult load_config_string(const std::string& text, const std::string& name) {
+  LoadResult result;
+  Walker walker(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    result.errors.push_back({name, e.mark.line + 1, e.mark.column + 1, e.msg});
+    return result;
+  }
+  Config config;
+  try {
+    load_root(walker, root, config);
+  } catch (const YAML::Exception& e) {
+    walker.error(root, e.what());
+  }
+  result.errors = walker.take_errors();
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+LoadResult load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back({path, 0, 0, "cannot read the file"});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_config_string(text.str(), path);
+}
+
+const std::string& embedded_default_config() {
+  static const std::string text = kEmbeddedDefault;
+  return text;
+}
+
+std::string resolve_state_dir(const Config& config) {
+  if (!config.state_dir.empty()) return config.state_dir;
+  if (const char* env = std::getenv("TERN_STATE_DIR"); env && *env) return env;
+  if (::geteuid() == 0) return "/var/lib/tern";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/tern";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.local/state/tern";
+  }
+  return "./tern-state";
+}
+
+}  // namespace tern::config

@@ -1,0 +1,24 @@
+// The 5-tuple that identifies a client's flow to tern (RFC 8656 §2): client, server, transport.
+#pragma once
+
+#include <chrono>
+
+#include "tern/protocol/address.hpp"
+
+namespace tern::core {
+
+enum class Transport : std::uint8_t { kUdp, kTcp, kTls };
+
+struct FiveTuple {
+  protocol::TransportAddress client;
+  protocol::TransportAddress server;
+  Transport transport = Transport::kUdp;
+  friend bool operator==(const FiveTuple&, const FiveTuple&) = default;
+};
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+const char* to_string(Transport t) noexcept;
+
+}  // namespace tern::core

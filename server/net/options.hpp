@@ -1,0 +1,33 @@
+// Plain settings for the network layer, filled from the config by the app.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tern/core/server.hpp"
+
+namespace tern::net {
+
+struct ListenerSpec {
+  core::Transport transport = core::Transport::kUdp;
+  std::string address;  // IP literal
+  unsigned short port = 0;  // 0 = any free port (tests), shared by all workers
+};
+
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+  bool tls13_only = false;  // min version 1.3 instead of 1.2
+};
+
+struct RuntimeOptions {
+  unsigned workers = 0;  // 0 = one per core
+  std::vector<ListenerSpec> listeners;
+  TlsFiles tls;
+  std::size_t max_connections = 10000;
+  std::chrono::seconds idle_timeout{300};
+  core::ServerOptions core;
+};
+
+}  // namespace tern::net

@@ -1,0 +1,106 @@
+// Runtime: builds the workers, opens the listeners on each, runs the threads, stops on signals.
+#include "runtime.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <thread>
+
+#include "sockets.hpp"
+#include "stream_listener.hpp"
+#include "tls.hpp"
+#include "udp_listener.hpp"
+
+namespace tern::net {
+
+struct Worker {
+  explicit Worker(const core::ServerOptions& options) : core(options) {}
+  boost::asio::io_context io{1};
+  core::Server core;
+  std::vector<std::unique_ptr<UdpListener>> udp;
+  std::vector<std::unique_ptr<StreamListener>> streams;
+  std::thread thread;
+};
+
+struct Runtime::Impl {
+  RuntimeOptions options;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<BoundListener> bound;
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  ConnectionBudget budget;
+  boost::asio::io_context main_io{1};
+
+  void open(const ListenerSpec& spec);
+};
+
+void Runtime::Impl::open(const ListenerSpec& spec) {
+  unsigned short port = spec.port;
+  for (auto& w : workers) {
+    const int fd = open_listener_socket(spec, port);
+    port = bound_port(fd);
+    if (spec.transport == core::Transport::kUdp) {
+      w->udp.push_back(std::make_unique<UdpListener>(w->io, fd, w->core));
+    } else {
+      auto* ctx = spec.transport == core::Transport::kTls ? tls.get() : nullptr;
+      w->streams.push_back(std::make_unique<StreamListener>(w->io, fd, w->core, ctx, budget,
+                                                            options.idle_timeout));
+    }
+  }
+  protocol::TransportAddress addr;
+  protocol::TransportAddress::parse_ip(spec.address, addr);
+  addr.port = port;
+  bound.push_back({spec.transport, addr});
+}
+
+Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  unsigned n = impl_->options.workers;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  impl_->budget.max = impl_->options.max_connections;
+  for (unsigned i = 0; i < n; ++i) {
+    impl_->workers.push_back(std::make_unique<Worker>(impl_->options.core));
+  }
+  for (const auto& spec : impl_->options.listeners) {
+    if (spec.transport == core::Transport::kTls && !impl_->tls) {
+      impl_->tls = make_tls_context(impl_->options.tls);
+    }
+    impl_->open(spec);
+  }
+}
+
+Runtime::~Runtime() {
+  stop();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+const std::vector<BoundListener>& Runtime::listeners() const noexcept { return impl_->bound; }
+unsigned Runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }
+
+void Runtime::run() {
+  for (auto& w : impl_->workers) {
+    for (auto& l : w->udp) l->start();
+    for (auto& l : w->streams) l->start();
+    w->thread = std::thread([&io = w->io] {
+      auto guard = boost::asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  boost::asio::signal_set signals(impl_->main_io, SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) stop();
+  });
+  auto guard = boost::asio::make_work_guard(impl_->main_io);
+  impl_->main_io.run();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+void Runtime::stop() {
+  for (auto& w : impl_->workers) w->io.stop();
+  impl_->main_io.stop();
+}
+
+}  // namespace tern::net

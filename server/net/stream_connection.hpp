@@ -1,0 +1,56 @@
+// One TCP or TLS client connection, pinned to a worker: frames in, core, write queue out.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "tern/core/outbox.hpp"
+#include "tern/core/server.hpp"
+
+namespace tern::net {
+
+// Counts live connections across workers so the process-wide limit holds.
+struct ConnectionBudget {
+  std::atomic<std::size_t> active{0};
+  std::size_t max = 0;
+};
+
+template <class Stream>
+class StreamConnection final : public std::enable_shared_from_this<StreamConnection<Stream>>,
+                               private core::Outbox {
+ public:
+  StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
+                   ConnectionBudget& budget, std::chrono::seconds idle_timeout);
+  ~StreamConnection() override;
+  void start();
+
+ private:
+  void handshake();
+  void read();
+  bool consume();
+  void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
+  void write();
+  void arm_idle_timer();
+  void close();
+
+  Stream stream_;
+  core::FiveTuple flow_;
+  core::Server& core_;
+  ConnectionBudget& budget_;
+  std::chrono::seconds idle_timeout_;
+  boost::asio::steady_timer idle_;
+  std::vector<std::uint8_t> in_;
+  std::size_t used_ = 0;
+  std::deque<std::vector<std::uint8_t>> out_;
+  bool closed_ = false;
+};
+
+using TcpStream = boost::asio::ip::tcp::socket;
+using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+}  // namespace tern::net

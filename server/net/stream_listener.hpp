@@ -1,0 +1,34 @@
+// One worker's TCP acceptor (SO_REUSEPORT) for the TCP or TLS transport.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "stream_connection.hpp"
+
+namespace tern::net {
+
+class StreamListener {
+ public:
+  // `tls` is null for plain TCP. Takes ownership of a bound, listening socket.
+  StreamListener(boost::asio::io_context& io, int fd, core::Server& core,
+                 boost::asio::ssl::context* tls, ConnectionBudget& budget,
+                 std::chrono::seconds idle_timeout);
+  void start();
+  void stop();
+
+ private:
+  void accept();
+  void admit(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  core::Server& core_;
+  boost::asio::ssl::context* tls_;
+  ConnectionBudget& budget_;
+  std::chrono::seconds idle_timeout_;
+  protocol::TransportAddress local_;
+};
+
+}  // namespace tern::net

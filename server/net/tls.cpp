@@ -1,0 +1,114 @@
+// Self-signed certificate generation (OpenSSL 3 EVP/X509 API) and the TLS server context.
+#include "tls.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace tern::net {
+namespace {
+
+struct Deleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+  void operator()(X509* p) const { X509_free(p); }
+  void operator()(FILE* f) const { std::fclose(f); }
+  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
+};
+template <class T>
+using Owned = std::unique_ptr<T, Deleter>;
+
+void fail(const std::string& what) { throw std::runtime_error("tls: " + what); }
+
+void add_extension(X509* cert, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  Owned<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) fail("cannot add certificate extension");
+}
+
+Owned<X509> make_certificate(EVP_PKEY* key) {
+  Owned<X509> cert(X509_new());
+  if (!cert) fail("out of memory");
+  X509_set_version(cert.get(), 2);
+  std::array<unsigned char, 16> serial{};
+  std::FILE* urandom = std::fopen("/dev/urandom", "rb");
+  if (urandom == nullptr || std::fread(serial.data(), 1, serial.size(), urandom) != serial.size()) {
+    fail("cannot read /dev/urandom");
+  }
+  std::fclose(urandom);
+  serial[0] &= 0x7F;
+  BIGNUM* bn = BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
+  X509_set_pubkey(cert.get(), key);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("tern self-signed"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  add_extension(cert.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
+  add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert.get(), NID_ext_key_usage, "serverAuth");
+  if (X509_sign(cert.get(), key, EVP_sha256()) == 0) fail("cannot sign certificate");
+  return cert;
+}
+
+void write_pem(const std::filesystem::path& path, mode_t mode, auto&& writer) {
+  const std::string tmp = path.string() + ".tmp";
+  Owned<FILE> f(std::fopen(tmp.c_str(), "wb"));
+  if (!f) fail("cannot write " + tmp);
+  chmod(tmp.c_str(), mode);
+  if (writer(f.get()) != 1) fail("cannot write " + tmp);
+  f.reset();
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+TlsFiles ensure_self_signed(const std::string& state_dir) {
+  const std::filesystem::path dir = std::filesystem::path(state_dir) / "tls";
+  TlsFiles files{(dir / "self-signed.crt").string(), (dir / "self-signed.key").string(), false};
+  if (std::filesystem::exists(files.cert_file) && std::filesystem::exists(files.key_file)) {
+    return files;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail("cannot create " + dir.string() + ": " + ec.message());
+  Owned<EVP_PKEY> key(EVP_EC_gen("P-256"));
+  if (!key) fail("cannot generate a key");
+  Owned<X509> cert = make_certificate(key.get());
+  write_pem(files.key_file, 0600, [&](FILE* f) {
+    return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  write_pem(files.cert_file, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
+  return files;
+}
+
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::no_compression | ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_min_proto_version(native, files.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(files.cert_file, ec);
+  if (ec) fail("cannot load certificate " + files.cert_file + ": " + ec.message());
+  ctx->use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec) fail("cannot load private key " + files.key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1) fail("certificate and key do not match");
+  return ctx;
+}
+
+}  // namespace tern::net

@@ -1,0 +1,47 @@
+// One worker's UDP socket on a shared SO_REUSEPORT port, drained with recvmmsg, answered with sendmmsg.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "tern/core/outbox.hpp"
+#include "tern/core/server.hpp"
+
+namespace tern::net {
+
+class UdpListener final : private core::Outbox {
+ public:
+  static constexpr std::size_t kBatch = 32;
+  static constexpr std::size_t kDatagram = 2048;
+
+  // Takes ownership of a bound, non-blocking UDP socket.
+  UdpListener(boost::asio::io_context& io, int fd, core::Server& core);
+  void start();
+  void stop();
+
+ private:
+  void wait();
+  void drain();
+  void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
+  void flush();
+
+  boost::asio::ip::udp::socket socket_;
+  core::Server& core_;
+  protocol::TransportAddress local_;
+
+  struct Slot {
+    std::array<std::uint8_t, kDatagram> data;
+    sockaddr_storage addr;
+    iovec iov;
+  };
+  std::array<Slot, kBatch> in_{};
+  std::array<mmsghdr, kBatch> in_hdr_{};
+  std::array<Slot, kBatch> out_{};
+  std::array<mmsghdr, kBatch> out_hdr_{};
+  std::size_t out_count_ = 0;
+};
+
+}  // namespace tern::net

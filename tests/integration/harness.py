@@ -1,0 +1,77 @@
+"""Starts the real tern binary on loopback with a test config and reads the ports it bound."""
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+
+TERN = os.environ.get("TERN_BINARY", "tern")
+
+BASE_CONFIG = """
+realm: test.local
+workers: 2
+state_dir: {state}
+listen:
+  - {{transport: udp, address: "127.0.0.1", port: 0}}
+  - {{transport: tcp, address: "127.0.0.1", port: 0}}
+  - {{transport: tls, address: "127.0.0.1", port: 0}}
+"""
+
+
+class Tern:
+    """Context manager: `with Tern(extra_yaml) as t: t.addr('udp')`."""
+
+    def __init__(self, extra="", config=None):
+        self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
+        text = config if config is not None else BASE_CONFIG.format(state=self.tmp.name) + extra
+        self.config_path = os.path.join(self.tmp.name, "tern.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        self.listeners = {}
+        self.output = []
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([TERN, "serve", "--config", self.config_path],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+
+        def reader():
+            for line in self.proc.stdout:
+                self.output.append(line)
+                m = re.match(r"\s+listening (\w+) \[?([0-9a-f.:]+?)\]?:(\d+)$", line.rstrip())
+                if m:
+                    self.listeners.setdefault(m.group(1), (m.group(2), int(m.group(3))))
+                if line.startswith("Stop with"):
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=reader, daemon=True).start()
+        if not ready.wait(20) or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("tern did not start:\n" + "".join(self.output))
+        return self
+
+    def addr(self, transport):
+        return self.listeners[transport]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def __exit__(self, *exc):
+        code = self.stop()
+        self.tmp.cleanup()
+        if exc[0] is None and code not in (0, None):
+            raise AssertionError("tern exited with %s:\n%s" % (code, "".join(self.output)))
+        return False

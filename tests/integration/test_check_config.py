@@ -1,0 +1,65 @@
+"""`tern check-config` and `tern --version` on the real binary."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import TERN
+
+
+def tern(*args):
+    p = subprocess.run([TERN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+class CheckConfigTest(unittest.TestCase):
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_broken_file_names_every_line(self):
+        path = self.write("realm: x\n"
+                          "relay:\n"
+                          "  min_port: 70000\n"
+                          "log: {level: chatty}\n"
+                          "bogus_key: 1\n")
+        code, out, err = tern("check-config", path)
+        self.assertNotEqual(code, 0)
+        self.assertIn("%s:3:" % path, err)
+        self.assertIn("%s:4:" % path, err)
+        self.assertIn("%s:5:" % path, err)
+
+    def test_yaml_syntax_error_names_line(self):
+        path = self.write("realm: x\nlisten:\n  - {transport: udp\n")
+        code, out, err = tern("check-config", path)
+        self.assertNotEqual(code, 0)
+        self.assertRegex(err, r"%s:\d+:" % path)
+
+    def test_good_file_passes(self):
+        path = self.write("realm: example.org\nlisten:\n  - {transport: udp, address: 127.0.0.1, port: 3478}\n")
+        code, out, err = tern("check-config", path)
+        self.assertEqual(code, 0, err)
+
+    def test_embedded_default_is_valid(self):
+        code, out, _ = tern("print-default-config")
+        self.assertEqual(code, 0)
+        code, _, err = tern("check-config", self.write(out))
+        self.assertEqual(code, 0, err)
+
+    def test_version(self):
+        code, out, _ = tern("--version")
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^tern \d+\.\d+\.\d+")
+
+    def test_missing_file(self):
+        code, _, err = tern("check-config", "/nonexistent/tern.yaml")
+        self.assertNotEqual(code, 0)
+        self.assertIn("/nonexistent/tern.yaml", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
