@@ -104,7 +104,9 @@ class BindingTest(unittest.TestCase):
 
     def test_tcp_garbage_closes_connection(self):
         with socket.create_connection(self.tern.addr("tcp"), timeout=3) as s:
-            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            # A TLS ClientHello on the plain TCP port: first byte 0x16 is neither STUN nor
+            # ChannelData (RFC 7983), so the stream cannot be framed and is closed.
+            s.sendall(b"\x16\x03\x01\x00\x05hello")
             s.settimeout(3)
             self.assertEqual(s.recv(100), b"")
 

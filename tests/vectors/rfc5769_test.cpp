@@ -4,6 +4,7 @@
 #include "tern/auth/keys.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
+#include "tern/protocol/bytes.hpp"
 #include "tern/protocol/integrity.hpp"
 #include "vectors/vector_file.hpp"
 

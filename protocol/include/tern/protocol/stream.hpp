@@ -9,8 +9,9 @@ namespace tern::protocol {
 
 inline constexpr std::size_t kMaxStreamFrame = 65535 + 4 + 3;
 
-// How many bytes the frame at the front of `buffered` occupies, padding included; 0 when more
-// bytes are needed to tell. kNotStun when the stream carries neither STUN nor ChannelData
+// How many bytes the frame at the front of `buffered` occupies, padding included, as soon as
+// its 4-byte header is there (the frame is complete once that many bytes are buffered); 0 when
+// fewer than 4 bytes are buffered. kNotStun when the stream carries neither STUN nor ChannelData
 // (the connection should be closed).
 Result<std::size_t> next_frame_size(Bytes buffered) noexcept;
 

@@ -1,0 +1,175 @@
+// Config loader: defaults, every section, and errors that name the line and column.
+#include <gtest/gtest.h>
+
+#include "config/loader.hpp"
+
+namespace tern::config {
+namespace {
+
+LoadResult load(const std::string& text) { return load_config_string(text, "test.yaml"); }
+
+TEST(Config, EmptyDocumentGivesDefaults) {
+  auto r = load("");
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config->realm, "tern.local");
+  ASSERT_EQ(r.config->listen.size(), 3u);
+  EXPECT_EQ(r.config->listen[2].transport, "tls");
+  EXPECT_EQ(r.config->listen[2].port, 5349);
+  EXPECT_EQ(r.config->relay.min_port, 49152);
+  EXPECT_EQ(r.config->limits.max_allocation_lifetime, std::chrono::hours(1));
+  EXPECT_EQ(r.config->peers.deny, std::vector<std::string>{"default"});
+  EXPECT_EQ(r.config->metrics_listen, "127.0.0.1:9641");
+  EXPECT_FALSE(r.config->stun.rfc3489);
+}
+
+TEST(Config, EmbeddedDefaultLoadsCleanly) {
+  auto r = load_config_string(embedded_default_config(), "<embedded>");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+  EXPECT_EQ(r.config->listen.size(), 3u);
+  EXPECT_EQ(r.config->connections.idle_timeout, std::chrono::minutes(5));
+}
+
+TEST(Config, ReadsEveryDesignKey) {
+  auto r = load(R"(
+realm: example.org
+software: "tern test"
+workers: 3
+listen:
+  - {transport: udp, address: "::1", port: 3479}
+tls: {cert_file: /a.crt, key_file: /a.key, min_version: "1.3"}
+relay: {address: 10.0.0.1, address_v6: "fd00::1", public_address: 203.0.113.5, min_port: 50000, max_port: 50100}
+auth:
+  users: [{name: alice, password: pw}, {name: bob, key: 00ff}]
+  users_file: /u
+  secrets: [s1, s2]
+  secrets_file: /s
+  strict_expiry: true
+limits: {allocations_per_user: 2, allocations_total: 9, permissions_per_allocation: 5, channels_per_allocation: 6, max_allocation_lifetime: 10m}
+peers: {deny: [default, 192.0.2.0/24], allow: [127.0.0.1/32, "::1/128"]}
+alternate_servers: ["203.0.113.9:3478"]
+metrics: {listen: "127.0.0.1:9000"}
+signaling: {listen: "127.0.0.1:8080", token: t}
+admin: {socket: /tmp/a.sock}
+log: {level: debug, format: json}
+stun: {rfc3489: true}
+connections: {max: 5, idle_timeout: 30s}
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
+  const auto& c = *r.config;
+  EXPECT_EQ(c.realm, "example.org");
+  EXPECT_EQ(c.software, "tern test");
+  EXPECT_EQ(c.workers, 3u);
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0].address, "::1");
+  EXPECT_EQ(c.listen[0].port, 3479);
+  EXPECT_EQ(c.tls.min_version, "1.3");
+  EXPECT_EQ(c.relay.public_address, "203.0.113.5");
+  EXPECT_EQ(c.relay.max_port, 50100);
+  ASSERT_EQ(c.auth.users.size(), 2u);
+  EXPECT_EQ(c.auth.users[1].key, "00ff");
+  EXPECT_EQ(c.auth.secrets, (std::vector<std::string>{"s1", "s2"}));
+  EXPECT_TRUE(c.auth.strict_expiry);
+  EXPECT_EQ(c.limits.channels_per_allocation, 6u);
+  EXPECT_EQ(c.limits.max_allocation_lifetime, std::chrono::minutes(10));
+  EXPECT_EQ(c.peers.allow.size(), 2u);
+  EXPECT_EQ(c.alternate_servers.size(), 1u);
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9000");
+  EXPECT_EQ(c.signaling_token, "t");
+  EXPECT_EQ(c.admin_socket, "/tmp/a.sock");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_TRUE(c.stun.rfc3489);
+  EXPECT_EQ(c.connections.max, 5u);
+  EXPECT_EQ(c.connections.idle_timeout, std::chrono::seconds(30));
+}
+
+TEST(Config, ErrorsNameTheLineAndColumn) {
+  auto r = load("realm: x\nworkers: many\nlisten:\n  - {transport: sctp, address: 1.2.3.4, port: 1}\n");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.errors[0].file, "test.yaml");
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[0].column, 10);
+  EXPECT_NE(r.errors[0].message.find("workers"), std::string::npos);
+  EXPECT_EQ(r.errors[1].line, 4);
+  EXPECT_NE(r.errors[1].message.find("sctp"), std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreErrors) {
+  auto r = load("realm: x\nrelay:\n  min_prot: 5\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 3);
+  EXPECT_NE(r.errors[0].message.find("min_prot"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorsHaveAPosition) {
+  auto r = load("realm: x\nlisten: [\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_GE(r.errors[0].line, 2);
+}
+
+TEST(Config, RejectsBadValues) {
+  const char* bad[] = {
+      "relay: {min_port: 60000, max_port: 50000}",
+      "relay: {address: not-an-ip}",
+      "peers: {allow: [10.0.0.0/33]}",
+      "peers: {deny: [nonsense]}",
+      "limits: {max_allocation_lifetime: 10 minutes}",
+      "listen: [{transport: udp, address: 1.2.3.4, port: 70000}]",
+      "listen: [{transport: udp, address: 1.2.3.4}]",
+      "auth: {users: [{name: a}]}",
+      "auth: {users: [{name: a, password: p, key: 00}]}",
+      "auth: {users: [{name: a, key: xyz}]}",
+      "tls: {cert_file: /only.crt}",
+      "tls: {min_version: '1.0'}",
+      "log: {level: loud}",
+      "stun: {rfc3489: maybe}",
+      "workers: -1",
+      "alternate_servers: [nohost]",
+      "realm: ''",
+  };
+  for (const char* text : bad) {
+    auto r = load(text);
+    EXPECT_FALSE(r.errors.empty()) << text;
+    EXPECT_FALSE(r.config) << text;
+  }
+}
+
+TEST(Config, Durations) {
+  std::chrono::seconds s{};
+  EXPECT_TRUE(parse_duration("30s", s));
+  EXPECT_EQ(s.count(), 30);
+  EXPECT_TRUE(parse_duration("10m", s));
+  EXPECT_EQ(s.count(), 600);
+  EXPECT_TRUE(parse_duration("1h", s));
+  EXPECT_EQ(s.count(), 3600);
+  EXPECT_TRUE(parse_duration("1500ms", s));
+  EXPECT_EQ(s.count(), 2);
+  EXPECT_TRUE(parse_duration("45", s));
+  EXPECT_EQ(s.count(), 45);
+  EXPECT_FALSE(parse_duration("", s));
+  EXPECT_FALSE(parse_duration("m", s));
+  EXPECT_FALSE(parse_duration("5w", s));
+  EXPECT_FALSE(parse_duration("-5s", s));
+}
+
+TEST(Config, Cidrs) {
+  EXPECT_TRUE(is_valid_cidr("10.0.0.0/8"));
+  EXPECT_TRUE(is_valid_cidr("::ffff:0:0/96"));
+  EXPECT_TRUE(is_valid_cidr("127.0.0.1"));
+  EXPECT_FALSE(is_valid_cidr("10.0.0.0/"));
+  EXPECT_FALSE(is_valid_cidr("::/129"));
+  EXPECT_FALSE(is_valid_cidr("example.org/8"));
+}
+
+TEST(Config, StateDirPrefersTheConfig) {
+  Config c;
+  c.state_dir = "/x/y";
+  EXPECT_EQ(resolve_state_dir(c), "/x/y");
+  c.state_dir.clear();
+  setenv("TERN_STATE_DIR", "/from/env", 1);
+  EXPECT_EQ(resolve_state_dir(c), "/from/env");
+  unsetenv("TERN_STATE_DIR");
+}
+
+}  // namespace
+}  // namespace tern::config
