@@ -44,6 +44,11 @@ class CheckConfigTest(unittest.TestCase):
         code, out, err = tern("check-config", path)
         self.assertEqual(code, 0, err)
 
+    def test_deploy_example_is_valid(self):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "tern.example.yaml")
+        code, out, err = tern("check-config", example)
+        self.assertEqual(code, 0, err)
+
     def test_embedded_default_is_valid(self):
         code, out, _ = tern("print-default-config")
         self.assertEqual(code, 0)

@@ -107,13 +107,16 @@ TEST(NegativeVectors, UnknownComprehensionRequiredAttributeParses) {
 }
 
 TEST(ChannelDataVectors, ReservedTruncatedAndZeroLength) {
-  auto reserved = parse_channel_data(load_vector("neg_channeldata_reserved_0x5000.hex"));
+  const auto reserved_bytes = load_vector("neg_channeldata_reserved_0x5000.hex");
+  auto reserved = parse_channel_data(reserved_bytes);
   ASSERT_FALSE(reserved);
   EXPECT_EQ(reserved.error(), make_error_code(Error::kNotChannelData));
-  auto truncated = parse_channel_data(load_vector("neg_channeldata_truncated.hex"));
+  const auto truncated_bytes = load_vector("neg_channeldata_truncated.hex");
+  auto truncated = parse_channel_data(truncated_bytes);
   ASSERT_FALSE(truncated);
   EXPECT_EQ(truncated.error(), make_error_code(Error::kTruncated));
-  auto empty = parse_channel_data(load_vector("edge_channeldata_zero_length.hex"));
+  const auto empty_bytes = load_vector("edge_channeldata_zero_length.hex");
+  auto empty = parse_channel_data(empty_bytes);
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->channel, 0x4001);
   EXPECT_TRUE(empty->payload.empty());
@@ -154,7 +157,8 @@ TEST(ChromeCaptures, DtlsInsideUnpaddedChannelData) {
 }
 
 TEST(ChromeCaptures, AllocateExchangeDecodes) {
-  auto first = MessageView::parse(load_vector("turn_allocate_chrome_coturn_1.hex"));
+  const auto first_bytes = load_vector("turn_allocate_chrome_coturn_1.hex");
+  auto first = MessageView::parse(first_bytes);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->type(), 0x0003);
   EXPECT_EQ(*decode_requested_transport(*first->find_value(attr::kRequestedTransport)), 17);
