@@ -31,7 +31,7 @@ for target in build/fuzz/tests/fuzz/fuzz_*; do
   name=$(basename "$target")
   step "fuzz $name for ${FUZZ_SECONDS}s"
   mkdir -p "$corpus/$name"
-  "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
-    "$corpus/$name" "$corpus/seeds" 2>&1 | tail -n 40
+  "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$corpus/$name" "$corpus/seeds/$name" 2>&1 | tail -n 40
 done
 step "all tests passed"

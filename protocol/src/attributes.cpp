@@ -142,7 +142,9 @@ Result<std::uint32_t> decode_connection_id(Bytes v) noexcept { return u32(v); }
 Result<PasswordAlgorithmValue> decode_password_algorithm(Bytes v) noexcept {
   if (v.size() < 4) return Error::kBadAttributeLength;
   const std::size_t params = load_be16(v.data() + 2);
-  if (4 + params != v.size()) return Error::kBadAttributeLength;
+  // The parameters are padded to 4 "in the same manner as an attribute" (RFC 8489 §14.12), so a
+  // sender may count that padding in the attribute length; the receiver ignores it.
+  if (4 + params > v.size() || v.size() > 4 + padded4(params)) return Error::kBadAttributeLength;
   return PasswordAlgorithmValue{load_be16(v.data()), v.subspan(4, params)};
 }
 

@@ -45,7 +45,7 @@ Result<MessageView> MessageView::parse(Bytes d, ParseOptions options) noexcept {
     if (padded4(length) > d.size() - pos - 4) return Error::kAttributeOverrun;
     if (counts(type, after_mi, after_mi256)) {
       if (m.count_ == kMaxAttributes) return Error::kTooManyAttributes;
-      m.attrs_[m.count_++] = {type, length, static_cast<std::uint16_t>(pos)};
+      m.attrs_[m.count_++] = {type, length, static_cast<std::uint32_t>(pos)};
     }
     after_mi = after_mi || type == attr::kMessageIntegrity;
     after_mi256 = after_mi256 || type == attr::kMessageIntegritySha256;

@@ -13,7 +13,9 @@ namespace {
 
 void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) {
-    std::cerr << e.file << ":" << e.line << ":" << e.column << ": error: " << e.message << "\n";
+    std::cerr << e.file;
+    if (e.line > 0) std::cerr << ":" << e.line << ":" << e.column;
+    std::cerr << ": error: " << e.message << "\n";
   }
 }
 
@@ -50,7 +52,13 @@ int print_default_config() {
 }
 
 int check_config(const std::string& path) {
-  const auto result = config::load_config_file(path);
+  auto result = config::load_config_file(path);
+  if (result.errors.empty()) {
+    // Checks the loader cannot make alone: credentials and peer CIDRs as the server builds them.
+    for (const auto& e : build_deps(*result.config).errors) {
+      result.errors.push_back({path, 0, 0, e});
+    }
+  }
   if (!result.errors.empty()) {
     print_errors(result.errors);
     std::cerr << path << ": " << result.errors.size() << " error"

@@ -1,8 +1,13 @@
-// Config → net::RuntimeOptions, including the first-run self-signed certificate.
+// Config → net::RuntimeOptions: listeners, TLS (first-run self-signed), relay, core policies.
 #include "runtime_options.hpp"
+
+#include <stdexcept>
 
 #include "config/loader.hpp"
 #include "net/tls.hpp"
+#include "tern/auth/credentials.hpp"
+#include "tern/core/peer_policy.hpp"
+#include "tern/core/quota.hpp"
 
 namespace tern::app {
 namespace {
@@ -13,11 +18,48 @@ core::Transport transport_of(const std::string& name) {
   return core::Transport::kUdp;
 }
 
+core::ServerOptions core_options(const config::Config& c) {
+  core::ServerOptions o;
+  o.software = c.software;
+  o.rfc3489 = c.stun.rfc3489;
+  o.realm = c.realm;
+  o.max_lifetime = c.limits.max_allocation_lifetime;
+  o.permissions_per_allocation = c.limits.permissions_per_allocation;
+  o.channels_per_allocation = c.limits.channels_per_allocation;
+  return o;
+}
+
 }  // namespace
+
+BuiltDeps build_deps(const config::Config& c) {
+  BuiltDeps out;
+  std::vector<auth::StaticUser> users;
+  for (const auto& u : c.auth.users) users.push_back({u.name, u.password, u.key});
+  auto store = auth::CredentialStore::build(c.realm, users, c.auth.secrets);
+  for (auto& e : store.errors) out.errors.push_back("auth: " + e);
+  auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
+  for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
+  if (!out.errors.empty()) return out;
+  out.deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
+  out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
+  out.deps.quota = std::make_shared<core::AllocationQuota>(c.limits.allocations_per_user,
+                                                           c.limits.allocations_total);
+  return out;
+}
 
 net::RuntimeOptions to_runtime_options(const config::Config& config) {
   net::RuntimeOptions options;
+  auto built = build_deps(config);
+  if (!built.errors.empty()) {
+    std::string message = "invalid configuration:";
+    for (const auto& e : built.errors) message += "\n  " + e;
+    throw std::runtime_error(message);
+  }
+  options.deps = std::move(built.deps);
+  options.core = core_options(config);
   options.workers = config.workers;
+  options.relay = {config.relay.address, config.relay.address_v6, config.relay.public_address,
+                   config.relay.min_port, config.relay.max_port};
   bool has_tls = false;
   for (const auto& l : config.listen) {
     options.listeners.push_back({transport_of(l.transport), l.address, l.port});
@@ -25,8 +67,6 @@ net::RuntimeOptions to_runtime_options(const config::Config& config) {
   }
   options.max_connections = config.connections.max;
   options.idle_timeout = config.connections.idle_timeout;
-  options.core.software = config.software;
-  options.core.rfc3489 = config.stun.rfc3489;
   options.tls.tls13_only = config.tls.min_version == "1.3";
   if (has_tls) {
     if (config.tls.cert_file.empty()) {

@@ -1,12 +1,23 @@
-// Turns the loaded config into the network layer's plain options.
+// Turns the loaded config into the network layer's plain options and the core's policies.
 #pragma once
+
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "net/options.hpp"
 
 namespace tern::app {
 
-// Generates a self-signed certificate when a TLS listener has no cert_file. Throws on failure.
+// Credentials, peer policy and quotas built from the config; errors say what is wrong.
+struct BuiltDeps {
+  core::ServerDeps deps;
+  std::vector<std::string> errors;
+};
+BuiltDeps build_deps(const config::Config& config);
+
+// Generates a self-signed certificate when a TLS listener has no cert_file. Throws
+// std::runtime_error on failure, with every problem in the message.
 net::RuntimeOptions to_runtime_options(const config::Config& config);
 
 }  // namespace tern::app

@@ -21,6 +21,15 @@ struct TlsFiles {
   bool tls13_only = false;  // min version 1.3 instead of 1.2
 };
 
+// Relay sockets (RFC 8656 §2.2): where they bind, what they advertise, which ports.
+struct RelayOptions {
+  std::string address = "0.0.0.0";
+  std::string address_v6;       // empty = no IPv6 relay
+  std::string public_address;   // advertised instead of `address` behind a 1:1 NAT
+  std::uint16_t min_port = 49152;
+  std::uint16_t max_port = 65535;
+};
+
 struct RuntimeOptions {
   unsigned workers = 0;  // 0 = one per core
   std::vector<ListenerSpec> listeners;
@@ -28,6 +37,8 @@ struct RuntimeOptions {
   std::size_t max_connections = 10000;
   std::chrono::seconds idle_timeout{300};
   core::ServerOptions core;
+  core::ServerDeps deps;  // shared by all workers; `relays` is filled per worker
+  RelayOptions relay;
 };
 
 }  // namespace tern::net

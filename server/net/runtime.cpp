@@ -4,8 +4,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 
+#include "relay_addresses.hpp"
+#include "router.hpp"
 #include "sockets.hpp"
 #include "stream_listener.hpp"
 #include "tls.hpp"
@@ -13,21 +16,51 @@
 
 namespace tern::net {
 
+namespace {
+constexpr auto kSweepInterval = std::chrono::seconds(1);
+
+core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays) {
+  deps.relays = &relays;
+  return deps;
+}
+}  // namespace
+
+// One thread, one io_context, one core with its allocations and relay sockets (DESIGN §2).
 struct Worker {
-  explicit Worker(const core::ServerOptions& options) : core(options) {}
+  Worker(const RuntimeOptions& options, RelayPorts& ports)
+      : relays(io, ports), router(relays), core(options.core, with_relays(options.deps, relays)) {
+    relays.attach(core, router);
+    relays.set_flush([this] { router.flush(); });
+  }
+  ~Worker() { relays.close_all(); }
+
+  void sweep_every_second() {
+    sweeper.expires_after(kSweepInterval);
+    sweeper.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      core.sweep(core::Instant::current());
+      sweep_every_second();
+    });
+  }
+
   boost::asio::io_context io{1};
+  WorkerRelays relays;
+  Router router;
   core::Server core;
+  boost::asio::steady_timer sweeper{io};
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<StreamListener>> streams;
   std::thread thread;
 };
 
 struct Runtime::Impl {
+  // Declared so that what connections and relays use outlives the workers that hold them.
   RuntimeOptions options;
+  ConnectionBudget budget;
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  std::unique_ptr<RelayPorts> ports;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
-  std::unique_ptr<boost::asio::ssl::context> tls;
-  ConnectionBudget budget;
   boost::asio::io_context main_io{1};
 
   void open(const ListenerSpec& spec);
@@ -39,11 +72,12 @@ void Runtime::Impl::open(const ListenerSpec& spec) {
     const int fd = open_listener_socket(spec, port);
     port = bound_port(fd);
     if (spec.transport == core::Transport::kUdp) {
-      w->udp.push_back(std::make_unique<UdpListener>(w->io, fd, w->core));
+      w->udp.push_back(std::make_unique<UdpListener>(w->io, fd, w->core, w->router));
+      w->router.add_udp(*w->udp.back());
     } else {
       auto* ctx = spec.transport == core::Transport::kTls ? tls.get() : nullptr;
-      w->streams.push_back(std::make_unique<StreamListener>(w->io, fd, w->core, ctx, budget,
-                                                            options.idle_timeout));
+      w->streams.push_back(std::make_unique<StreamListener>(w->io, fd, w->core, w->router, ctx,
+                                                            budget, options.idle_timeout));
     }
   }
   protocol::TransportAddress addr;
@@ -57,8 +91,11 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   unsigned n = impl_->options.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   impl_->budget.max = impl_->options.max_connections;
+  const auto& relay = impl_->options.relay;
+  impl_->ports = std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port,
+                                              relay.max_port);
   for (unsigned i = 0; i < n; ++i) {
-    impl_->workers.push_back(std::make_unique<Worker>(impl_->options.core));
+    impl_->workers.push_back(std::make_unique<Worker>(impl_->options, *impl_->ports));
   }
   for (const auto& spec : impl_->options.listeners) {
     if (spec.transport == core::Transport::kTls && !impl_->tls) {
@@ -82,6 +119,7 @@ void Runtime::run() {
   for (auto& w : impl_->workers) {
     for (auto& l : w->udp) l->start();
     for (auto& l : w->streams) l->start();
+    w->sweep_every_second();
     w->thread = std::thread([&io = w->io] {
       auto guard = boost::asio::make_work_guard(io);
       io.run();

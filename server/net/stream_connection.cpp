@@ -1,6 +1,7 @@
 // StreamConnection for plain TCP and for TLS (RFC 8489 §6.2.2, §6.2.3; RFC 8656 §12.5 framing).
 #include "stream_connection.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
@@ -25,11 +26,12 @@ boost::asio::ip::tcp::socket& lowest(Stream& s) {
 
 template <class Stream>
 StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
-                                           ConnectionBudget& budget,
+                                           Router& router, ConnectionBudget& budget,
                                            std::chrono::seconds idle_timeout)
     : stream_(std::move(stream)),
       flow_(flow),
       core_(core),
+      router_(router),
       budget_(budget),
       idle_timeout_(idle_timeout),
       idle_(stream_.get_executor()),
@@ -42,6 +44,7 @@ StreamConnection<Stream>::~StreamConnection() {
 
 template <class Stream>
 void StreamConnection<Stream>::start() {
+  router_.add_stream(flow_, this->weak_from_this());
   arm_idle_timer();
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     handshake();
@@ -78,7 +81,7 @@ void StreamConnection<Stream>::read() {
 template <class Stream>
 bool StreamConnection<Stream>::consume() {
   std::size_t pos = 0;
-  const auto now = core::Clock::now();
+  const auto now = core::Instant::current();
   while (pos < used_) {
     auto size = protocol::next_frame_size(std::span(in_.data() + pos, used_ - pos));
     if (!size) return false;
@@ -97,7 +100,8 @@ void StreamConnection<Stream>::to_client(const core::FiveTuple&, std::span<const
   std::size_t queued = 0;
   for (const auto& b : out_) queued += b.size();
   if (queued + bytes.size() > kMaxQueuedBytes) {
-    closed_ = true;
+    // A client that does not read: close it, but not from inside the core's call.
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
     return;
   }
   out_.emplace_back(bytes.begin(), bytes.end());
@@ -119,13 +123,20 @@ void StreamConnection<Stream>::arm_idle_timer() {
   idle_.expires_after(idle_timeout_);
   idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
-    if (auto self = weak.lock()) self->close();
+    auto self = weak.lock();
+    if (!self) return;
+    // A connection that carries an allocation lives as long as the allocation does.
+    if (self->core_.has_allocation(self->flow_)) return self->arm_idle_timer();
+    self->close();
   });
 }
 
 template <class Stream>
 void StreamConnection<Stream>::close() {
+  if (closed_) return;
   closed_ = true;
+  router_.remove_stream(flow_);
+  core_.connection_closed(flow_);  // its allocation ends with it (RFC 8656 §3.1)
   idle_.cancel();
   boost::system::error_code ignored;
   lowest(stream_).shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "router.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
 
@@ -22,14 +23,21 @@ struct ConnectionBudget {
 
 template <class Stream>
 class StreamConnection final : public std::enable_shared_from_this<StreamConnection<Stream>>,
+                               public ClientSink,
                                private core::Outbox {
  public:
-  StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
+  StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core, Router& router,
                    ConnectionBudget& budget, std::chrono::seconds idle_timeout);
   ~StreamConnection() override;
   void start();
+  // Data from a peer for this client (ChannelData or Data indication).
+  void send_frame(std::span<const std::uint8_t> bytes) override { to_client(flow_, bytes); }
 
  private:
+  void to_peer(core::RelayId relay, const protocol::TransportAddress& peer,
+               std::span<const std::uint8_t> bytes) override {
+    router_.to_peer(relay, peer, bytes);
+  }
   void handshake();
   void read();
   bool consume();
@@ -41,6 +49,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   Stream stream_;
   core::FiveTuple flow_;
   core::Server& core_;
+  Router& router_;
   ConnectionBudget& budget_;
   std::chrono::seconds idle_timeout_;
   boost::asio::steady_timer idle_;

@@ -8,9 +8,15 @@
 namespace tern::net {
 
 StreamListener::StreamListener(boost::asio::io_context& io, int fd, core::Server& core,
-                               boost::asio::ssl::context* tls, ConnectionBudget& budget,
-                               std::chrono::seconds idle_timeout)
-    : io_(io), acceptor_(io), core_(core), tls_(tls), budget_(budget), idle_timeout_(idle_timeout) {
+                               Router& router, boost::asio::ssl::context* tls,
+                               ConnectionBudget& budget, std::chrono::seconds idle_timeout)
+    : io_(io),
+      acceptor_(io),
+      core_(core),
+      router_(router),
+      tls_(tls),
+      budget_(budget),
+      idle_timeout_(idle_timeout) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
@@ -50,11 +56,11 @@ void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
   core::FiveTuple flow{from_sockaddr(remote.data()), local_,
                        tls_ != nullptr ? core::Transport::kTls : core::Transport::kTcp};
   if (tls_ != nullptr) {
-    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_,
+    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_, router_,
                                                   budget_, idle_timeout_)
         ->start();
   } else {
-    std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core_, budget_,
+    std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core_, router_, budget_,
                                                   idle_timeout_)
         ->start();
   }

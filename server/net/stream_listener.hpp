@@ -12,7 +12,7 @@ namespace tern::net {
 class StreamListener {
  public:
   // `tls` is null for plain TCP. Takes ownership of a bound, listening socket.
-  StreamListener(boost::asio::io_context& io, int fd, core::Server& core,
+  StreamListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router,
                  boost::asio::ssl::context* tls, ConnectionBudget& budget,
                  std::chrono::seconds idle_timeout);
   void start();
@@ -25,6 +25,7 @@ class StreamListener {
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   core::Server& core_;
+  Router& router_;
   boost::asio::ssl::context* tls_;
   ConnectionBudget& budget_;
   std::chrono::seconds idle_timeout_;

@@ -8,8 +8,9 @@
 
 namespace tern::net {
 
-UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core)
-    : socket_(io), core_(core) {
+UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core,
+                         Router& router)
+    : socket_(io), core_(core), router_(router) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
@@ -41,7 +42,7 @@ void UdpListener::wait() {
 
 void UdpListener::drain() {
   const int fd = socket_.native_handle();
-  const auto now = core::Clock::now();
+  const auto now = core::Instant::current();
   // A bounded number of batches per wake-up keeps one busy socket from starving the others.
   for (int round = 0; round < 8; ++round) {
     for (std::size_t i = 0; i < kBatch; ++i) {
@@ -60,12 +61,19 @@ void UdpListener::drain() {
       core_.handle(flow, std::span(in_[i].data.data(), in_hdr_[i].msg_len), now, *this);
     }
     flush();
+    router_.flush();  // relayed to peers that answered at once, or to other clients
     if (static_cast<std::size_t>(n) < kBatch) break;
   }
 }
 
 void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > kDatagram) return;
+  if (bytes.size() > kDatagram) {
+    sockaddr_storage ss{};
+    const socklen_t len = to_sockaddr(flow.client, ss);
+    (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+                   reinterpret_cast<sockaddr*>(&ss), len);
+    return;
+  }
   if (out_count_ == kBatch) flush();
   Slot& s = out_[out_count_];
   std::copy(bytes.begin(), bytes.end(), s.data.begin());

@@ -7,29 +7,38 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "router.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
 
 namespace tern::net {
 
-class UdpListener final : private core::Outbox {
+class UdpListener final : public core::Outbox {
  public:
   static constexpr std::size_t kBatch = 32;
-  static constexpr std::size_t kDatagram = 2048;
+  static constexpr std::size_t kDatagram = 4096;
 
   // Takes ownership of a bound, non-blocking UDP socket.
-  UdpListener(boost::asio::io_context& io, int fd, core::Server& core);
+  UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router);
   void start();
   void stop();
+
+  // Queues a datagram for the next flush (larger ones go out at once).
+  void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
+  void to_peer(core::RelayId relay, const protocol::TransportAddress& peer,
+               std::span<const std::uint8_t> bytes) override {
+    router_.to_peer(relay, peer, bytes);
+  }
+  void flush();
+  const protocol::TransportAddress& local() const noexcept { return local_; }
 
  private:
   void wait();
   void drain();
-  void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
-  void flush();
 
   boost::asio::ip::udp::socket socket_;
   core::Server& core_;
+  Router& router_;
   protocol::TransportAddress local_;
 
   struct Slot {

@@ -40,7 +40,7 @@ std::vector<std::uint8_t> binding(bool fingerprint = false) {
 class BindingTest : public ::testing::Test {
  protected:
   void send(const std::vector<std::uint8_t>& bytes, core::FiveTuple flow = udp_flow()) {
-    server.handle(flow, bytes, core::TimePoint{}, out);
+    server.handle(flow, bytes, core::Instant{}, out);
   }
   core::Server server{core::ServerOptions{}};
   test::FakeOutbox out;
@@ -93,7 +93,7 @@ TEST_F(BindingTest, BadFingerprintIsSilent) {
 
 TEST_F(BindingTest, SoftwareWhenConfigured) {
   core::Server s(core::ServerOptions{.software = "tern test", .rfc3489 = false});
-  s.handle(udp_flow(), binding(), core::TimePoint{}, out);
+  s.handle(udp_flow(), binding(), core::Instant{}, out);
   ASSERT_EQ(out.sent.size(), 1u);
   auto m = MessageView::parse(out.sent[0].bytes);
   auto sw = m->find_value(attr::kSoftware);
@@ -141,7 +141,7 @@ TEST_F(BindingTest, ClassicRequestOnlyWhenEnabled) {
   EXPECT_TRUE(out.sent.empty());
 
   core::Server classic(core::ServerOptions{.software = "x", .rfc3489 = true});
-  classic.handle(udp_flow(), req, core::TimePoint{}, out);
+  classic.handle(udp_flow(), req, core::Instant{}, out);
   ASSERT_EQ(out.sent.size(), 1u);
   auto m = MessageView::parse(out.sent[0].bytes, {.allow_classic = true});
   ASSERT_TRUE(m);

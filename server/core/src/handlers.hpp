@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
+#include "allocation.hpp"
 #include "tern/core/server.hpp"
 #include "tern/protocol/builder.hpp"
 #include "tern/protocol/message.hpp"
@@ -14,11 +16,29 @@ namespace tern::core {
 struct Request {
   const FiveTuple& flow;
   const protocol::MessageView& message;
-  TimePoint now;
+  Instant now;
   bool fingerprint;  // the request carried a valid FINGERPRINT, so the response gets one
 };
 
 using Reply = std::span<const std::uint8_t>;  // empty = stay silent
+
+// Everything a TURN handler works on; one per worker, owned by Server.
+struct Turn {
+  const ServerOptions& options;
+  const ServerDeps& deps;
+  AllocationTable& allocations;
+  ServerStats& stats;
+  std::span<std::uint8_t> buf;  // scratch for the reply
+  std::uint64_t& rng_state;
+
+  // splitmix64: transaction ids of Data indications need not be secret, only distinct.
+  std::uint64_t random() noexcept {
+    std::uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+};
 
 // Known attributes per RFC 8489/8656/6062/5780/8445; a request naming another
 // comprehension-required type gets 420 (RFC 8489 §6.3.1).
@@ -28,12 +48,13 @@ std::size_t unknown_required_attributes(const protocol::MessageView& m,
 // Starts a response of `cls` to `req` in `buf`.
 protocol::MessageBuilder start_response(const Request& req, protocol::MessageClass cls,
                                         std::span<std::uint8_t> buf) noexcept;
-// Adds SOFTWARE (if configured) and FINGERPRINT (if the request had one), then finishes.
+// Adds SOFTWARE (if configured), MESSAGE-INTEGRITY(-SHA256) with `key` (if given) and
+// FINGERPRINT (if the request had one), then finishes.
 Reply finish_response(const Request& req, const ServerOptions& options,
-                      protocol::MessageBuilder& b) noexcept;
+                      protocol::MessageBuilder& b, const SessionKey* key = nullptr) noexcept;
 Reply error_response(const Request& req, const ServerOptions& options, std::uint16_t code,
-                     std::span<std::uint8_t> buf,
-                     std::span<const std::uint16_t> unknown = {}) noexcept;
+                     std::span<std::uint8_t> buf, std::span<const std::uint16_t> unknown = {},
+                     const SessionKey* key = nullptr) noexcept;
 std::string_view reason_phrase(std::uint16_t code) noexcept;
 
 // RFC 8489 §12: Binding.
@@ -42,4 +63,40 @@ Reply handle_binding(const Request& req, const ServerOptions& options,
 // RFC 3489 §9: classic Binding without the magic cookie, answered with MAPPED-ADDRESS only.
 Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) noexcept;
 
+// RFC 8489 §9.2.4 long-term credentials: either the key the request was verified with, or
+// the error reply (401, 438, 400) to send instead. `existing` is the client's allocation, whose
+// key is used when the username matches, so rotated credentials never break a live session.
+struct AuthOutcome {
+  std::optional<SessionKey> key;
+  Reply reply;
+};
+AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing);
+
+// RFC 8656 methods, one handler each. They run after authentication.
+Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key);
+Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
+Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key,
+                               Allocation& a);
+Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
+
+// Indications and ChannelData: relayed or dropped, never answered.
+void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out);
+void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
+                        std::span<const std::uint8_t> payload, TimePoint now, Outbox& out);
+void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
+                     const protocol::TransportAddress& peer, std::span<const std::uint8_t> data,
+                     TimePoint now, Outbox& out);
+
+// Whether tern may send to `peer` at all (deny list, allow list, own relays; reference C.0).
+bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer);
+// Ends an allocation now: closes its relays and gives back its quota.
+void release_allocation(Turn& t, Allocation& a);
+
+}  // namespace tern::core
+
+namespace tern::core {
+// RFC 8656 §7.2 step "lifetime": min(requested, max), and never below the default. A
+// malformed LIFETIME is nullopt (400).
+std::optional<std::chrono::seconds> granted_lifetime(const ServerOptions& options,
+                                                     const protocol::MessageView& m);
 }  // namespace tern::core

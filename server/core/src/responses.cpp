@@ -1,4 +1,4 @@
-// Response scaffolding shared by all handlers: class, SOFTWARE, FINGERPRINT, error codes.
+// Response scaffolding shared by all handlers: class, SOFTWARE, integrity, FINGERPRINT, errors.
 #include "handlers.hpp"
 
 namespace tern::core {
@@ -12,9 +12,16 @@ MessageBuilder start_response(const Request& req, MessageClass cls,
   return MessageBuilder(buf, protocol::message_type(method, cls), req.message.transaction_id());
 }
 
-Reply finish_response(const Request& req, const ServerOptions& options,
-                      MessageBuilder& b) noexcept {
+Reply finish_response(const Request& req, const ServerOptions& options, MessageBuilder& b,
+                      const SessionKey* key) noexcept {
   if (!options.software.empty()) b.add_string(protocol::attr::kSoftware, options.software);
+  if (key != nullptr) {
+    if (key->sha256_integrity) {
+      b.add_message_integrity_sha256(key->key);
+    } else {
+      b.add_message_integrity(key->key);
+    }
+  }
   if (req.fingerprint) b.add_fingerprint();
   auto done = b.finish();
   return done ? *done : Reply{};
@@ -41,11 +48,12 @@ std::string_view reason_phrase(std::uint16_t code) noexcept {
 }
 
 Reply error_response(const Request& req, const ServerOptions& options, std::uint16_t code,
-                     std::span<std::uint8_t> buf, std::span<const std::uint16_t> unknown) noexcept {
+                     std::span<std::uint8_t> buf, std::span<const std::uint16_t> unknown,
+                     const SessionKey* key) noexcept {
   MessageBuilder b = start_response(req, MessageClass::kErrorResponse, buf);
   b.add_error_code(code, reason_phrase(code));
   if (!unknown.empty()) b.add_unknown_attributes(unknown);
-  return finish_response(req, options, b);
+  return finish_response(req, options, b, key);
 }
 
 }  // namespace tern::core

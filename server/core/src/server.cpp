@@ -1,7 +1,11 @@
-// The core's entry point: demultiplex, validate, and dispatch to one handler per method.
+// The core's entry point: demultiplex, validate, authenticate and dispatch, one handler per method.
 #include "tern/core/server.hpp"
 
+#include <random>
+
 #include "handlers.hpp"
+#include "tern/auth/nonce.hpp"
+#include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
 #include "tern/protocol/integrity.hpp"
 
@@ -9,6 +13,28 @@ namespace tern::core {
 
 using protocol::MessageClass;
 using protocol::MessageView;
+using protocol::Method;
+
+namespace {
+
+constexpr std::size_t kScratchSize = 65536 + 128;  // the largest ChannelData or Data indication
+constexpr auto kNonceLifetime = std::chrono::minutes(10);
+
+std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer() {
+  std::random_device device;  // getrandom(2) on Linux
+  std::array<std::uint8_t, 32> secret{};
+  for (auto& b : secret) b = static_cast<std::uint8_t>(device());
+  return std::make_shared<auth::NonceIssuer>(
+      secret, kNonceLifetime,
+      auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity);
+}
+
+bool is_turn_request(Method m) {
+  return m == Method::kAllocate || m == Method::kRefresh || m == Method::kCreatePermission ||
+         m == Method::kChannelBind;
+}
+
+}  // namespace
 
 const char* to_string(Transport t) noexcept {
   switch (t) {
@@ -19,14 +45,43 @@ const char* to_string(Transport t) noexcept {
   return "?";
 }
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {}
+Server::Server(ServerOptions options, ServerDeps deps)
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      allocations_(std::make_unique<AllocationTable>()),
+      scratch_(kScratchSize) {
+  if (!deps_.nonces) deps_.nonces = random_nonce_issuer();
+  rng_state_ = std::random_device{}();
+}
 
-void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, TimePoint now,
+Server::~Server() = default;
+
+Turn Server::turn() { return Turn{options_, deps_, *allocations_, stats_, scratch_, rng_state_}; }
+
+void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                     Outbox& out) {
-  if (bytes.empty() || protocol::classify_first_byte(bytes[0]) != protocol::PacketKind::kStun) {
-    ++stats_.dropped_malformed;  // ChannelData arrives with the TURN relay
+  if (bytes.empty()) return;
+  switch (protocol::classify_first_byte(bytes[0])) {
+    case protocol::PacketKind::kStun: return handle_stun(flow, bytes, now, out);
+    case protocol::PacketKind::kChannelData: return handle_channel_data(flow, bytes, now, out);
+    default: ++stats_.dropped_malformed;
+  }
+}
+
+void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
+                                 Instant now, Outbox& out) {
+  auto cd = protocol::parse_channel_data(bytes);
+  Allocation* a = cd ? allocations_->find(flow) : nullptr;
+  if (a == nullptr) {
+    ++stats_.dropped_malformed;
     return;
   }
+  Turn t = turn();
+  relay_channel_data(t, *a, cd->channel, cd->payload, now.steady, out);
+}
+
+void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
+                         Outbox& out) {
   auto parsed = MessageView::parse(bytes, {.allow_classic = options_.rfc3489});
   if (!parsed) {
     ++stats_.dropped_malformed;
@@ -38,27 +93,106 @@ void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, 
     ++stats_.dropped_malformed;
     return;
   }
-  // Only requests are answered; indications and responses sent to a server are dropped.
-  if (m.message_class() != MessageClass::kRequest) return;
   const Request req{flow, m, now, fp == protocol::Check::kValid};
-  const auto method = static_cast<protocol::Method>(m.method());
-
+  const auto method = static_cast<Method>(m.method());
+  if (m.message_class() == MessageClass::kIndication) {
+    Allocation* a = allocations_->find(flow);
+    if (method == Method::kSend && a != nullptr && !m.is_classic()) {
+      Turn t = turn();
+      handle_send_indication(t, req, *a, out);
+    }
+    return;
+  }
+  // Responses sent to a server are dropped.
+  if (m.message_class() != MessageClass::kRequest) return;
   Reply reply;
   if (m.is_classic()) {
-    if (method == protocol::Method::kBinding && flow.transport != Transport::kTls) {
+    if (method == Method::kBinding && flow.transport != Transport::kTls) {
       reply = handle_classic_binding(req, scratch_);
     }
-  } else if (method == protocol::Method::kBinding) {
-    std::array<std::uint16_t, 16> unknown{};
-    if (const std::size_t n = unknown_required_attributes(m, unknown); n > 0) {
-      ++stats_.error_responses;
-      reply = error_response(req, options_, 420, scratch_, std::span(unknown).first(n));
-    } else {
-      ++stats_.binding_requests;
-      reply = handle_binding(req, options_, scratch_);
-    }
+  } else if (method == Method::kBinding) {
+    reply = binding(req);
+  } else if (is_turn_request(method)) {
+    reply = turn_request(req, method);
+  } else {
+    ++stats_.error_responses;
+    reply = error_response(req, options_, 400, scratch_);
   }
   if (!reply.empty()) out.to_client(flow, reply);
+}
+
+Reply Server::binding(const Request& req) {
+  std::array<std::uint16_t, 16> unknown{};
+  if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
+    ++stats_.error_responses;
+    return error_response(req, options_, 420, scratch_, std::span(unknown).first(n));
+  }
+  ++stats_.binding_requests;
+  return handle_binding(req, options_, scratch_);
+}
+
+Reply Server::turn_request(const Request& req, Method method) {
+  Allocation* existing = allocations_->find(req.flow);
+  if (existing != nullptr && existing->last.tid == req.message.transaction_id() &&
+      !existing->last.bytes.empty()) {
+    return existing->last.bytes;  // a retransmission gets the same answer
+  }
+  Turn t = turn();
+  AuthOutcome auth = authenticate(t, req, existing);
+  if (!auth.key) return auth.reply;
+  const SessionKey& key = *auth.key;
+  std::array<std::uint16_t, 16> unknown{};
+  if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
+    ++stats_.error_responses;
+    return error_response(req, options_, 420, scratch_, std::span(unknown).first(n), &key);
+  }
+  if (method == Method::kAllocate) return handle_allocate(t, req, key);
+  if (existing == nullptr) return error_response(req, options_, 437, scratch_, {}, &key);
+  if (existing->key.username != key.username) {
+    return error_response(req, options_, 441, scratch_, {}, &key);
+  }
+  Reply reply;
+  if (method == Method::kRefresh) {
+    return handle_refresh(t, req, key, *existing);  // may delete `existing`
+  } else if (method == Method::kCreatePermission) {
+    reply = handle_create_permission(t, req, key, *existing);
+  } else {
+    reply = handle_channel_bind(t, req, key, *existing);
+  }
+  existing->last.tid = req.message.transaction_id();
+  existing->last.bytes.assign(reply.begin(), reply.end());
+  return reply;
+}
+
+void Server::handle_peer(RelayId relay, const protocol::TransportAddress& peer,
+                         std::span<const std::uint8_t> bytes, Instant now, Outbox& out) {
+  Allocation* a = allocations_->by_relay(relay);
+  if (a == nullptr) return;
+  for (const auto& endpoint : a->relays) {
+    if (endpoint.id != relay) continue;
+    Turn t = turn();
+    relay_from_peer(t, *a, endpoint, peer, bytes, now.steady, out);
+    return;
+  }
+}
+
+void Server::connection_closed(const FiveTuple& flow) {
+  Allocation* a = allocations_->find(flow);
+  if (a == nullptr) return;
+  Turn t = turn();
+  release_allocation(t, *a);
+  allocations_->erase(flow);
+}
+
+void Server::sweep(Instant now) {
+  Turn t = turn();
+  allocations_->sweep(now.steady, [&](Allocation& a) { release_allocation(t, a); });
+}
+
+std::size_t Server::allocation_count() const noexcept { return allocations_->size(); }
+
+bool Server::has_allocation(const FiveTuple& flow) const noexcept {
+  return allocations_->find(flow) != nullptr;
 }
 
 }  // namespace tern::core

@@ -17,7 +17,9 @@ using TransactionId = std::array<std::uint8_t, 12>;
 struct Attribute {
   std::uint16_t type = 0;
   std::uint16_t length = 0;  // unpadded value length
-  std::uint16_t offset = 0;  // of the attribute header from the start of the message
+  // Of the attribute header from the start of the message: up to 20 + 0xFFFC - 4, which
+  // does not fit in 16 bits.
+  std::uint32_t offset = 0;
 };
 
 struct ParseOptions {

@@ -7,7 +7,8 @@
 
 namespace tern::protocol {
 
-inline constexpr std::size_t kMaxStreamFrame = 65535 + 4 + 3;
+// The largest frame: a STUN message, 20 + 0xFFFC bytes (ChannelData peaks at 4 + 0x10000).
+inline constexpr std::size_t kMaxStreamFrame = kHeaderSize + 0xFFFC;
 
 // How many bytes the frame at the front of `buffered` occupies, padding included, as soon as
 // its 4-byte header is there (the frame is complete once that many bytes are buffered); 0 when

@@ -16,8 +16,20 @@ struct FiveTuple {
   friend bool operator==(const FiveTuple&, const FiveTuple&) = default;
 };
 
+struct FiveTupleHash {
+  std::size_t operator()(const FiveTuple& f) const noexcept;
+};
+
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
+using WallTime = std::chrono::system_clock::time_point;
+
+// The time passed into the core: monotonic for leases, wall clock for credential expiry.
+struct Instant {
+  TimePoint steady{};
+  WallTime wall{};
+  static Instant current() noexcept { return {Clock::now(), std::chrono::system_clock::now()}; }
+};
 
 const char* to_string(Transport t) noexcept;
 

@@ -2,41 +2,104 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "tern/core/five_tuple.hpp"
 #include "tern/core/outbox.hpp"
+#include "tern/core/relay.hpp"
+#include "tern/protocol/constants.hpp"
+
+namespace tern::auth {
+class CredentialStore;
+class NonceIssuer;
+}  // namespace tern::auth
 
 namespace tern::core {
+
+class AllocationQuota;
+class AllocationTable;
+class PeerPolicy;
+struct Request;
+struct Turn;
 
 struct ServerOptions {
   std::string software;  // SOFTWARE attribute; empty = not sent
   bool rfc3489 = false;  // answer cookie-less RFC 3489 Binding requests with MAPPED-ADDRESS
+  std::string realm = "tern.local";
+  std::chrono::seconds default_lifetime{600};  // RFC 8656 §3.2
+  std::chrono::seconds max_lifetime{3600};
+  std::chrono::seconds permission_lifetime{300};  // RFC 8656 §9
+  std::chrono::seconds channel_lifetime{600};     // RFC 8656 §12
+  std::uint32_t permissions_per_allocation = 64;
+  std::uint32_t channels_per_allocation = 64;
+};
+
+// What the TURN methods need besides options; shared between workers, read-only except the
+// quota (which locks) and the relay provider (one per worker). Null = TURN requests get 401
+// (no credentials) or 508 (no relay).
+struct ServerDeps {
+  std::shared_ptr<const auth::CredentialStore> credentials;
+  std::shared_ptr<const auth::NonceIssuer> nonces;
+  std::shared_ptr<const PeerPolicy> peers;
+  std::shared_ptr<AllocationQuota> quota;
+  RelayProvider* relays = nullptr;
 };
 
 struct ServerStats {
   std::uint64_t binding_requests = 0;
   std::uint64_t dropped_malformed = 0;
   std::uint64_t error_responses = 0;
+  std::uint64_t allocations_created = 0;
+  std::uint64_t dropped_no_permission = 0;
+  std::uint64_t dropped_denied_peer = 0;
+  std::uint64_t relayed_to_peer = 0;
+  std::uint64_t relayed_to_client = 0;
 };
 
 // One per worker; never shared between threads.
 class Server {
  public:
-  explicit Server(ServerOptions options);
+  explicit Server(ServerOptions options, ServerDeps deps = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   // One datagram from UDP, or one frame cut from a TCP/TLS stream.
-  void handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, TimePoint now,
+  void handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
               Outbox& out);
+  // One datagram a peer sent to relay socket `relay` (RFC 8656 §11.3, §12.7).
+  void handle_peer(RelayId relay, const protocol::TransportAddress& peer,
+                   std::span<const std::uint8_t> bytes, Instant now, Outbox& out);
+  // The TCP or TLS connection of `flow` closed: its allocation ends (RFC 8656 §3.1).
+  void connection_closed(const FiveTuple& flow);
+  // Expires allocations, permissions and channels whose time has passed.
+  void sweep(Instant now);
 
   const ServerStats& stats() const noexcept { return stats_; }
+  std::size_t allocation_count() const noexcept;
+  bool has_allocation(const FiveTuple& flow) const noexcept;
+  const ServerOptions& options() const noexcept { return options_; }
 
  private:
+  void handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
+                   Outbox& out);
+  void handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
+                           Instant now, Outbox& out);
+  std::span<const std::uint8_t> binding(const Request& req);
+  std::span<const std::uint8_t> turn_request(const Request& req, protocol::Method method);
+  Turn turn();
+
   ServerOptions options_;
+  ServerDeps deps_;
   ServerStats stats_;
-  std::array<std::uint8_t, 1500> scratch_{};
+  std::unique_ptr<AllocationTable> allocations_;
+  std::vector<std::uint8_t> scratch_;
+  std::uint64_t rng_state_ = 0;  // responses and relayed frames are built here
 };
 
 }  // namespace tern::core

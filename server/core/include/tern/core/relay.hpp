@@ -1,0 +1,38 @@
+// How the core obtains relayed transport addresses without touching sockets (implemented in net).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "tern/core/outbox.hpp"
+#include "tern/protocol/address.hpp"
+
+namespace tern::core {
+
+struct RelayEndpoint {
+  RelayId id = 0;
+  protocol::TransportAddress address;  // as advertised in XOR-RELAYED-ADDRESS
+  std::uint64_t reservation_token = 0;  // non-zero when the next port is held for a later Allocate
+};
+
+class RelayProvider {
+ public:
+  virtual ~RelayProvider() = default;
+  // Opens a relay socket of `family` on a random free port of the configured range; with
+  // `even` the port is even, and with `reserve_next` the next port is held for
+  // the returned `reservation_token` (RFC 8656 §7.2). Empty when no port is free or the family is not
+  // configured.
+  virtual std::optional<RelayEndpoint> open(protocol::Family family, bool even,
+                                            bool reserve_next) = 0;
+  // Opens the port held by a RESERVATION-TOKEN from an earlier Allocate.
+  virtual std::optional<RelayEndpoint> open_reserved(std::uint64_t token) = 0;
+  virtual void close(RelayId id) = 0;
+  virtual bool family_available(protocol::Family family) const = 0;
+  // True when `address` is a relayed transport address of this tern process right now, so
+  // that two clients of the same tern can reach each other (reference C.0).
+  virtual bool is_live_relay(const protocol::TransportAddress& address) const = 0;
+  // True when `address`'s IP is one tern relays from or advertises (port ignored).
+  virtual bool is_own_ip(const protocol::TransportAddress& address) const = 0;
+};
+
+}  // namespace tern::core

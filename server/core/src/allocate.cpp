@@ -1,0 +1,165 @@
+// Allocate (RFC 8656 §7.2), in the RFC's check order; see reference A.2.2.
+#include <algorithm>
+#include <variant>
+
+#include "handlers.hpp"
+#include "tern/core/quota.hpp"
+#include "tern/protocol/attributes.hpp"
+
+namespace tern::core {
+namespace {
+
+namespace attr = protocol::attr;
+using protocol::Family;
+using protocol::MessageView;
+
+struct Families {
+  Family primary = Family::kIPv4;
+  std::optional<Family> additional;
+};
+
+// Steps 5-9: which relayed address families, or the error code.
+std::variant<Families, std::uint16_t> choose_families(const Turn& t, const MessageView& m) {
+  const auto requested = m.find_value(attr::kRequestedAddressFamily);
+  const auto additional = m.find_value(attr::kAdditionalAddressFamily);
+  const bool token = m.find(attr::kReservationToken).has_value();
+  if (token && (m.find(attr::kEvenPort) || requested || additional)) return std::uint16_t{400};
+  if (requested && additional) return std::uint16_t{400};
+  Families f;
+  if (requested) {
+    auto family = protocol::decode_requested_address_family(*requested);
+    if (!family) return std::uint16_t{400};
+    f.primary = *family;
+  }
+  if (!t.deps.relays->family_available(f.primary)) return std::uint16_t{440};
+  if (additional) {
+    auto family = protocol::decode_additional_address_family(*additional);
+    if (!family || *family != Family::kIPv6) return std::uint16_t{400};
+    if (auto even = m.find_value(attr::kEvenPort)) {
+      auto reserve = protocol::decode_even_port(*even);
+      if (!reserve || *reserve) return std::uint16_t{400};
+    }
+    f.additional = Family::kIPv6;
+  }
+  return f;
+}
+
+std::variant<std::vector<RelayEndpoint>, std::uint16_t> open_relays(Turn& t, const MessageView& m,
+                                                                   const Families& f,
+                                                                   std::uint16_t& address_error) {
+  std::vector<RelayEndpoint> relays;
+  if (auto token = m.find_value(attr::kReservationToken)) {
+    auto value = protocol::decode_reservation_token(*token);
+    if (!value) return std::uint16_t{400};
+    std::uint64_t id = 0;
+    for (auto b : *value) id = (id << 8) | b;
+    auto r = t.deps.relays->open_reserved(id);
+    if (!r) return std::uint16_t{508};
+    relays.push_back(*r);
+    return relays;
+  }
+  bool even = false;
+  bool reserve = false;
+  if (auto e = m.find_value(attr::kEvenPort)) {
+    auto r = protocol::decode_even_port(*e);
+    if (!r) return std::uint16_t{400};
+    even = true;
+    reserve = *r;
+  }
+  auto primary = t.deps.relays->open(f.primary, even, reserve);
+  if (!primary) return std::uint16_t{508};
+  relays.push_back(*primary);
+  if (f.additional) {
+    if (!t.deps.relays->family_available(*f.additional)) {
+      address_error = 440;
+    } else if (auto second = t.deps.relays->open(*f.additional, false, false)) {
+      relays.push_back(*second);
+    } else {
+      address_error = 508;
+    }
+  }
+  return relays;
+}
+
+Reply success(Turn& t, const Request& req, const Allocation& a, std::uint16_t address_error,
+              std::chrono::seconds lifetime) {
+  auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
+  for (const auto& r : a.relays) b.add_xor_address(attr::kXorRelayedAddress, r.address);
+  if (address_error != 0) {
+    b.add_address_error_code(Family::kIPv6, address_error, reason_phrase(address_error));
+  }
+  b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
+  if (a.relays[0].reservation_token != 0) {
+    std::array<std::uint8_t, 8> token{};
+    for (int i = 0; i < 8; ++i) {
+      token[static_cast<std::size_t>(i)] =
+          static_cast<std::uint8_t>(a.relays[0].reservation_token >> (56 - 8 * i));
+    }
+    b.add(attr::kReservationToken, token);
+  }
+  b.add_xor_address(attr::kXorMappedAddress, req.flow.client);
+  return finish_response(req, t.options, b, &a.key);
+}
+
+}  // namespace
+
+Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
+  const MessageView& m = req.message;
+  if (Allocation* existing = t.allocations.find(req.flow)) {
+    if (existing->last.tid == m.transaction_id() && !existing->last.bytes.empty()) {
+      return existing->last.bytes;  // a retransmission of the Allocate that made it
+    }
+    return error_response(req, t.options, 437, t.buf, {}, &key);
+  }
+  const auto transport = m.find_value(attr::kRequestedTransport);
+  if (!transport) return error_response(req, t.options, 400, t.buf, {}, &key);
+  auto protocol_number = protocol::decode_requested_transport(*transport);
+  if (!protocol_number) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (*protocol_number != protocol::kProtocolUdp) {
+    return error_response(req, t.options, 442, t.buf, {}, &key);
+  }
+  if (auto df = m.find_value(attr::kDontFragment); df && !protocol::decode_dont_fragment(*df)) {
+    return error_response(req, t.options, 400, t.buf, {}, &key);
+  }
+  if (t.deps.relays == nullptr) return error_response(req, t.options, 508, t.buf, {}, &key);
+  auto families = choose_families(t, m);
+  if (auto* code = std::get_if<std::uint16_t>(&families)) {
+    return error_response(req, t.options, *code, t.buf, {}, &key);
+  }
+  const auto lifetime = granted_lifetime(t.options, m);
+  if (!lifetime) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (t.deps.quota && !t.deps.quota->try_acquire(key.username)) {
+    return error_response(req, t.options, 486, t.buf, {}, &key);
+  }
+  std::uint16_t address_error = 0;
+  auto relays = open_relays(t, m, std::get<Families>(families), address_error);
+  if (auto* code = std::get_if<std::uint16_t>(&relays)) {
+    if (t.deps.quota) t.deps.quota->release(key.username);
+    return error_response(req, t.options, *code, t.buf, {}, &key);
+  }
+  Allocation a;
+  a.session_id = t.allocations.next_session_id();
+  a.flow = req.flow;
+  a.relays = std::move(std::get<std::vector<RelayEndpoint>>(relays));
+  a.expires = req.now.steady + *lifetime;
+  a.key = key;
+  Allocation& stored = t.allocations.insert(std::move(a));
+  ++t.stats.allocations_created;
+  const Reply reply = success(t, req, stored, address_error, *lifetime);
+  stored.last.tid = m.transaction_id();
+  stored.last.bytes.assign(reply.begin(), reply.end());
+  return reply;
+}
+
+std::optional<std::chrono::seconds> granted_lifetime(const ServerOptions& options,
+                                                     const MessageView& m) {
+  auto value = m.find_value(attr::kLifetime);
+  if (!value) return options.default_lifetime;
+  auto requested = protocol::decode_lifetime(*value);
+  if (!requested) return std::nullopt;
+  const auto asked = std::chrono::seconds(*requested);
+  return std::max(std::min(asked, options.max_lifetime),
+                  std::min(options.default_lifetime, options.max_lifetime));
+}
+
+}  // namespace tern::core

@@ -1,0 +1,90 @@
+// Allocation lookups and the per-worker allocation table.
+#include "allocation.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tern::core {
+
+namespace {
+bool same_ip(const protocol::TransportAddress& a, const protocol::TransportAddress& b) noexcept {
+  return a.family == b.family && a.ip == b.ip;
+}
+}  // namespace
+
+std::size_t FiveTupleHash::operator()(const FiveTuple& f) const noexcept {
+  // FNV-1a over the fields that differ between flows.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  mix(f.client.ip.data(), f.client.ip_size());
+  mix(&f.client.port, sizeof f.client.port);
+  mix(f.server.ip.data(), f.server.ip_size());
+  mix(&f.server.port, sizeof f.server.port);
+  mix(&f.transport, sizeof f.transport);
+  return static_cast<std::size_t>(h);
+}
+
+const RelayEndpoint* Allocation::relay_for(protocol::Family family) const noexcept {
+  for (const auto& r : relays) {
+    if (r.address.family == family) return &r;
+  }
+  return nullptr;
+}
+
+bool Allocation::has_permission(const protocol::TransportAddress& peer,
+                                TimePoint now) const noexcept {
+  return std::any_of(permissions.begin(), permissions.end(), [&](const Permission& p) {
+    return p.expires > now && same_ip(p.ip, peer);
+  });
+}
+
+const ChannelBinding* Allocation::channel_by_number(std::uint16_t number,
+                                                    TimePoint now) const noexcept {
+  for (const auto& c : channels) {
+    if (c.number == number) return c.expires > now ? &c : nullptr;
+  }
+  return nullptr;
+}
+
+const ChannelBinding* Allocation::channel_by_peer(const protocol::TransportAddress& peer,
+                                                  TimePoint now) const noexcept {
+  for (const auto& c : channels) {
+    if (c.peer == peer) return c.expires > now ? &c : nullptr;
+  }
+  return nullptr;
+}
+
+Allocation* AllocationTable::find(const FiveTuple& flow) noexcept {
+  auto it = by_flow_.find(flow);
+  return it == by_flow_.end() ? nullptr : &it->second;
+}
+
+const Allocation* AllocationTable::find(const FiveTuple& flow) const noexcept {
+  auto it = by_flow_.find(flow);
+  return it == by_flow_.end() ? nullptr : &it->second;
+}
+
+Allocation* AllocationTable::by_relay(RelayId id) noexcept {
+  auto it = by_relay_.find(id);
+  if (it == by_relay_.end()) return nullptr;
+  return find(it->second);
+}
+
+Allocation& AllocationTable::insert(Allocation a) {
+  const FiveTuple flow = a.flow;
+  auto [it, inserted] = by_flow_.insert_or_assign(flow, std::move(a));
+  for (const auto& r : it->second.relays) by_relay_[r.id] = flow;
+  return it->second;
+}
+
+void AllocationTable::erase(const FiveTuple& flow) {
+  auto it = by_flow_.find(flow);
+  if (it == by_flow_.end()) return;
+  for (const auto& r : it->second.relays) by_relay_.erase(r.id);
+  by_flow_.erase(it);
+}
+
+}  // namespace tern::core

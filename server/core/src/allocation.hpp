@@ -1,0 +1,97 @@
+// Allocation state (RFC 8656 §2.2-2.5): relayed addresses, permissions, channel bindings, key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tern/core/five_tuple.hpp"
+#include "tern/core/relay.hpp"
+#include "tern/protocol/message.hpp"
+
+namespace tern::core {
+
+// The key an allocation authenticated with; it stays in force for the allocation's life even
+// when credentials are rotated (DESIGN §4).
+struct SessionKey {
+  std::string username;
+  std::vector<std::uint8_t> key;  // MD5 (16 bytes) or SHA-256 (32 bytes) long-term key
+  bool sha256_integrity = false;  // answer with MESSAGE-INTEGRITY-SHA256 instead of -INTEGRITY
+  std::optional<WallTime> expires;  // TURN REST credentials carry an expiry
+};
+
+struct Permission {
+  protocol::TransportAddress ip;  // port ignored: permissions are per IP (RFC 8656 §9)
+  TimePoint expires;
+};
+
+struct ChannelBinding {
+  std::uint16_t number = 0;
+  protocol::TransportAddress peer;
+  TimePoint expires;  // after this, the number may not be reused for another peer for 5 min
+};
+
+struct CachedResponse {
+  protocol::TransactionId tid{};
+  std::vector<std::uint8_t> bytes;
+};
+
+struct Allocation {
+  std::uint64_t session_id = 0;
+  FiveTuple flow;
+  std::vector<RelayEndpoint> relays;  // one, or two for a dual allocation (IPv4 first)
+  TimePoint expires;
+  SessionKey key;
+  std::vector<Permission> permissions;
+  std::vector<ChannelBinding> channels;
+  CachedResponse last;  // for retransmitted requests (RFC 8656 §7.2, RFC 8489 §6.3.1)
+
+  const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
+  bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
+  const ChannelBinding* channel_by_number(std::uint16_t number, TimePoint now) const noexcept;
+  const ChannelBinding* channel_by_peer(const protocol::TransportAddress& peer,
+                                        TimePoint now) const noexcept;
+};
+
+// Allocations of one worker, by client 5-tuple and by relay socket.
+class AllocationTable {
+ public:
+  Allocation* find(const FiveTuple& flow) noexcept;
+  const Allocation* find(const FiveTuple& flow) const noexcept;
+  Allocation* by_relay(RelayId id) noexcept;
+  Allocation& insert(Allocation a);
+  // Removes allocations whose time has passed, calling `on_removed` first for each, and
+  // drops expired permissions and channel bindings of the others.
+  template <class F>
+  void sweep(TimePoint now, F&& on_removed);
+  void erase(const FiveTuple& flow);
+  std::size_t size() const noexcept { return by_flow_.size(); }
+  std::uint64_t next_session_id() noexcept { return ++last_session_id_; }
+
+ private:
+  std::unordered_map<FiveTuple, Allocation, FiveTupleHash> by_flow_;
+  std::unordered_map<RelayId, FiveTuple> by_relay_;
+  std::uint64_t last_session_id_ = 0;
+};
+
+template <class F>
+void AllocationTable::sweep(TimePoint now, F&& on_removed) {
+  for (auto it = by_flow_.begin(); it != by_flow_.end();) {
+    Allocation& a = it->second;
+    if (a.expires > now) {
+      std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now; });
+      std::erase_if(a.channels, [&](const ChannelBinding& c) {
+        return c.expires + std::chrono::minutes(5) <= now;
+      });
+      ++it;
+      continue;
+    }
+    on_removed(a);
+    for (const auto& r : a.relays) by_relay_.erase(r.id);
+    it = by_flow_.erase(it);
+  }
+}
+
+}  // namespace tern::core

@@ -1,0 +1,129 @@
+// Long-term credential check for TURN requests (RFC 8489 §9.2.4), incl. PASSWORD-ALGORITHMS.
+#include <algorithm>
+
+#include "handlers.hpp"
+#include "tern/auth/credentials.hpp"
+#include "tern/auth/nonce.hpp"
+#include "tern/protocol/attributes.hpp"
+#include "tern/protocol/bytes.hpp"
+#include "tern/protocol/integrity.hpp"
+
+namespace tern::core {
+namespace {
+
+namespace attr = protocol::attr;
+using protocol::Bytes;
+using protocol::MessageView;
+
+constexpr std::uint16_t kMd5 = 0x0001;
+constexpr std::uint16_t kSha256 = 0x0002;
+// Server preference order, as sent in PASSWORD-ALGORITHMS.
+constexpr std::array<protocol::PasswordAlgorithmValue, 2> kAlgorithms = {
+    protocol::PasswordAlgorithmValue{kSha256, {}}, protocol::PasswordAlgorithmValue{kMd5, {}}};
+
+// 401 or 438 with REALM, a fresh NONCE and PASSWORD-ALGORITHMS; never with integrity.
+Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
+  auto b = start_response(req, protocol::MessageClass::kErrorResponse, t.buf);
+  b.add_error_code(code, reason_phrase(code));
+  b.add_string(attr::kRealm, t.options.realm);
+  b.add_string(attr::kNonce, t.deps.nonces->issue(req.flow.client, req.now.wall));
+  b.add_password_algorithms(kAlgorithms);
+  ++t.stats.error_responses;
+  return finish_response(req, t.options, b);
+}
+
+Reply bad_request(Turn& t, const Request& req) {
+  ++t.stats.error_responses;
+  return error_response(req, t.options, 400, t.buf);
+}
+
+// RFC 8489 §9.2.4 bid-down protection: the algorithm the request uses, or nullopt (400).
+std::optional<std::uint16_t> negotiated_algorithm(const MessageView& m) {
+  const auto one = m.find_value(attr::kPasswordAlgorithm);
+  const auto list = m.find_value(attr::kPasswordAlgorithms);
+  if (!one && !list) return kMd5;
+  if (!one || !list) return std::nullopt;
+  auto offered = protocol::decode_password_algorithms(*list);
+  auto chosen = protocol::decode_password_algorithm(*one);
+  if (!offered || !chosen || offered->count != kAlgorithms.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kAlgorithms.size(); ++i) {
+    if (offered->items[i].algorithm != kAlgorithms[i].algorithm ||
+        !offered->items[i].parameters.empty()) {
+      return std::nullopt;  // not the list we sent: someone tampered with it
+    }
+  }
+  if (chosen->algorithm != kMd5 && chosen->algorithm != kSha256) return std::nullopt;
+  return chosen->algorithm;
+}
+
+bool verifies(const MessageView& m, Bytes key, bool sha256_integrity) {
+  const auto check = sha256_integrity ? protocol::check_message_integrity_sha256(m, key)
+                                      : protocol::check_message_integrity(m, key);
+  return check == protocol::Check::kValid;
+}
+
+std::optional<auth::CredentialStore::Found> resolve_user(const Turn& t, const MessageView& m,
+                                                         WallTime now) {
+  if (!t.deps.credentials) return std::nullopt;
+  if (auto username = m.find_value(attr::kUsername)) {
+    auto name = protocol::decode_username(*username);
+    if (!name) return std::nullopt;
+    return t.deps.credentials->lookup(*name, now);
+  }
+  auto hash = protocol::decode_userhash(*m.find_value(attr::kUserhash));
+  if (!hash) return std::nullopt;
+  return t.deps.credentials->lookup_userhash(*hash);
+}
+
+}  // namespace
+
+AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing) {
+  const MessageView& m = req.message;
+  const bool sha256_integrity = m.find(attr::kMessageIntegritySha256).has_value();
+  if (!sha256_integrity && !m.find(attr::kMessageIntegrity)) return {{}, challenge(t, req, 401)};
+  const auto nonce_value = m.find_value(attr::kNonce);
+  const auto realm_value = m.find_value(attr::kRealm);
+  if (!(m.find(attr::kUsername) || m.find(attr::kUserhash)) || !nonce_value || !realm_value) {
+    return {{}, bad_request(t, req)};
+  }
+  auto nonce = protocol::decode_nonce(*nonce_value);
+  if (!nonce || t.deps.nonces->check(*nonce, req.flow.client, req.now.wall) !=
+                    auth::NonceIssuer::Verdict::kValid) {
+    return {{}, challenge(t, req, 438)};
+  }
+  const auto algorithm = negotiated_algorithm(m);
+  if (!algorithm) return {{}, bad_request(t, req)};
+  auto realm = protocol::decode_realm(*realm_value);
+  if (!realm || *realm != t.options.realm) return {{}, challenge(t, req, 401)};
+
+  if (existing != nullptr && verifies(m, existing->key.key, sha256_integrity)) {
+    // A live allocation keeps the key it was made with, even after its credential was
+    // rotated away (DESIGN §4); the username must still be the same one.
+    auto name = m.find_value(attr::kUsername);
+    if (name && std::string_view(reinterpret_cast<const char*>(name->data()), name->size()) ==
+                    existing->key.username) {
+      SessionKey key = existing->key;
+      key.sha256_integrity = sha256_integrity;
+      return {key, {}};
+    }
+  }
+  auto found = resolve_user(t, m, req.now.wall);
+  if (!found) return {{}, challenge(t, req, 401)};
+  for (const auto& candidate : found->candidates) {
+    SessionKey key;
+    if (*algorithm == kSha256) {
+      if (!candidate.sha256) continue;
+      key.key.assign(candidate.sha256->begin(), candidate.sha256->end());
+    } else {
+      key.key.assign(candidate.md5.begin(), candidate.md5.end());
+    }
+    if (!verifies(m, key.key, sha256_integrity)) continue;
+    key.username = found->username;
+    key.sha256_integrity = sha256_integrity;
+    key.expires = found->expiry;
+    return {key, {}};
+  }
+  return {{}, challenge(t, req, 401)};
+}
+
+}  // namespace tern::core

@@ -1,0 +1,72 @@
+// ChannelBind (RFC 8656 §11.2): bind a channel number to a peer, and refresh its permission.
+#include <algorithm>
+
+#include "handlers.hpp"
+#include "tern/protocol/attributes.hpp"
+
+namespace tern::core {
+namespace {
+
+// A number stays tied to its peer for 5 minutes after the binding expires (RFC 8656 §12).
+constexpr auto kChannelQuarantine = std::chrono::minutes(5);
+
+void refresh_permission(const Turn& t, Allocation& a, protocol::TransportAddress ip,
+                        TimePoint now) {
+  ip.port = 0;
+  auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
+                         [&](const Permission& p) { return p.ip == ip; });
+  if (it == a.permissions.end()) {
+    a.permissions.push_back({ip, now + t.options.permission_lifetime});
+  } else {
+    it->expires = now + t.options.permission_lifetime;
+  }
+}
+
+}  // namespace
+
+Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
+  namespace attr = protocol::attr;
+  const auto& m = req.message;
+  const auto number_value = m.find_value(attr::kChannelNumber);
+  const auto peer_value = m.find_value(attr::kXorPeerAddress);
+  if (!number_value || !peer_value) return error_response(req, t.options, 400, t.buf, {}, &key);
+  auto number = protocol::decode_channel_number(*number_value);
+  auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
+  if (!number || !peer || *number < protocol::kMinChannel || *number > protocol::kMaxChannel) {
+    return error_response(req, t.options, 400, t.buf, {}, &key);
+  }
+  const TimePoint now = req.now.steady;
+  ChannelBinding* same = nullptr;
+  for (auto& c : a.channels) {
+    const bool held = c.expires + kChannelQuarantine > now;
+    const bool live = c.expires > now;
+    if (c.number == *number && c.peer == *peer) {
+      same = &c;
+    } else if ((c.number == *number && held) || (c.peer == *peer && live)) {
+      return error_response(req, t.options, 400, t.buf, {}, &key);
+    }
+  }
+  if (a.relay_for(peer->family) == nullptr) {
+    return error_response(req, t.options, 443, t.buf, {}, &key);
+  }
+  if (!peer_allowed(t, *peer)) {
+    ++t.stats.dropped_denied_peer;
+    return error_response(req, t.options, 403, t.buf, {}, &key);
+  }
+  if (same == nullptr) {
+    std::erase_if(a.channels, [&](const ChannelBinding& c) {
+      return c.expires + kChannelQuarantine <= now;
+    });
+    if (a.channels.size() >= t.options.channels_per_allocation) {
+      return error_response(req, t.options, 508, t.buf, {}, &key);
+    }
+    a.channels.push_back({*number, *peer, now + t.options.channel_lifetime});
+  } else {
+    same->expires = now + t.options.channel_lifetime;
+  }
+  refresh_permission(t, a, *peer, now);
+  auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
+  return finish_response(req, t.options, b, &key);
+}
+
+}  // namespace tern::core

@@ -1,0 +1,54 @@
+// CreatePermission (RFC 8656 §10): install or refresh permissions for one or more peer IPs.
+#include <algorithm>
+
+#include "handlers.hpp"
+#include "tern/protocol/attributes.hpp"
+
+namespace tern::core {
+
+Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key,
+                               Allocation& a) {
+  namespace attr = protocol::attr;
+  const auto& m = req.message;
+  std::array<protocol::TransportAddress, protocol::MessageView::kMaxAttributes> peers;
+  std::size_t count = 0;
+  // Every XOR-PEER-ADDRESS is checked before any permission changes (all or nothing).
+  for (const auto& attribute : m.attributes()) {
+    if (attribute.type != attr::kXorPeerAddress) continue;
+    auto peer = protocol::decode_xor_address(m.value(attribute), m.transaction_id());
+    if (!peer) return error_response(req, t.options, 400, t.buf, {}, &key);
+    if (a.relay_for(peer->family) == nullptr) {
+      return error_response(req, t.options, 443, t.buf, {}, &key);
+    }
+    if (!peer_allowed(t, *peer)) {
+      ++t.stats.dropped_denied_peer;
+      return error_response(req, t.options, 403, t.buf, {}, &key);
+    }
+    peers[count++] = *peer;
+  }
+  if (count == 0) return error_response(req, t.options, 400, t.buf, {}, &key);
+  const TimePoint now = req.now.steady;
+  std::size_t added = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!a.has_permission(peers[i], now)) ++added;
+  }
+  std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now; });
+  if (a.permissions.size() + added > t.options.permissions_per_allocation) {
+    return error_response(req, t.options, 508, t.buf, {}, &key);
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    protocol::TransportAddress ip = peers[i];
+    ip.port = 0;
+    auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
+                           [&](const Permission& p) { return p.ip == ip; });
+    if (it == a.permissions.end()) {
+      a.permissions.push_back({ip, now + t.options.permission_lifetime});
+    } else {
+      it->expires = now + t.options.permission_lifetime;
+    }
+  }
+  auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
+  return finish_response(req, t.options, b, &key);
+}
+
+}  // namespace tern::core

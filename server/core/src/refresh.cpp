@@ -1,0 +1,39 @@
+// Refresh (RFC 8656 §8): extend or (LIFETIME 0) delete the client's allocation.
+#include "handlers.hpp"
+#include "tern/protocol/attributes.hpp"
+
+namespace tern::core {
+
+Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
+  namespace attr = protocol::attr;
+  const auto& m = req.message;
+  if (auto family_value = m.find_value(attr::kRequestedAddressFamily)) {
+    auto family = protocol::decode_requested_address_family(*family_value);
+    if (!family) return error_response(req, t.options, 400, t.buf, {}, &key);
+    if (a.relay_for(*family) == nullptr) return error_response(req, t.options, 443, t.buf, {}, &key);
+  }
+  std::chrono::seconds lifetime{0};
+  const auto value = m.find_value(attr::kLifetime);
+  auto requested = value ? protocol::decode_lifetime(*value) : std::uint32_t{1};
+  if (!requested) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (*requested != 0) {
+    auto granted = granted_lifetime(t.options, m);
+    if (!granted) return error_response(req, t.options, 400, t.buf, {}, &key);
+    lifetime = *granted;
+  }
+  auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
+  b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
+  const SessionKey session_key = a.key;  // `a` is gone after a delete
+  if (lifetime.count() == 0) {
+    release_allocation(t, a);
+    t.allocations.erase(req.flow);
+    return finish_response(req, t.options, b, &session_key);
+  }
+  a.expires = req.now.steady + lifetime;
+  const Reply reply = finish_response(req, t.options, b, &session_key);
+  a.last.tid = m.transaction_id();
+  a.last.bytes.assign(reply.begin(), reply.end());
+  return reply;
+}
+
+}  // namespace tern::core

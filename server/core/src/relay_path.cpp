@@ -1,0 +1,112 @@
+// The data path (RFC 8656 §11-12): Send/Data indications and ChannelData in both directions.
+#include "handlers.hpp"
+#include "tern/core/peer_policy.hpp"
+#include "tern/core/quota.hpp"
+#include "tern/protocol/attributes.hpp"
+#include "tern/protocol/bytes.hpp"
+#include "tern/protocol/channel_data.hpp"
+
+namespace tern::core {
+
+namespace attr = protocol::attr;
+
+bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer) {
+  // Two clients of one tern reach each other through their relayed addresses, whatever the
+  // deny list says; any other port on tern's own addresses (admin, metrics, other services on
+  // the host) is never reachable, whatever the allow list says (reference C.0).
+  if (t.deps.relays != nullptr) {
+    if (t.deps.relays->is_live_relay(peer)) return true;
+    if (t.deps.relays->is_own_ip(peer)) return false;
+  }
+  static const PeerPolicy kSecureDefault;
+  const PeerPolicy& policy = t.deps.peers ? *t.deps.peers : kSecureDefault;
+  return policy.allowed(peer);
+}
+
+void release_allocation(Turn& t, Allocation& a) {
+  if (t.deps.relays != nullptr) {
+    for (const auto& r : a.relays) t.deps.relays->close(r.id);
+  }
+  if (t.deps.quota) t.deps.quota->release(a.key.username);
+}
+
+void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out) {
+  const auto& m = req.message;
+  const auto peer_value = m.find_value(attr::kXorPeerAddress);
+  const auto data_value = m.find_value(attr::kData);
+  if (!peer_value || !data_value) return;  // RFC 8656 §11.2: discard
+  auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
+  if (!peer) return;
+  const RelayEndpoint* relay = a.relay_for(peer->family);
+  if (relay == nullptr) return;
+  if (!a.has_permission(*peer, req.now.steady)) {
+    ++t.stats.dropped_no_permission;
+    return;
+  }
+  if (!peer_allowed(t, *peer)) {
+    ++t.stats.dropped_denied_peer;
+    return;
+  }
+  ++t.stats.relayed_to_peer;
+  out.to_peer(relay->id, *peer, *data_value);
+}
+
+void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
+                        std::span<const std::uint8_t> payload, TimePoint now, Outbox& out) {
+  const ChannelBinding* binding = a.channel_by_number(channel, now);
+  if (binding == nullptr) return;  // RFC 8656 §12.6: unbound channel, discard
+  const RelayEndpoint* relay = a.relay_for(binding->peer.family);
+  if (relay == nullptr) return;
+  if (!a.has_permission(binding->peer, now)) {
+    ++t.stats.dropped_no_permission;
+    return;
+  }
+  if (!peer_allowed(t, binding->peer)) {
+    ++t.stats.dropped_denied_peer;
+    return;
+  }
+  ++t.stats.relayed_to_peer;
+  out.to_peer(relay->id, binding->peer, payload);
+}
+
+void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
+                     const protocol::TransportAddress& peer, std::span<const std::uint8_t> data,
+                     TimePoint now, Outbox& out) {
+  (void)relay;
+  if (!a.has_permission(peer, now)) {
+    ++t.stats.dropped_no_permission;
+    return;
+  }
+  if (const ChannelBinding* binding = a.channel_by_peer(peer, now)) {
+    const bool stream = a.flow.transport != Transport::kUdp;
+    const std::size_t size = stream ? protocol::channel_data_stream_size(data.size())
+                                    : protocol::kChannelDataHeader + data.size();
+    if (size > t.buf.size() || data.size() > 0xFFFF) return;
+    protocol::write_channel_data_header(t.buf.data(), binding->number,
+                                        static_cast<std::uint16_t>(data.size()));
+    std::copy(data.begin(), data.end(), t.buf.begin() + protocol::kChannelDataHeader);
+    std::fill(t.buf.begin() + static_cast<std::ptrdiff_t>(protocol::kChannelDataHeader + data.size()),
+              t.buf.begin() + static_cast<std::ptrdiff_t>(size), std::uint8_t{0});
+    ++t.stats.relayed_to_client;
+    out.to_client(a.flow, t.buf.first(size));
+    return;
+  }
+  protocol::TransactionId tid{};
+  for (std::size_t i = 0; i < tid.size(); i += 8) {
+    const std::uint64_t r = t.random();
+    for (std::size_t j = 0; j < 8 && i + j < tid.size(); ++j) {
+      tid[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+    }
+  }
+  protocol::MessageBuilder b(
+      t.buf, protocol::message_type(protocol::Method::kData, protocol::MessageClass::kIndication),
+      tid);
+  b.add_xor_address(attr::kXorPeerAddress, peer);
+  b.add(attr::kData, data);
+  auto done = b.finish();
+  if (!done) return;  // too large for a Data indication
+  ++t.stats.relayed_to_client;
+  out.to_client(a.flow, *done);
+}
+
+}  // namespace tern::core

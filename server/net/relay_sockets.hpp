@@ -1,0 +1,62 @@
+// One worker's relay sockets (RFC 8656 §2.2 relayed transport addresses), as a RelayProvider.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "relay_ports.hpp"
+#include "tern/core/relay.hpp"
+#include "tern/core/server.hpp"
+
+namespace tern::net {
+
+class RelaySocket;
+
+class WorkerRelays final : public core::RelayProvider {
+ public:
+  WorkerRelays(boost::asio::io_context& io, RelayPorts& ports);
+  ~WorkerRelays() override;
+  // Where peer datagrams go; set once before the worker runs.
+  void attach(core::Server& core, core::Outbox& router) {
+    core_ = &core;
+    router_ = &router;
+  }
+  // Called by router after a batch, to push queued client datagrams out.
+  void set_flush(std::function<void()> flush) { flush_ = std::move(flush); }
+
+  std::optional<core::RelayEndpoint> open(protocol::Family family, bool even,
+                                          bool reserve_next) override;
+  std::optional<core::RelayEndpoint> open_reserved(std::uint64_t token) override;
+  void close(core::RelayId id) override;
+  bool family_available(protocol::Family family) const override;
+  bool is_live_relay(const protocol::TransportAddress& address) const override;
+  bool is_own_ip(const protocol::TransportAddress& address) const override;
+
+  void send(core::RelayId id, const protocol::TransportAddress& peer,
+            std::span<const std::uint8_t> bytes);
+  void close_all();
+  std::size_t open_count() const noexcept { return sockets_.size(); }
+
+ private:
+  friend class RelaySocket;
+  std::optional<core::RelayEndpoint> bind(protocol::Family family, std::uint16_t port,
+                                          std::uint64_t token);
+  void deliver(core::RelayId id, const protocol::TransportAddress& peer,
+               std::span<const std::uint8_t> bytes);
+  void flush() {
+    if (flush_) flush_();
+  }
+
+  boost::asio::io_context& io_;
+  RelayPorts& ports_;
+  core::Server* core_ = nullptr;
+  core::Outbox* router_ = nullptr;
+  std::function<void()> flush_;
+  core::RelayId next_id_ = 0;
+  std::unordered_map<core::RelayId, std::shared_ptr<RelaySocket>> sockets_;
+};
+
+}  // namespace tern::net

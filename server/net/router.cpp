@@ -1,0 +1,24 @@
+// Router: finds the listener or connection that owns a client's 5-tuple.
+#include "router.hpp"
+
+#include "udp_listener.hpp"
+
+namespace tern::net {
+
+void Router::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
+  if (flow.transport == core::Transport::kUdp) {
+    for (UdpListener* l : udp_) {
+      if (l->local() == flow.server) return l->to_client(flow, bytes);
+    }
+    return;
+  }
+  auto it = streams_.find(flow);
+  if (it == streams_.end()) return;
+  if (auto sink = it->second.lock()) sink->send_frame(bytes);
+}
+
+void Router::flush() {
+  for (UdpListener* l : udp_) l->flush();
+}
+
+}  // namespace tern::net

@@ -1,0 +1,47 @@
+// A worker's routing of core output: to clients over UDP listeners or stream connections,
+// and to peers through relay sockets.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "relay_sockets.hpp"
+#include "tern/core/outbox.hpp"
+
+namespace tern::net {
+
+class UdpListener;
+
+// A TCP or TLS connection, as seen by the router: it can take a frame for its client.
+class ClientSink {
+ public:
+  virtual ~ClientSink() = default;
+  virtual void send_frame(std::span<const std::uint8_t> bytes) = 0;
+};
+
+class Router final : public core::Outbox {
+ public:
+  explicit Router(WorkerRelays& relays) : relays_(relays) {}
+
+  void add_udp(UdpListener& listener) { udp_.push_back(&listener); }
+  void add_stream(const core::FiveTuple& flow, std::weak_ptr<ClientSink> sink) {
+    streams_[flow] = std::move(sink);
+  }
+  void remove_stream(const core::FiveTuple& flow) { streams_.erase(flow); }
+
+  void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
+  void to_peer(core::RelayId relay, const protocol::TransportAddress& peer,
+               std::span<const std::uint8_t> bytes) override {
+    relays_.send(relay, peer, bytes);
+  }
+  // Sends what UDP listeners queued while peers' datagrams were handled.
+  void flush();
+
+ private:
+  WorkerRelays& relays_;
+  std::vector<UdpListener*> udp_;
+  std::unordered_map<core::FiveTuple, std::weak_ptr<ClientSink>, core::FiveTupleHash> streams_;
+};
+
+}  // namespace tern::net

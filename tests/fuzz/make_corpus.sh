@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Turns tests/vectors/data/*.hex into binary libFuzzer seeds under OUT_DIR/<fuzz target>/.
+set -euo pipefail
+out=${1:?usage: make_corpus.sh OUT_DIR}
+vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream}
+
+python3 - "$vectors" "$out" <<'PY'
+import pathlib, struct, sys
+
+vectors, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+COOKIE = 0x2112A442
+
+# Attribute type -> decoder selector of fuzz_attributes.cpp (keep in step with its switch).
+SELECTOR = {0x0001: 0, 0x8023: 0, 0x802B: 0, 0x802C: 0, 0x0020: 1, 0x0012: 1, 0x0016: 1,
+            0x0006: 2, 0x0014: 3, 0x0015: 4, 0x8022: 5, 0x8003: 6, 0x0009: 7, 0x000A: 8,
+            0x000C: 9, 0x000D: 10, 0x0019: 11, 0x0017: 12, 0x8000: 13, 0x8001: 14,
+            0x0018: 15, 0x0022: 16, 0x001A: 17, 0x0013: 18, 0x8004: 19, 0x002A: 20,
+            0x001D: 21, 0x8002: 22, 0x001E: 23}
+
+# One well-formed value per selector, so every decoder has a seed.
+HAND_BUILT = [
+    bytes.fromhex("00011234c0000201"), bytes.fromhex("0001a147e112a643"), b"evtj:h6vY",
+    b"example.org", b"f//499k954d6OL34oL9FSTvy64sA", b"STUN test client", b"example.com",
+    bytes.fromhex("00000401") + b"Unauthorized", bytes.fromhex("00018028"),
+    bytes.fromhex("40000000"), bytes.fromhex("00000258"), bytes.fromhex("11000000"),
+    bytes.fromhex("01000000"), bytes.fromhex("02000000"),
+    bytes.fromhex("02000440") + b"Address Family not Supported", bytes.fromhex("80"),
+    bytes(range(1, 9)), b"", bytes.fromhex("010203"), bytes.fromhex("00000301000005dc"),
+    bytes.fromhex("12345678"), bytes.fromhex("00020000"), bytes.fromhex("0001000000020000"),
+    bytes(range(32)),
+]
+
+def load(path):
+    digits = "".join(c for line in path.read_text().splitlines()
+                     if not line.lstrip().startswith("#") for c in line if c in "0123456789abcdefABCDEF")
+    return bytes.fromhex(digits)
+
+def attributes(msg):
+    """(type, value) of each TLV of a well-framed STUN message; nothing for anything else."""
+    if len(msg) < 20 or struct.unpack_from(">I", msg, 4)[0] != COOKIE:
+        return
+    if 20 + struct.unpack_from(">H", msg, 2)[0] != len(msg):
+        return
+    pos = 20
+    while pos + 4 <= len(msg):
+        t, n = struct.unpack_from(">HH", msg, pos)
+        if pos + 4 + n > len(msg):
+            return
+        yield t, msg[pos + 4:pos + 4 + n]
+        pos += 4 + (n + 3) // 4 * 4
+
+def write(target, name, data):
+    (out / target / name).write_bytes(data)
+
+stream = b""
+for path in sorted(vectors.glob("*.hex")):
+    data, name = load(path), path.stem
+    write("fuzz_message", name, data)
+    write("fuzz_stream", name, bytes([len(data) // 2 % 256]) + data)
+    messages = [data]
+    if "channeldata" in name:
+        write("fuzz_channel_data", name, data)
+        messages.append(data[4:])  # a ChannelData payload may itself be STUN
+        if len(data) >= 4:
+            stream += data + bytes(-len(data) % 4)  # padded as on a stream transport
+    elif data and data[0] < 4:
+        stream += data
+    if len(messages) > 1:
+        write("fuzz_message", name + "_payload", messages[1])
+    for msg in messages:
+        for i, (t, value) in enumerate(attributes(msg)):
+            if t in SELECTOR:
+                write("fuzz_attributes", f"{name}_{i}_{t:04x}", bytes([SELECTOR[t]]) + value)
+
+for selector, value in enumerate(HAND_BUILT):
+    write("fuzz_attributes", f"hand_{selector:02d}", bytes([selector]) + value)
+write("fuzz_stream", "all_vectors", bytes([97]) + stream)
+PY
