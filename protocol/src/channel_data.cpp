@@ -5,10 +5,10 @@
 
 namespace tern::protocol {
 
-Result<ChannelDataView> parse_channel_data(Bytes d) noexcept {
+Result<ChannelDataView> parse_channel_data(Bytes d, std::uint16_t max_channel) noexcept {
   if (d.size() < kChannelDataHeader) return Error::kTruncated;
   const std::uint16_t channel = load_be16(d.data());
-  if (channel < kMinChannel || channel > kMaxChannel) return Error::kNotChannelData;
+  if (channel < kMinChannel || channel > max_channel) return Error::kNotChannelData;
   const std::size_t length = load_be16(d.data() + 2);
   if (length > d.size() - kChannelDataHeader) return Error::kTruncated;
   return ChannelDataView{channel, d.subspan(kChannelDataHeader, length)};

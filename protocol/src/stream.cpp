@@ -7,9 +7,10 @@
 
 namespace tern::protocol {
 
-Result<std::size_t> next_frame_size(Bytes b) noexcept {
+Result<std::size_t> next_frame_size(Bytes b, std::uint16_t max_channel) noexcept {
   if (b.empty()) return std::size_t{0};
-  const PacketKind kind = classify_first_byte(b[0]);
+  PacketKind kind = classify_first_byte(b[0]);
+  if (b[0] >= 0x40 && b[0] <= (max_channel >> 8)) kind = PacketKind::kChannelData;
   if (kind != PacketKind::kStun && kind != PacketKind::kChannelData) return Error::kNotStun;
   if (b.size() < 4) return std::size_t{0};
   const std::size_t length = load_be16(b.data() + 2);
@@ -17,7 +18,7 @@ Result<std::size_t> next_frame_size(Bytes b) noexcept {
     if (length % 4 != 0) return Error::kBadLength;
     return kHeaderSize + length;
   }
-  if (load_be16(b.data()) > kMaxChannel) return Error::kNotChannelData;
+  if (load_be16(b.data()) > max_channel) return Error::kNotChannelData;
   return kChannelDataHeader + padded4(length);
 }
 

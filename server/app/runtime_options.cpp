@@ -26,6 +26,7 @@ core::ServerOptions core_options(const config::Config& c) {
   o.max_lifetime = c.limits.max_allocation_lifetime;
   o.permissions_per_allocation = c.limits.permissions_per_allocation;
   o.channels_per_allocation = c.limits.channels_per_allocation;
+  if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   return o;
 }
 

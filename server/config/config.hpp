@@ -26,6 +26,7 @@ struct Relay {
   std::string public_address;
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
+  bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFE (RFC 5766)
 };
 
 struct User {

@@ -204,7 +204,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                    {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
                    {"public_address", w.string(c.relay.public_address, "relay.public_address")},
                    {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
-                   {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)}});
+                   {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
+                   {"rfc5766_channels",
+                    w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")}});
             if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
             if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
               w.error(n, "relay.address_v6 must be an IP address or empty");

@@ -83,7 +83,8 @@ bool StreamConnection<Stream>::consume() {
   std::size_t pos = 0;
   const auto now = core::Instant::current();
   while (pos < used_) {
-    auto size = protocol::next_frame_size(std::span(in_.data() + pos, used_ - pos));
+    auto size = protocol::next_frame_size(std::span(in_.data() + pos, used_ - pos),
+                                         core_.options().max_channel);
     if (!size) return false;
     if (*size == 0 || *size > used_ - pos) break;
     core_.handle(flow_, std::span(in_.data() + pos, *size), now, *this);

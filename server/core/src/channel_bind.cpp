@@ -32,7 +32,7 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
   if (!number_value || !peer_value) return error_response(req, t.options, 400, t.buf, {}, &key);
   auto number = protocol::decode_channel_number(*number_value);
   auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
-  if (!number || !peer || *number < protocol::kMinChannel || *number > protocol::kMaxChannel) {
+  if (!number || !peer || *number < protocol::kMinChannel || *number > t.options.max_channel) {
     return error_response(req, t.options, 400, t.buf, {}, &key);
   }
   const TimePoint now = req.now.steady;

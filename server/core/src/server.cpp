@@ -61,16 +61,18 @@ Turn Server::turn() { return Turn{options_, deps_, *allocations_, stats_, scratc
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                     Outbox& out) {
   if (bytes.empty()) return;
-  switch (protocol::classify_first_byte(bytes[0])) {
-    case protocol::PacketKind::kStun: return handle_stun(flow, bytes, now, out);
-    case protocol::PacketKind::kChannelData: return handle_channel_data(flow, bytes, now, out);
-    default: ++stats_.dropped_malformed;
+  const auto kind = protocol::classify_first_byte(bytes[0]);
+  if (kind == protocol::PacketKind::kStun) return handle_stun(flow, bytes, now, out);
+  if (kind == protocol::PacketKind::kChannelData ||
+      (bytes[0] >= 0x40 && bytes[0] <= (options_.max_channel >> 8))) {
+    return handle_channel_data(flow, bytes, now, out);
   }
+  ++stats_.dropped_malformed;
 }
 
 void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
                                  Instant now, Outbox& out) {
-  auto cd = protocol::parse_channel_data(bytes);
+  auto cd = protocol::parse_channel_data(bytes, options_.max_channel);
   Allocation* a = cd ? allocations_->find(flow) : nullptr;
   if (a == nullptr) {
     ++stats_.dropped_malformed;

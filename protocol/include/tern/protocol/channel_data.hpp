@@ -15,8 +15,9 @@ struct ChannelDataView {
 };
 
 // A datagram may carry trailing padding beyond 4+length (ignored); shorter is an error.
-// The channel must be in 0x4000-0x4FFF.
-Result<ChannelDataView> parse_channel_data(Bytes datagram) noexcept;
+// The channel must be in 0x4000-`max_channel` (0x4FFF per RFC 8656, 0x7FFE per RFC 5766).
+Result<ChannelDataView> parse_channel_data(Bytes datagram,
+                                           std::uint16_t max_channel = kMaxChannel) noexcept;
 
 // Writes the 4-byte header in front of a payload that already sits at out[4..].
 void write_channel_data_header(std::uint8_t* out, std::uint16_t channel,

@@ -23,7 +23,7 @@ enum class Error {
   kBadAttributeLength,    // an attribute's length breaks its own rules
   kBadAttributeValue,     // a field inside an attribute has a value the RFC forbids
   kBadAddressFamily,      // address family byte is neither 0x01 nor 0x02
-  kNotChannelData,        // channel number outside 0x4000-0x4FFF
+  kNotChannelData,        // channel number outside 0x4000-0x4FFF (or the RFC 5766 range)
   kNotStun,               // first byte fits neither STUN nor ChannelData
   kBufferTooSmall,        // the builder ran out of room
 };

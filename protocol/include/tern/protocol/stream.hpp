@@ -14,6 +14,8 @@ inline constexpr std::size_t kMaxStreamFrame = kHeaderSize + 0xFFFC;
 // its 4-byte header is there (the frame is complete once that many bytes are buffered); 0 when
 // fewer than 4 bytes are buffered. kNotStun when the stream carries neither STUN nor ChannelData
 // (the connection should be closed).
-Result<std::size_t> next_frame_size(Bytes buffered) noexcept;
+// ChannelData numbers above `max_channel` are kNotChannelData.
+Result<std::size_t> next_frame_size(Bytes buffered,
+                                    std::uint16_t max_channel = kMaxChannel) noexcept;
 
 }  // namespace tern::protocol

@@ -37,6 +37,8 @@ struct ServerOptions {
   std::chrono::seconds channel_lifetime{600};     // RFC 8656 §12
   std::uint32_t permissions_per_allocation = 64;
   std::uint32_t channels_per_allocation = 64;
+  // 0x4FFF per RFC 8656; protocol::kMaxChannelRfc5766 accepts RFC 5766 clients' numbers.
+  std::uint16_t max_channel = protocol::kMaxChannel;
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
