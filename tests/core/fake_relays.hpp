@@ -1,0 +1,101 @@
+// A RelayProvider without sockets: hands out 198.51.100.1:50000+n (and 2001:db8::1 when IPv6 is on).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "tern/core/relay.hpp"
+
+namespace tern::test {
+
+class FakeRelays final : public core::RelayProvider {
+ public:
+  static constexpr std::uint64_t kTokenBase = 0x0102030405060700ull;
+  static constexpr std::uint16_t kFirstPort = 50000;
+
+  static protocol::TransportAddress v4_ip(std::uint16_t port = 0) {
+    return protocol::TransportAddress::v4(0xC6336401, port);  // 198.51.100.1
+  }
+  static protocol::TransportAddress v6_ip(std::uint16_t port = 0) {
+    protocol::TransportAddress a;
+    protocol::TransportAddress::parse_ip("2001:db8::1", a);
+    a.port = port;
+    return a;
+  }
+
+  std::optional<core::RelayEndpoint> open(protocol::Family family, bool even,
+                                          bool reserve_next) override {
+    ++open_calls;
+    if (fail || !family_available(family)) return std::nullopt;
+    std::uint16_t port = next_port_;
+    if (even && port % 2 != 0) ++port;
+    next_port_ = static_cast<std::uint16_t>(port + (reserve_next ? 2 : 1));
+    core::RelayEndpoint e = make(family, port);
+    if (reserve_next) {
+      e.reservation_token = kTokenBase + ++tokens_issued;
+      protocol::TransportAddress held = e.address;
+      held.port = static_cast<std::uint16_t>(port + 1);
+      reserved_[e.reservation_token] = held;
+    }
+    open_[e.id] = e.address;
+    return e;
+  }
+
+  std::optional<core::RelayEndpoint> open_reserved(std::uint64_t token) override {
+    tokens_asked.push_back(token);
+    auto it = reserved_.find(token);
+    if (fail || it == reserved_.end()) return std::nullopt;
+    core::RelayEndpoint e = make(it->second.family, it->second.port);
+    reserved_.erase(it);
+    open_[e.id] = e.address;
+    return e;
+  }
+
+  void close(core::RelayId id) override {
+    closed.push_back(id);
+    open_.erase(id);
+  }
+
+  bool family_available(protocol::Family family) const override {
+    return family == protocol::Family::kIPv4 || ipv6;
+  }
+
+  bool is_live_relay(const protocol::TransportAddress& address) const override {
+    for (const auto& [id, a] : open_) {
+      if (a == address) return true;
+    }
+    return false;
+  }
+
+  bool is_own_ip(const protocol::TransportAddress& address) const override {
+    auto same_ip = [&](const protocol::TransportAddress& own) {
+      return own.family == address.family && own.ip == address.ip;
+    };
+    return same_ip(v4_ip()) || (ipv6 && same_ip(v6_ip()));
+  }
+
+  std::size_t open_count() const { return open_.size(); }
+
+  bool ipv6 = false;  // IPv6 relays configured
+  bool fail = false;  // no free port: every open() fails (508)
+  std::size_t open_calls = 0;
+  std::uint64_t tokens_issued = 0;
+  std::vector<core::RelayId> closed;
+  std::vector<std::uint64_t> tokens_asked;
+
+ private:
+  core::RelayEndpoint make(protocol::Family family, std::uint16_t port) {
+    core::RelayEndpoint e;
+    e.id = ++last_id_;
+    e.address = family == protocol::Family::kIPv4 ? v4_ip(port) : v6_ip(port);
+    return e;
+  }
+
+  std::uint16_t next_port_ = kFirstPort;
+  core::RelayId last_id_ = 0;
+  std::map<core::RelayId, protocol::TransportAddress> open_;
+  std::map<std::uint64_t, protocol::TransportAddress> reserved_;
+};
+
+}  // namespace tern::test
