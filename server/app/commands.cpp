@@ -78,6 +78,7 @@ int serve(const std::string& config_path) {
     print_errors(result.errors);
     return 1;
   }
+  for (const auto& w : unsupported_warnings(*result.config)) std::cerr << "tern: warning: " << w << "\n";
   try {
     net::RuntimeOptions options = to_runtime_options(*result.config);
     net::Runtime runtime(options);

@@ -26,6 +26,7 @@ core::ServerOptions core_options(const config::Config& c) {
   o.max_lifetime = c.limits.max_allocation_lifetime;
   o.permissions_per_allocation = c.limits.permissions_per_allocation;
   o.channels_per_allocation = c.limits.channels_per_allocation;
+  o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   return o;
 }
@@ -38,6 +39,9 @@ BuiltDeps build_deps(const config::Config& c) {
   for (const auto& u : c.auth.users) users.push_back({u.name, u.password, u.key});
   auto store = auth::CredentialStore::build(c.realm, users, c.auth.secrets);
   for (auto& e : store.errors) out.errors.push_back("auth: " + e);
+  if (!c.auth.users_file.empty()) out.errors.push_back("auth.users_file is not supported yet");
+  if (!c.auth.secrets_file.empty()) out.errors.push_back("auth.secrets_file is not supported yet");
+  if (c.auth.strict_expiry) out.errors.push_back("auth.strict_expiry is not supported yet");
   auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
   for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
   if (!out.errors.empty()) return out;
@@ -45,6 +49,20 @@ BuiltDeps build_deps(const config::Config& c) {
   out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
   out.deps.quota = std::make_shared<core::AllocationQuota>(c.limits.allocations_per_user,
                                                            c.limits.allocations_total);
+  return out;
+}
+
+std::vector<std::string> unsupported_warnings(const config::Config& c) {
+  std::vector<std::string> out;
+  const config::Config defaults;
+  if (c.metrics_listen != defaults.metrics_listen && !c.metrics_listen.empty()) {
+    out.push_back("metrics.listen is not served yet (planned); ignored");
+  }
+  if (!c.signaling_listen.empty()) out.push_back("signaling.listen is not served yet; ignored");
+  if (!c.alternate_servers.empty()) out.push_back("alternate_servers is not used yet; ignored");
+  if (c.log_format != "text" || c.log_level != "info") {
+    out.push_back("log.level and log.format are not used yet; ignored");
+  }
   return out;
 }
 

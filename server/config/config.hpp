@@ -49,6 +49,7 @@ struct Limits {
   std::uint32_t permissions_per_allocation = 64;
   std::uint32_t channels_per_allocation = 64;
   std::chrono::seconds max_allocation_lifetime{3600};
+  std::uint32_t unauthenticated_replies_per_second = 20;  // per source IP; 0 = unlimited
 };
 
 struct Peers {

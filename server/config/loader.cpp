@@ -240,7 +240,10 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                     w.number(l.channels_per_allocation, "limits.channels_per_allocation", 0,
                              4096)},
                    {"max_allocation_lifetime",
-                    w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")}});
+                    w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")},
+                   {"unauthenticated_replies_per_second",
+                    w.number(l.unauthenticated_replies_per_second,
+                             "limits.unauthenticated_replies_per_second", 0, 1000000)}});
           }},
          {"peers", [&](const YAML::Node& n) {
             const auto deny_ok = [](const std::string& s) {

@@ -1,11 +1,14 @@
 // WorkerRelays: bind relay sockets from the shared port range, read peers, send to peers.
 #include "relay_sockets.hpp"
 
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 
 #include "sockaddr.hpp"
 
@@ -13,16 +16,22 @@ namespace tern::net {
 
 namespace {
 constexpr int kBindTries = 8;
-constexpr std::size_t kMaxDatagram = 65536;
-constexpr int kReadsPerWake = 64;
+constexpr std::size_t kBatch = 16;
+constexpr std::size_t kSlot = 4096;  // peer datagrams larger than this are dropped (MSG_TRUNC)
+constexpr int kRoundsPerWake = 8;
 
-// A bound non-blocking UDP socket on `address`, or -1 (port taken by someone else).
+// A bound non-blocking UDP socket on `address` that reports ICMP errors, or -1.
 int bind_udp(const protocol::TransportAddress& address) {
-  const int domain = address.family == protocol::Family::kIPv4 ? AF_INET : AF_INET6;
-  const int fd = ::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const bool v4 = address.family == protocol::Family::kIPv4;
+  const int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
-  if (domain == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (v4) {
+    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+  } else {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  }
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(address, ss);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -31,6 +40,14 @@ int bind_udp(const protocol::TransportAddress& address) {
   }
   return fd;
 }
+
+// Receive slots shared by every relay socket of one worker thread.
+struct ReceiveBatch {
+  std::array<std::array<std::uint8_t, kSlot>, kBatch> data{};
+  std::array<sockaddr_storage, kBatch> from{};
+  std::array<iovec, kBatch> iov{};
+  std::array<mmsghdr, kBatch> hdr{};
+};
 }  // namespace
 
 class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
@@ -47,12 +64,12 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
-  void send(const protocol::TransportAddress& peer, std::span<const std::uint8_t> bytes) {
-    sockaddr_storage ss{};
-    const socklen_t len = to_sockaddr(peer, ss);
-    // Non-blocking: when the socket buffer is full the datagram is dropped, as UDP would.
-    (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
-                   reinterpret_cast<sockaddr*>(&ss), len);
+  int fd() { return socket_.native_handle(); }
+  bool set_dont_fragment() {
+    const bool v4 = family_ == protocol::Family::kIPv4;
+    const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
+    return setsockopt(fd(), v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER,
+                      &value, sizeof value) == 0;
   }
   protocol::Family family() const noexcept { return family_; }
   std::uint16_t port() const noexcept { return port_; }
@@ -63,22 +80,64 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
                        [self = shared_from_this()](boost::system::error_code ec) {
                          if (ec) return;
                          self->drain();
-                         self->wait();
+                         if (self->socket_.is_open()) self->wait();
                        });
   }
+
   void drain() {
-    static thread_local std::vector<std::uint8_t> buffer(kMaxDatagram);
-    for (int i = 0; i < kReadsPerWake; ++i) {
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof from;
-      const ssize_t n = ::recvfrom(socket_.native_handle(), buffer.data(), buffer.size(),
-                                   MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (n < 0) break;
-      owner_.deliver(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&from)),
-                     std::span(buffer.data(), static_cast<std::size_t>(n)));
-      if (!socket_.is_open()) break;  // the allocation ended while handling
+    static thread_local ReceiveBatch b;
+    for (int round = 0; round < kRoundsPerWake && socket_.is_open(); ++round) {
+      for (std::size_t i = 0; i < kBatch; ++i) {
+        b.iov[i] = {b.data[i].data(), kSlot};
+        b.hdr[i] = {};
+        b.hdr[i].msg_hdr.msg_name = &b.from[i];
+        b.hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        b.hdr[i].msg_hdr.msg_iov = &b.iov[i];
+        b.hdr[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int n = recvmmsg(fd(), b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        read_errors();  // an ICMP error is waiting (IP_RECVERR)
+        continue;
+      }
+      for (int i = 0; i < n && socket_.is_open(); ++i) {
+        if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;
+        owner_.deliver(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
+                       std::span(b.data[i].data(), b.hdr[i].msg_len));
+      }
+      if (static_cast<std::size_t>(n) < kBatch) break;
     }
+    if (socket_.is_open()) read_errors();
     owner_.flush();
+  }
+
+  // RFC 8656 §11.5: ICMP errors for datagrams sent to peers, from the socket's error queue.
+  void read_errors() {
+    for (int i = 0; i < 16 && socket_.is_open(); ++i) {
+      sockaddr_storage peer{};
+      std::array<std::uint8_t, 512> control{};
+      std::array<std::uint8_t, 64> data{};
+      iovec iov{data.data(), data.size()};
+      msghdr msg{};
+      msg.msg_name = &peer;
+      msg.msg_namelen = sizeof peer;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.data();
+      msg.msg_controllen = control.size();
+      if (recvmsg(fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+        const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+        if (!v4 && !v6) continue;
+        sock_extended_err err{};
+        std::memcpy(&err, CMSG_DATA(c), sizeof err);
+        if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+        owner_.deliver_icmp(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&peer)), err.ee_type,
+                            err.ee_code, err.ee_info);
+      }
+    }
   }
 
   boost::asio::ip::udp::socket socket_;
@@ -139,6 +198,7 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t tok
 }
 
 void WorkerRelays::close(core::RelayId id) {
+  if (out_relay_ == id) flush_sends();
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
   it->second->close();
@@ -147,6 +207,7 @@ void WorkerRelays::close(core::RelayId id) {
 }
 
 void WorkerRelays::close_all() {
+  out_count_ = 0;
   for (auto& [id, socket] : sockets_) {
     socket->close();
     ports_.release(socket->family(), socket->port());
@@ -164,13 +225,60 @@ bool WorkerRelays::is_own_ip(const protocol::TransportAddress& address) const {
 
 void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer,
                         std::span<const std::uint8_t> bytes) {
+  if ((out_count_ > 0 && out_relay_ != id) || out_count_ == out_.size()) flush_sends();
   auto it = sockets_.find(id);
-  if (it != sockets_.end()) it->second->send(peer, bytes);
+  if (it == sockets_.end()) return;
+  if (bytes.size() > kSlot) {
+    sockaddr_storage ss{};
+    const socklen_t len = to_sockaddr(peer, ss);
+    (void)::sendto(it->second->fd(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+                   reinterpret_cast<sockaddr*>(&ss), len);
+    return;
+  }
+  out_relay_ = id;
+  OutSlot& slot = out_[out_count_++];
+  std::copy(bytes.begin(), bytes.end(), slot.data.begin());
+  slot.iov = {slot.data.data(), bytes.size()};
+  slot.hdr = {};
+  slot.hdr.msg_hdr.msg_name = &slot.to;
+  slot.hdr.msg_hdr.msg_namelen = to_sockaddr(peer, slot.to);
+  slot.hdr.msg_hdr.msg_iov = &slot.iov;
+  slot.hdr.msg_hdr.msg_iovlen = 1;
+}
+
+void WorkerRelays::flush_sends() {
+  if (out_count_ == 0) return;
+  auto it = sockets_.find(out_relay_);
+  if (it != sockets_.end()) {
+    std::array<mmsghdr, kOutBatch> hdr{};
+    for (std::size_t i = 0; i < out_count_; ++i) hdr[i] = out_[i].hdr;
+    std::size_t sent = 0;
+    while (sent < out_count_) {
+      const int n = sendmmsg(it->second->fd(), hdr.data() + sent,
+                             static_cast<unsigned>(out_count_ - sent), MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      // A full socket buffer or an unreachable peer: drop that datagram, as UDP would.
+      sent += n < 0 ? 1 : static_cast<std::size_t>(n);
+    }
+  }
+  out_count_ = 0;
+}
+
+bool WorkerRelays::set_dont_fragment(core::RelayId id) {
+  auto it = sockets_.find(id);
+  return it != sockets_.end() && it->second->set_dont_fragment();
 }
 
 void WorkerRelays::deliver(core::RelayId id, const protocol::TransportAddress& peer,
                            std::span<const std::uint8_t> bytes) {
   if (core_ != nullptr) core_->handle_peer(id, peer, bytes, core::Instant::current(), *router_);
+}
+
+void WorkerRelays::deliver_icmp(core::RelayId id, const protocol::TransportAddress& peer,
+                                std::uint8_t type, std::uint8_t code, std::uint32_t info) {
+  if (core_ != nullptr) {
+    core_->handle_peer_icmp(id, peer, type, code, info, core::Instant::current(), *router_);
+  }
 }
 
 }  // namespace tern::net

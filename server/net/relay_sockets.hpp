@@ -1,7 +1,11 @@
 // One worker's relay sockets (RFC 8656 §2.2 relayed transport addresses), as a RelayProvider.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <array>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <boost/asio/ip/udp.hpp>
 #include <memory>
 #include <unordered_map>
@@ -35,8 +39,12 @@ class WorkerRelays final : public core::RelayProvider {
   bool is_live_relay(const protocol::TransportAddress& address) const override;
   bool is_own_ip(const protocol::TransportAddress& address) const override;
 
+  bool set_dont_fragment(core::RelayId id) override;
+
+  // Queues a datagram for `peer`; consecutive datagrams of one relay go out in one sendmmsg.
   void send(core::RelayId id, const protocol::TransportAddress& peer,
             std::span<const std::uint8_t> bytes);
+  void flush_sends();
   void close_all();
   std::size_t open_count() const noexcept { return sockets_.size(); }
 
@@ -46,6 +54,8 @@ class WorkerRelays final : public core::RelayProvider {
                                           std::uint64_t token);
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);
+  void deliver_icmp(core::RelayId id, const protocol::TransportAddress& peer, std::uint8_t type,
+                    std::uint8_t code, std::uint32_t info);
   void flush() {
     if (flush_) flush_();
   }
@@ -57,6 +67,17 @@ class WorkerRelays final : public core::RelayProvider {
   std::function<void()> flush_;
   core::RelayId next_id_ = 0;
   std::unordered_map<core::RelayId, std::shared_ptr<RelaySocket>> sockets_;
+
+  static constexpr std::size_t kOutBatch = 32;
+  struct OutSlot {
+    std::array<std::uint8_t, 4096> data;
+    sockaddr_storage to;
+    iovec iov;
+    mmsghdr hdr;
+  };
+  std::array<OutSlot, kOutBatch> out_{};
+  std::size_t out_count_ = 0;
+  core::RelayId out_relay_ = 0;
 };
 
 }  // namespace tern::net

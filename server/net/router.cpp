@@ -18,6 +18,7 @@ void Router::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t
 }
 
 void Router::flush() {
+  relays_.flush_sends();
   for (UdpListener* l : udp_) l->flush();
 }
 

@@ -90,6 +90,7 @@ bool StreamConnection<Stream>::consume() {
     core_.handle(flow_, std::span(in_.data() + pos, *size), now, *this);
     pos += *size;
   }
+  router_.flush();  // datagrams for peers go out once per read, batched
   std::copy(in_.begin() + static_cast<std::ptrdiff_t>(pos),
             in_.begin() + static_cast<std::ptrdiff_t>(used_), in_.begin());
   used_ -= pos;

@@ -137,10 +137,21 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     if (t.deps.quota) t.deps.quota->release(key.username);
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
+  auto& opened = std::get<std::vector<RelayEndpoint>>(relays);
+  if (m.find(attr::kDontFragment)) {
+    bool ok = true;
+    for (const auto& r : opened) ok = t.deps.relays->set_dont_fragment(r.id) && ok;
+    if (!ok) {
+      for (const auto& r : opened) t.deps.relays->close(r.id);
+      if (t.deps.quota) t.deps.quota->release(key.username);
+      const std::uint16_t df = attr::kDontFragment;
+      return error_response(req, t.options, 420, t.buf, std::span(&df, 1), &key);
+    }
+  }
   Allocation a;
   a.session_id = t.allocations.next_session_id();
   a.flow = req.flow;
-  a.relays = std::move(std::get<std::vector<RelayEndpoint>>(relays));
+  a.relays = std::move(opened);
   a.expires = req.now.steady + *lifetime;
   a.key = key;
   Allocation& stored = t.allocations.insert(std::move(a));

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "handlers.hpp"
+#include "rate_limit.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/nonce.hpp"
 #include "tern/protocol/attributes.hpp"
@@ -21,8 +22,17 @@ constexpr std::uint16_t kSha256 = 0x0002;
 constexpr std::array<protocol::PasswordAlgorithmValue, 2> kAlgorithms = {
     protocol::PasswordAlgorithmValue{kSha256, {}}, protocol::PasswordAlgorithmValue{kMd5, {}}};
 
+// Unauthenticated error replies are rate limited per source IP, so tern cannot be used to
+// reflect traffic at a spoofed address; over the limit the request is dropped silently.
+bool may_reply(Turn& t, const Request& req) {
+  if (t.rate_limit.allow(req.flow.client, req.now.steady)) return true;
+  ++t.stats.dropped_rate_limited;
+  return false;
+}
+
 // 401 or 438 with REALM, a fresh NONCE and PASSWORD-ALGORITHMS; never with integrity.
 Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
+  if (!may_reply(t, req)) return {};
   auto b = start_response(req, protocol::MessageClass::kErrorResponse, t.buf);
   b.add_error_code(code, reason_phrase(code));
   b.add_string(attr::kRealm, t.options.realm);
@@ -33,6 +43,7 @@ Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
 }
 
 Reply bad_request(Turn& t, const Request& req) {
+  if (!may_reply(t, req)) return {};
   ++t.stats.error_responses;
   return error_response(req, t.options, 400, t.buf);
 }

@@ -8,6 +8,7 @@
 
 #include "allocation.hpp"
 #include "tern/core/server.hpp"
+#include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
 #include "tern/protocol/message.hpp"
 
@@ -27,6 +28,7 @@ struct Turn {
   const ServerOptions& options;
   const ServerDeps& deps;
   AllocationTable& allocations;
+  ReplyRateLimit& rate_limit;
   ServerStats& stats;
   std::span<std::uint8_t> buf;  // scratch for the reply
   std::uint64_t& rng_state;
@@ -86,6 +88,9 @@ void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
 void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
                      const protocol::TransportAddress& peer, std::span<const std::uint8_t> data,
                      TimePoint now, Outbox& out);
+
+void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
+                 const protocol::IcmpValue& icmp, TimePoint now, Outbox& out);
 
 // Whether tern may send to `peer` at all (deny list, allow list, own relays; reference C.0).
 bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer);

@@ -69,6 +69,32 @@ void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
   out.to_peer(relay->id, binding->peer, payload);
 }
 
+namespace {
+protocol::TransactionId random_tid(Turn& t) {
+  protocol::TransactionId tid{};
+  for (std::size_t i = 0; i < tid.size(); i += 8) {
+    const std::uint64_t r = t.random();
+    for (std::size_t j = 0; j < 8 && i + j < tid.size(); ++j) {
+      tid[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+    }
+  }
+  return tid;
+}
+
+constexpr std::uint16_t kDataIndication =
+    protocol::message_type(protocol::Method::kData, protocol::MessageClass::kIndication);
+}  // namespace
+
+void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
+                 const protocol::IcmpValue& icmp, TimePoint now, Outbox& out) {
+  if (!a.has_permission(peer, now)) return;
+  protocol::MessageBuilder b(t.buf, kDataIndication, random_tid(t));
+  b.add_xor_address(attr::kXorPeerAddress, peer);
+  b.add_icmp(icmp);
+  auto done = b.finish();
+  if (done) out.to_client(a.flow, *done);
+}
+
 void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
                      const protocol::TransportAddress& peer, std::span<const std::uint8_t> data,
                      TimePoint now, Outbox& out) {
@@ -91,16 +117,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     out.to_client(a.flow, t.buf.first(size));
     return;
   }
-  protocol::TransactionId tid{};
-  for (std::size_t i = 0; i < tid.size(); i += 8) {
-    const std::uint64_t r = t.random();
-    for (std::size_t j = 0; j < 8 && i + j < tid.size(); ++j) {
-      tid[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
-    }
-  }
-  protocol::MessageBuilder b(
-      t.buf, protocol::message_type(protocol::Method::kData, protocol::MessageClass::kIndication),
-      tid);
+  protocol::MessageBuilder b(t.buf, kDataIndication, random_tid(t));
   b.add_xor_address(attr::kXorPeerAddress, peer);
   b.add(attr::kData, data);
   auto done = b.finish();

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "handlers.hpp"
+#include "rate_limit.hpp"
 #include "tern/auth/nonce.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
@@ -49,6 +50,7 @@ Server::Server(ServerOptions options, ServerDeps deps)
     : options_(std::move(options)),
       deps_(std::move(deps)),
       allocations_(std::make_unique<AllocationTable>()),
+      rate_limit_(std::make_unique<ReplyRateLimit>(options_.unauthenticated_replies_per_second)),
       scratch_(kScratchSize) {
   if (!deps_.nonces) deps_.nonces = random_nonce_issuer();
   rng_state_ = std::random_device{}();
@@ -56,7 +58,9 @@ Server::Server(ServerOptions options, ServerDeps deps)
 
 Server::~Server() = default;
 
-Turn Server::turn() { return Turn{options_, deps_, *allocations_, stats_, scratch_, rng_state_}; }
+Turn Server::turn() {
+  return Turn{options_, deps_, *allocations_, *rate_limit_, stats_, scratch_, rng_state_};
+}
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                     Outbox& out) {
@@ -176,6 +180,15 @@ void Server::handle_peer(RelayId relay, const protocol::TransportAddress& peer,
     relay_from_peer(t, *a, endpoint, peer, bytes, now.steady, out);
     return;
   }
+}
+
+void Server::handle_peer_icmp(RelayId relay, const protocol::TransportAddress& peer,
+                              std::uint8_t type, std::uint8_t code, std::uint32_t error_data,
+                              Instant now, Outbox& out) {
+  Allocation* a = allocations_->by_relay(relay);
+  if (a == nullptr) return;
+  Turn t = turn();
+  report_icmp(t, *a, peer, {type, code, error_data}, now.steady, out);
 }
 
 void Server::connection_closed(const FiveTuple& flow) {

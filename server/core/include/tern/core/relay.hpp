@@ -27,6 +27,9 @@ class RelayProvider {
   // Opens the port held by a RESERVATION-TOKEN from an earlier Allocate.
   virtual std::optional<RelayEndpoint> open_reserved(std::uint64_t token) = 0;
   virtual void close(RelayId id) = 0;
+  // RFC 8656 §7.2 DONT-FRAGMENT: send this relay's datagrams with DF set. False when the
+  // provider cannot, and the Allocate is then refused with 420.
+  virtual bool set_dont_fragment(RelayId) { return false; }
   virtual bool family_available(protocol::Family family) const = 0;
   // True when `address` is a relayed transport address of this tern process right now, so
   // that two clients of the same tern can reach each other (reference C.0).

@@ -23,6 +23,7 @@ namespace tern::core {
 
 class AllocationQuota;
 class AllocationTable;
+class ReplyRateLimit;
 class PeerPolicy;
 struct Request;
 struct Turn;
@@ -39,6 +40,8 @@ struct ServerOptions {
   std::uint32_t channels_per_allocation = 64;
   // 0x4FFF per RFC 8656; protocol::kMaxChannelRfc5766 accepts RFC 5766 clients' numbers.
   std::uint16_t max_channel = protocol::kMaxChannel;
+  // Replies per second per source IP to requests that fail authentication; 0 = unlimited.
+  std::uint32_t unauthenticated_replies_per_second = 20;
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
@@ -59,6 +62,7 @@ struct ServerStats {
   std::uint64_t allocations_created = 0;
   std::uint64_t dropped_no_permission = 0;
   std::uint64_t dropped_denied_peer = 0;
+  std::uint64_t dropped_rate_limited = 0;
   std::uint64_t relayed_to_peer = 0;
   std::uint64_t relayed_to_client = 0;
 };
@@ -77,6 +81,10 @@ class Server {
   // One datagram a peer sent to relay socket `relay` (RFC 8656 §11.3, §12.7).
   void handle_peer(RelayId relay, const protocol::TransportAddress& peer,
                    std::span<const std::uint8_t> bytes, Instant now, Outbox& out);
+  // An ICMP error for a datagram sent from `relay` to `peer` (RFC 8656 §11.5): reported to
+  // the client as a Data indication with an ICMP attribute when a permission exists.
+  void handle_peer_icmp(RelayId relay, const protocol::TransportAddress& peer, std::uint8_t type,
+                        std::uint8_t code, std::uint32_t error_data, Instant now, Outbox& out);
   // The TCP or TLS connection of `flow` closed: its allocation ends (RFC 8656 §3.1).
   void connection_closed(const FiveTuple& flow);
   // Expires allocations, permissions and channels whose time has passed.
@@ -100,6 +108,7 @@ class Server {
   ServerDeps deps_;
   ServerStats stats_;
   std::unique_ptr<AllocationTable> allocations_;
+  std::unique_ptr<ReplyRateLimit> rate_limit_;
   std::vector<std::uint8_t> scratch_;
   std::uint64_t rng_state_ = 0;  // responses and relayed frames are built here
 };
