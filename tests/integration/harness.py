@@ -13,18 +13,20 @@ realm: test.local
 workers: 2
 state_dir: {state}
 listen:
-  - {{transport: udp, address: "127.0.0.1", port: 0}}
-  - {{transport: tcp, address: "127.0.0.1", port: 0}}
-  - {{transport: tls, address: "127.0.0.1", port: 0}}
+{listen}
 """
+DEFAULT_LISTEN = [("udp", "127.0.0.1"), ("tcp", "127.0.0.1"), ("tls", "127.0.0.1")]
 
 
 class Tern:
     """Context manager: `with Tern(extra_yaml) as t: t.addr('udp')`."""
 
-    def __init__(self, extra="", config=None):
+    def __init__(self, extra="", config=None, listen=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
-        text = config if config is not None else BASE_CONFIG.format(state=self.tmp.name) + extra
+        listeners = "\n".join('  - {transport: %s, address: "%s", port: 0}' % l
+                              for l in (listen or DEFAULT_LISTEN))
+        text = config if config is not None else \
+            BASE_CONFIG.format(state=self.tmp.name, listen=listeners) + extra
         self.config_path = os.path.join(self.tmp.name, "tern.yaml")
         with open(self.config_path, "w") as f:
             f.write(text)

@@ -1,0 +1,148 @@
+"""TURN behaviours checked with tern's own test client against the real binary on loopback."""
+import socket
+import time
+import unittest
+
+import stun_client as sc
+import turn_client as tc
+from harness import Tern
+
+CONFIG = """
+relay: {address: 127.0.0.1, public_address: 203.0.113.9, min_port: 45000, max_port: 45003}
+auth:
+  users: [{name: alice, password: wonderland}]
+peers: {allow: [127.0.0.2/32]}
+limits: {allocations_per_user: 100}
+"""
+
+
+class TurnTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tern = Tern(CONFIG).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tern.__exit__(None, None, None)
+
+    def client(self):
+        c = tc.TurnClient(self.tern.addr("udp"), "alice", "wonderland")
+        self.addCleanup(c.close)
+        return c
+
+    def test_public_address_is_advertised(self):
+        c = self.client()
+        mtype, tid, attrs = c.allocate()
+        self.assertEqual(mtype, 0x0103, attrs)
+        ip, port = sc.xor_address(sc.find(attrs, 0x0016), tid)
+        self.assertEqual(ip, "203.0.113.9")
+        self.assertTrue(45000 <= port <= 45003)
+        self.assertEqual(c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))[0], 0x0104)
+
+    def test_relay_ports_are_never_leaked(self):
+        # Four ports in the range: allocating and deleting many times more must keep working.
+        for i in range(12):
+            c = tc.TurnClient(self.tern.addr("udp"), "alice", "wonderland")
+            mtype, _, attrs = c.allocate()
+            self.assertEqual(mtype, 0x0103, "round %d: %r" % (i, attrs))
+            mtype, _, _ = c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+            self.assertEqual(mtype, 0x0104)
+            c.close()
+
+    def test_full_port_range_gives_508(self):
+        clients = [self.client() for _ in range(5)]
+        codes = []
+        for c in clients:
+            mtype, _, attrs = c.allocate()
+            codes.append(tc.error_code(attrs) if mtype == 0x0113 else 200)
+        self.assertEqual(codes, [200, 200, 200, 200, 508])
+        for c in clients[:4]:
+            c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
+    def test_icmp_from_peer_reaches_the_client(self):
+        c = self.client()
+        self.assertEqual(c.allocate()[0], 0x0103)
+        self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.bind(("127.0.0.2", 0))
+        port = closed.getsockname()[1]
+        closed.close()  # nothing listens there now: the kernel answers port unreachable
+        c.send_indication("127.0.0.2", port, b"hello")
+        got = c.receive()
+        self.assertIsNotNone(got, "no Data indication with ICMP")
+        mtype, tid, attrs, _ = got
+        self.assertEqual(mtype, tc.DATA_INDICATION)
+        self.assertEqual(sc.xor_address(sc.find(attrs, 0x0012), tid), ("127.0.0.2", port))
+        icmp = sc.find(attrs, 0x8004)
+        self.assertIsNotNone(icmp)
+        self.assertEqual((icmp[2], icmp[3]), (3, 3))  # destination unreachable, port unreachable
+        c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
+    def test_send_and_data_indications(self):
+        c = self.client()
+        self.assertEqual(c.allocate()[0], 0x0103)
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(peer.close)
+        peer.bind(("127.0.0.2", 0))
+        peer.settimeout(2)
+        c.send_indication("127.0.0.2", peer.getsockname()[1], b"dropped")  # no permission yet
+        self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+        c.send_indication("127.0.0.2", peer.getsockname()[1], b"ping")
+        data, relay = peer.recvfrom(100)
+        self.assertEqual(data, b"ping")
+        peer.sendto(b"pong", relay)
+        mtype, tid, attrs, _ = c.receive()
+        self.assertEqual(mtype, tc.DATA_INDICATION)
+        self.assertEqual(sc.find(attrs, 0x0013), b"pong")
+        c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
+    def test_dont_fragment_is_supported(self):
+        c = self.client()
+        mtype, _, attrs = c.allocate(sc.attr(0x001A, b""))
+        self.assertEqual(mtype, 0x0103, attrs)
+        c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
+class RateLimitTest(unittest.TestCase):
+    def test_unauthenticated_replies_are_rate_limited(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.3", 0))
+        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
+                                "unauthenticated_replies_per_second: 5")).__enter__()
+        self.addCleanup(t.__exit__, None, None, None)
+        s.settimeout(0.5)
+        for _ in range(100):
+            s.sendto(sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0], t.addr("udp"))
+        replies = 0
+        try:
+            while True:
+                s.recv(1000)
+                replies += 1
+        except socket.timeout:
+            pass
+        # 5 per second with bursts of 10: a flood of 100 gets about 10 answers, not 100.
+        self.assertGreaterEqual(replies, 5)
+        self.assertLessEqual(replies, 20)
+        # Binding is never limited.
+        self.assertIsNotNone(sc.udp_exchange(t.addr("udp"), sc.binding_request()[0]))
+
+
+
+class Ipv6ClientTest(unittest.TestCase):
+    def test_allocate_without_family_over_ipv6_gets_ipv4(self):
+        extra = CONFIG.replace("public_address: 203.0.113.9, ", "")
+        with Tern(extra, listen=[("udp", "::1")]) as t:
+            c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            try:
+                mtype, tid, attrs = c.allocate()
+                self.assertEqual(mtype, 0x0103, attrs)
+                ip, _ = sc.xor_address(sc.find(attrs, 0x0016), tid)
+                self.assertEqual(ip, "127.0.0.1")
+                mapped = sc.xor_address(sc.find(attrs, 0x0020), tid)
+                self.assertEqual(mapped, c.sock.getsockname()[:2])
+            finally:
+                c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
