@@ -1,4 +1,4 @@
-// A RelayProvider without sockets: hands out 198.51.100.1:50000+n (and 2001:db8::1 when IPv6 is on).
+// A RelayProvider without sockets: 198.51.100.1:50000+n, and 2001:db8::1 when IPv6 is on.
 #pragma once
 
 #include <map>
@@ -57,6 +57,12 @@ class FakeRelays final : public core::RelayProvider {
     open_.erase(id);
   }
 
+  bool set_dont_fragment(core::RelayId id) override {
+    if (!dont_fragment) return false;
+    dont_fragment_set.push_back(id);
+    return true;
+  }
+
   bool family_available(protocol::Family family) const override {
     return family == protocol::Family::kIPv4 || ipv6;
   }
@@ -77,12 +83,14 @@ class FakeRelays final : public core::RelayProvider {
 
   std::size_t open_count() const { return open_.size(); }
 
-  bool ipv6 = false;  // IPv6 relays configured
-  bool fail = false;  // no free port: every open() fails (508)
+  bool ipv6 = false;           // IPv6 relays configured
+  bool fail = false;           // no free port: every open() fails (508)
+  bool dont_fragment = false;  // can set DF on relay sockets
   std::size_t open_calls = 0;
   std::uint64_t tokens_issued = 0;
   std::vector<core::RelayId> closed;
   std::vector<std::uint64_t> tokens_asked;
+  std::vector<core::RelayId> dont_fragment_set;
 
  private:
   core::RelayEndpoint make(protocol::Family family, std::uint16_t port) {

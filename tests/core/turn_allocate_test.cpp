@@ -1,4 +1,4 @@
-// TURN Allocate in the core (RFC 8656 §7.2): relayed addresses, lifetimes, families, tokens, quotas.
+// TURN Allocate in the core (RFC 8656 §7.2): addresses, lifetimes, families, tokens, quotas.
 #include <gtest/gtest.h>
 
 #include "core/turn_client.hpp"
@@ -185,7 +185,8 @@ TEST(AllocateTest, EvenPortReserveHandsTheNextPortToATokenHolder) {
   EXPECT_EQ(token, token_bytes(FakeRelays::kTokenBase + 1));  // big-endian on the wire
 
   TurnClient b(h, flow("192.0.2.60", 41000));
-  Reply rb = b.login_and_allocate([&](MessageBuilder& m) { m.add(attr::kReservationToken, token); });
+  Reply rb =
+      b.login_and_allocate([&](MessageBuilder& m) { m.add(attr::kReservationToken, token); });
   ASSERT_EQ(h.relays.tokens_asked.size(), 1u);
   EXPECT_EQ(h.relays.tokens_asked[0], FakeRelays::kTokenBase + 1);
   auto relayed_b = rb.address(attr::kXorRelayedAddress);
@@ -258,6 +259,27 @@ TEST(AllocateTest, UnknownComprehensionRequiredAttributeIs420) {
   EXPECT_TRUE(c.verified(r));
   EXPECT_EQ(h.server->allocation_count(), 0u);
   EXPECT_EQ(h.quota->in_use(), 0u);
+}
+
+TEST(AllocateTest, DontFragmentIs420UnlessTheRelayCanSetIt) {
+  Harness h;
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.challenge();
+  const AddAttributes df = [](MessageBuilder& b) { b.add(attr::kDontFragment, {}); };
+  Reply r = c.allocate(df);
+  EXPECT_EQ(r.error(), 420);
+  auto unknown = protocol::decode_unknown_attributes(r.raw(attr::kUnknownAttributes));
+  ASSERT_TRUE(unknown);
+  ASSERT_EQ(unknown->count, 1u);
+  EXPECT_EQ(unknown->types[0], attr::kDontFragment);
+  EXPECT_EQ(h.relays.open_count(), 0u);  // the relay it opened is closed again
+  EXPECT_EQ(h.quota->in_use(), 0u);
+  EXPECT_EQ(h.server->allocation_count(), 0u);
+
+  h.relays.dont_fragment = true;
+  Reply ok = c.allocate(df);
+  ASSERT_TRUE(ok.success()) << ok.error();
+  EXPECT_EQ(h.relays.dont_fragment_set.size(), 1u);
 }
 
 TEST(AllocateTest, FingerprintAndSoftwareWhenAsked) {

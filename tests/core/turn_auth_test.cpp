@@ -18,10 +18,10 @@ struct Credentials {
   bool realm = true;
   bool nonce = true;
   bool userhash = false;
-  std::optional<std::vector<std::uint8_t>> algorithms;  // PASSWORD-ALGORITHMS value
-  std::optional<std::uint16_t> algorithm;               // PASSWORD-ALGORITHM
-  std::optional<std::vector<std::uint8_t>> mi_key;      // MESSAGE-INTEGRITY
-  std::optional<std::vector<std::uint8_t>> mi256_key;   // MESSAGE-INTEGRITY-SHA256
+  std::optional<std::vector<std::uint8_t>> algorithms = std::nullopt;  // PASSWORD-ALGORITHMS
+  std::optional<std::uint16_t> algorithm = std::nullopt;               // PASSWORD-ALGORITHM
+  std::optional<std::vector<std::uint8_t>> mi_key = std::nullopt;      // MESSAGE-INTEGRITY
+  std::optional<std::vector<std::uint8_t>> mi256_key = std::nullopt;   // -SHA256
 };
 
 std::vector<std::uint8_t> md5() {
@@ -34,19 +34,20 @@ std::vector<std::uint8_t> sha256() {
 }
 
 Reply allocate_with(TurnClient& c, const Credentials& cr) {
-  return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
-                        [&](MessageBuilder& b) {
-                          b.add_requested_transport(protocol::kProtocolUdp);
-                          if (cr.username) b.add_string(attr::kUsername, kUser);
-                          if (cr.userhash) b.add(attr::kUserhash, auth::userhash(kUser, kRealm));
-                          if (cr.realm) b.add_string(attr::kRealm, kRealm);
-                          if (cr.nonce) b.add_string(attr::kNonce, c.nonce());
-                          if (cr.algorithms) b.add(attr::kPasswordAlgorithms, *cr.algorithms);
-                          if (cr.algorithm) b.add_password_algorithm(*cr.algorithm);
-                          if (cr.mi_key) b.add_message_integrity(*cr.mi_key);
-                          if (cr.mi256_key) b.add_message_integrity_sha256(*cr.mi256_key);
-                        },
-                        false));
+  return c.send(c.build(
+      Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+      [&](MessageBuilder& b) {
+        b.add_requested_transport(protocol::kProtocolUdp);
+        if (cr.username) b.add_string(attr::kUsername, kUser);
+        if (cr.userhash) b.add(attr::kUserhash, auth::userhash(kUser, kRealm));
+        if (cr.realm) b.add_string(attr::kRealm, kRealm);
+        if (cr.nonce) b.add_string(attr::kNonce, c.nonce());
+        if (cr.algorithms) b.add(attr::kPasswordAlgorithms, *cr.algorithms);
+        if (cr.algorithm) b.add_password_algorithm(*cr.algorithm);
+        if (cr.mi_key) b.add_message_integrity(*cr.mi_key);
+        if (cr.mi256_key) b.add_message_integrity_sha256(*cr.mi256_key);
+      },
+      false));
 }
 
 TEST(AuthTest, NoCredentialsGets401WithRealmNonceAndAlgorithms) {
@@ -158,11 +159,13 @@ TEST(AuthTest, TamperedPasswordAlgorithmsIs400) {
   const std::vector<std::uint8_t> md5_only = {0x00, 0x01, 0x00, 0x00};
   const std::vector<std::uint8_t> reordered = {0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00};
   const std::vector<Credentials> bad = {
-      {.algorithms = md5_only, .algorithm = kMd5, .mi_key = md5()},      // SHA-256 removed
-      {.algorithms = reordered, .algorithm = kMd5, .mi_key = md5()},     // order changed
-      {.algorithm = kSha, .mi256_key = sha256()},                        // list stripped
-      {.algorithms = kOfferedAlgorithms, .mi256_key = sha256()},         // choice stripped
-      {.algorithms = kOfferedAlgorithms, .algorithm = 0x0003, .mi256_key = sha256()},  // not offered
+      {.algorithms = md5_only, .algorithm = kMd5, .mi_key = md5()},   // SHA-256 removed
+      {.algorithms = reordered, .algorithm = kMd5, .mi_key = md5()},  // order changed
+      {.algorithm = kSha, .mi256_key = sha256()},                     // list stripped
+      {.algorithms = kOfferedAlgorithms, .mi256_key = sha256()},      // choice stripped
+      {.algorithms = kOfferedAlgorithms,
+       .algorithm = 0x0003,
+       .mi256_key = sha256()},  // not offered
   };
   for (std::size_t i = 0; i < bad.size(); ++i) {
     Reply r = allocate_with(c, bad[i]);
@@ -241,16 +244,17 @@ TEST(AuthTest, WrongRealmIs401) {
   Harness h;
   TurnClient c(h, flow("192.0.2.50", 40000));
   c.challenge();
-  Reply r = c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
-                           [&](MessageBuilder& b) {
-                             b.add_requested_transport(protocol::kProtocolUdp);
-                             b.add_string(attr::kUsername, kUser);
-                             b.add_string(attr::kRealm, "other.org");
-                             b.add_string(attr::kNonce, c.nonce());
-                             auto k = auth::md5_key(kUser, "other.org", kPassword);
-                             b.add_message_integrity(k);
-                           },
-                           false));
+  Reply r = c.send(c.build(
+      Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+      [&](MessageBuilder& b) {
+        b.add_requested_transport(protocol::kProtocolUdp);
+        b.add_string(attr::kUsername, kUser);
+        b.add_string(attr::kRealm, "other.org");
+        b.add_string(attr::kNonce, c.nonce());
+        auto k = auth::md5_key(kUser, "other.org", kPassword);
+        b.add_message_integrity(k);
+      },
+      false));
   EXPECT_EQ(r.error(), 401);
   EXPECT_EQ(r.text(attr::kRealm), kRealm);
 }
@@ -270,6 +274,48 @@ TEST(AuthTest, RestCredentialsLogInUntilTheyExpire) {
                     auth::rest_password("south", rest_user()));
   forged.challenge();
   EXPECT_EQ(forged.allocate().error(), 401);
+}
+
+TEST(AuthTest, RestAllocationOutlivesItsCredential) {
+  Harness h;
+  const std::string user = "1700000100:alice";  // expires 100 s after the clock starts
+  const std::string password = auth::rest_password(kRestSecret, user);
+  TurnClient c(h, flow("192.0.2.50", 40000), user, password);
+  c.login_and_allocate();
+  h.clock.advance(200s);
+  // TURN REST draft §4.2: only Allocate checks the timestamp; the allocation lives on.
+  Reply r = c.refresh(600);
+  EXPECT_TRUE(r.success()) << r.error();
+  EXPECT_TRUE(c.create_permission({addr("192.0.2.10", 1)}).success());
+  // A new allocation with the expired credential is refused.
+  TurnClient again(h, flow("192.0.2.50", 40001), user, password);
+  again.challenge();
+  EXPECT_EQ(again.allocate().error(), 401);
+}
+
+TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
+  core::ServerOptions options = default_options();
+  options.unauthenticated_replies_per_second = 5;  // bursts of 10
+  Harness h({.options = options});
+  auto unauthenticated = [&](TurnClient& c) {
+    return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+                          TurnClient::udp_transport(), false));
+  };
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  TurnClient same_ip(h, flow("192.0.2.50", 40001));
+  int answered = 0;
+  for (int i = 0; i < 10; ++i) answered += unauthenticated(c).empty() ? 0 : 1;
+  EXPECT_EQ(answered, 10);
+  EXPECT_TRUE(unauthenticated(c).empty());
+  EXPECT_TRUE(unauthenticated(same_ip).empty());  // the budget is per IP, not per port
+  EXPECT_EQ(h.server->stats().dropped_rate_limited, 2u);
+  TurnClient other(h, flow("192.0.2.51", 40000));
+  EXPECT_EQ(unauthenticated(other).error(), 401);
+  h.clock.advance(1s);
+  EXPECT_EQ(unauthenticated(c).error(), 401);
+  // Authenticated requests are not limited.
+  c.learn(unauthenticated(c));
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(c.refresh(600).error(), 437);
 }
 
 }  // namespace

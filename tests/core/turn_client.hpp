@@ -64,8 +64,12 @@ inline core::FiveTuple flow(const std::string& client_ip, std::uint16_t client_p
 }
 
 // A TURN REST username "expiry:alice" valid for a day from the fake clock's start.
-inline std::string rest_user() { return "1700086400:alice"; }
-inline std::string rest_pass() { return auth::rest_password(kRestSecret, rest_user()); }
+inline std::string rest_user() {
+  return "1700086400:alice";
+}
+inline std::string rest_pass() {
+  return auth::rest_password(kRestSecret, rest_user());
+}
 
 // A server response or indication the client received, with accessors over its attributes.
 struct Reply {
@@ -163,7 +167,8 @@ class Harness {
     relays.ipv6 = config.ipv6;
     const std::vector<auth::StaticUser> users = {
         {.name = std::string(kUser), .password = std::string(kPassword), .key_hex = {}}};
-    auto store = auth::CredentialStore::build(std::string(kRealm), users, {std::string(kRestSecret)});
+    auto store =
+        auth::CredentialStore::build(std::string(kRealm), users, {std::string(kRestSecret)});
     EXPECT_TRUE(store.errors.empty());
     core::ServerDeps deps;
     deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
@@ -204,9 +209,7 @@ class TurnClient {
 
   TurnClient(Harness& h, core::FiveTuple flow, std::string user = std::string(kUser),
              std::string password = std::string(kPassword))
-      : h_(h), flow_(flow), user_(std::move(user)), password_(std::move(password)) {
-    tid_seed_ = static_cast<std::uint8_t>(flow.client.port);
-  }
+      : h_(h), flow_(flow), user_(std::move(user)), password_(std::move(password)) {}
 
   const core::FiveTuple& five_tuple() const { return flow_; }
   const std::string& nonce() const { return nonce_; }
@@ -225,20 +228,20 @@ class TurnClient {
     return {k.begin(), k.end()};
   }
 
-  protocol::TransactionId next_tid() {
-    protocol::TransactionId tid{};
-    ++tid_counter_;
-    tid[0] = tid_seed_;
-    for (std::size_t i = 0; i < 4; ++i) {
-      tid[11 - i] = static_cast<std::uint8_t>(tid_counter_ >> (8 * i));
-    }
+  // Unique across all clients of the test binary, so no two requests ever share one.
+  static protocol::TransactionId next_tid() {
+    static std::uint64_t counter = 0;
+    ++counter;
+    protocol::TransactionId tid{0x7E, 0x51};
+    for (std::size_t i = 0; i < 8; ++i) tid[11 - i] = static_cast<std::uint8_t>(counter >> (8 * i));
     return tid;
   }
 
   // A request or indication; with `auth` it carries USERNAME, REALM, NONCE (and, for SHA-256,
   // PASSWORD-ALGORITHMS and PASSWORD-ALGORITHM) and integrity with the long-term key.
-  std::vector<std::uint8_t> build(Method method, MessageClass cls, const protocol::TransactionId& tid,
-                                  const AddAttributes& add, bool auth) const {
+  std::vector<std::uint8_t> build(Method method, MessageClass cls,
+                                  const protocol::TransactionId& tid, const AddAttributes& add,
+                                  bool auth) const {
     std::vector<std::uint8_t> buf(70000);
     MessageBuilder b(buf, protocol::message_type(method, cls), tid);
     if (add) add(b);
@@ -272,8 +275,8 @@ class TurnClient {
 
   // An unauthenticated Allocate: expects 401 and remembers REALM, NONCE, PASSWORD-ALGORITHMS.
   Reply challenge() {
-    Reply r = send(build(Method::kAllocate, MessageClass::kRequest, next_tid(), udp_transport(),
-                         false));
+    Reply r =
+        send(build(Method::kAllocate, MessageClass::kRequest, next_tid(), udp_transport(), false));
     EXPECT_EQ(r.error(), 401);
     learn(r);
     return r;
@@ -333,12 +336,13 @@ class TurnClient {
 
   // A Send indication (never authenticated); the server never answers it.
   void send_indication(const TransportAddress& peer, std::span<const std::uint8_t> data) {
-    send(build(Method::kSend, MessageClass::kIndication, next_tid(),
-               [&](MessageBuilder& b) {
-                 b.add_xor_address(attr::kXorPeerAddress, peer);
-                 b.add(attr::kData, data);
-               },
-               false));
+    send(build(
+        Method::kSend, MessageClass::kIndication, next_tid(),
+        [&](MessageBuilder& b) {
+          b.add_xor_address(attr::kXorPeerAddress, peer);
+          b.add(attr::kData, data);
+        },
+        false));
   }
   // A ChannelData message, padded to 4 bytes on TCP/TLS.
   void channel_data(std::uint16_t channel, std::span<const std::uint8_t> data) {
@@ -377,10 +381,10 @@ class TurnClient {
   std::string realm_ = std::string(kRealm);
   std::string nonce_;
   std::vector<std::uint8_t> algorithms_;
-  std::uint8_t tid_seed_ = 0;
-  std::uint32_t tid_counter_ = 0;
 };
 
-inline std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+inline std::vector<std::uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 }  // namespace tern::test

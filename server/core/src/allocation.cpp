@@ -51,8 +51,10 @@ const ChannelBinding* Allocation::channel_by_number(std::uint16_t number,
 
 const ChannelBinding* Allocation::channel_by_peer(const protocol::TransportAddress& peer,
                                                   TimePoint now) const noexcept {
+  // An expired binding of this peer may still be held (5 min) next to a live one on another
+  // number (RFC 8656 §12), so look for the live one rather than stop at the first match.
   for (const auto& c : channels) {
-    if (c.peer == peer) return c.expires > now ? &c : nullptr;
+    if (c.peer == peer && c.expires > now) return &c;
   }
   return nullptr;
 }
