@@ -218,9 +218,14 @@ TEST(AllocateTest, PerUserQuotaGives486UntilTheFirstAllocationIsGone) {
   EXPECT_EQ(over.error(), 486);
   EXPECT_TRUE(second.verified(over));
   EXPECT_EQ(h.relays.open_calls, 1u);
-  // Another user is not affected.
+  // A REST credential minted for the same user counts against the same quota...
   TurnClient rest(h, flow("192.0.2.51", 40000), rest_user(), rest_pass());
-  EXPECT_TRUE(rest.login_and_allocate().success());
+  rest.challenge();
+  EXPECT_EQ(rest.allocate().error(), 486);
+  // ...and another user is not affected.
+  const std::string bob = "1700086400:bob";
+  TurnClient other(h, flow("192.0.2.52", 40000), bob, auth::rest_password(kRestSecret, bob));
+  EXPECT_TRUE(other.login_and_allocate().success());
 
   EXPECT_TRUE(first.refresh(0).success());
   EXPECT_TRUE(second.allocate().success());

@@ -106,7 +106,8 @@ Reply success(Turn& t, const Request& req, const Allocation& a, std::uint16_t ad
 Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   const MessageView& m = req.message;
   if (Allocation* existing = t.allocations.find(req.flow)) {
-    if (existing->last.tid == m.transaction_id() && !existing->last.bytes.empty()) {
+    if (existing->last.tid == m.transaction_id() && existing->last.method == m.method() &&
+        !existing->last.bytes.empty()) {
       return existing->last.bytes;  // a retransmission of the Allocate that made it
     }
     return error_response(req, t.options, 437, t.buf, {}, &key);
@@ -128,13 +129,13 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   }
   const auto lifetime = granted_lifetime(t.options, m);
   if (!lifetime) return error_response(req, t.options, 400, t.buf, {}, &key);
-  if (t.deps.quota && !t.deps.quota->try_acquire(key.username)) {
+  if (t.deps.quota && !t.deps.quota->try_acquire(key.quota_user)) {
     return error_response(req, t.options, 486, t.buf, {}, &key);
   }
   std::uint16_t address_error = 0;
   auto relays = open_relays(t, m, std::get<Families>(families), address_error);
   if (auto* code = std::get_if<std::uint16_t>(&relays)) {
-    if (t.deps.quota) t.deps.quota->release(key.username);
+    if (t.deps.quota) t.deps.quota->release(key.quota_user);
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
   auto& opened = std::get<std::vector<RelayEndpoint>>(relays);
@@ -143,7 +144,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     for (const auto& r : opened) ok = t.deps.relays->set_dont_fragment(r.id) && ok;
     if (!ok) {
       for (const auto& r : opened) t.deps.relays->close(r.id);
-      if (t.deps.quota) t.deps.quota->release(key.username);
+      if (t.deps.quota) t.deps.quota->release(key.quota_user);
       const std::uint16_t df = attr::kDontFragment;
       return error_response(req, t.options, 420, t.buf, std::span(&df, 1), &key);
     }
@@ -157,6 +158,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   Allocation& stored = t.allocations.insert(std::move(a));
   ++t.stats.allocations_created;
   const Reply reply = success(t, req, stored, address_error, *lifetime);
+  stored.last.method = m.method();
   stored.last.tid = m.transaction_id();
   stored.last.bytes.assign(reply.begin(), reply.end());
   return reply;

@@ -17,6 +17,7 @@ namespace tern::core {
 // when credentials are rotated (DESIGN §4).
 struct SessionKey {
   std::string username;
+  std::string quota_user;  // the user part of a REST username, else the username
   std::vector<std::uint8_t> key;  // MD5 (16 bytes) or SHA-256 (32 bytes) long-term key
   bool sha256_integrity = false;  // answer with MESSAGE-INTEGRITY-SHA256 instead of -INTEGRITY
   std::optional<WallTime> expires;  // TURN REST credentials carry an expiry
@@ -34,6 +35,7 @@ struct ChannelBinding {
 };
 
 struct CachedResponse {
+  std::uint16_t method = 0;
   protocol::TransactionId tid{};
   std::vector<std::uint8_t> bytes;
 };

@@ -86,8 +86,50 @@ std::optional<auth::CredentialStore::Found> resolve_user(const Turn& t, const Me
   return t.deps.credentials->lookup_userhash(*hash);
 }
 
+// The key that verifies the request: the allocation's own, or one from the credential store.
+std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const Allocation* existing,
+                                       std::uint16_t algorithm, bool sha256_integrity) {
+  const MessageView& m = req.message;
+  if (existing != nullptr && verifies(m, existing->key.key, sha256_integrity)) {
+    // A live allocation keeps the key it was made with, even after its credential was
+    // rotated away (DESIGN §4); the username must still be the same one.
+    auto name = m.find_value(attr::kUsername);
+    if (name && std::string_view(reinterpret_cast<const char*>(name->data()), name->size()) ==
+                    existing->key.username) {
+      SessionKey key = existing->key;
+      key.sha256_integrity = sha256_integrity;
+      return key;
+    }
+  }
+  auto found = resolve_user(t, m, req.now.wall);
+  if (!found) return std::nullopt;
+  for (const auto& candidate : found->candidates) {
+    SessionKey key;
+    if (algorithm == kSha256) {
+      if (!candidate.sha256) continue;
+      key.key.assign(candidate.sha256->begin(), candidate.sha256->end());
+    } else {
+      key.key.assign(candidate.md5.begin(), candidate.md5.end());
+    }
+    if (!verifies(m, key.key, sha256_integrity)) continue;
+    key.username = found->username;
+    key.quota_user = found->username;
+    // A REST username is "expiry:user": quotas count the user, not each minted credential.
+    if (const auto colon = key.username.find(':');
+        found->source == auth::CredentialStore::Source::kRest && colon != std::string::npos) {
+      key.quota_user = key.username.substr(colon + 1);
+    }
+    key.sha256_integrity = sha256_integrity;
+    key.expires = found->expiry;
+    return key;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
+// RFC 8489 §9.2.4 in its order: 401 without integrity, 400 for missing or bid-down
+// attributes, 401 for an unknown user or a wrong MAC, and only then 438 for a stale nonce.
 AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing) {
   const MessageView& m = req.message;
   const bool sha256_integrity = m.find(attr::kMessageIntegritySha256).has_value();
@@ -97,44 +139,18 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
   if (!(m.find(attr::kUsername) || m.find(attr::kUserhash)) || !nonce_value || !realm_value) {
     return {{}, bad_request(t, req)};
   }
+  const auto algorithm = negotiated_algorithm(m);
+  if (!algorithm) return {{}, bad_request(t, req)};
+  auto realm = protocol::decode_realm(*realm_value);
+  if (!realm || *realm != t.options.realm) return {{}, challenge(t, req, 401)};
+  auto key = verified_key(t, req, existing, *algorithm, sha256_integrity);
+  if (!key) return {{}, challenge(t, req, 401)};
   auto nonce = protocol::decode_nonce(*nonce_value);
   if (!nonce || t.deps.nonces->check(*nonce, req.flow.client, req.now.wall) !=
                     auth::NonceIssuer::Verdict::kValid) {
     return {{}, challenge(t, req, 438)};
   }
-  const auto algorithm = negotiated_algorithm(m);
-  if (!algorithm) return {{}, bad_request(t, req)};
-  auto realm = protocol::decode_realm(*realm_value);
-  if (!realm || *realm != t.options.realm) return {{}, challenge(t, req, 401)};
-
-  if (existing != nullptr && verifies(m, existing->key.key, sha256_integrity)) {
-    // A live allocation keeps the key it was made with, even after its credential was
-    // rotated away (DESIGN §4); the username must still be the same one.
-    auto name = m.find_value(attr::kUsername);
-    if (name && std::string_view(reinterpret_cast<const char*>(name->data()), name->size()) ==
-                    existing->key.username) {
-      SessionKey key = existing->key;
-      key.sha256_integrity = sha256_integrity;
-      return {key, {}};
-    }
-  }
-  auto found = resolve_user(t, m, req.now.wall);
-  if (!found) return {{}, challenge(t, req, 401)};
-  for (const auto& candidate : found->candidates) {
-    SessionKey key;
-    if (*algorithm == kSha256) {
-      if (!candidate.sha256) continue;
-      key.key.assign(candidate.sha256->begin(), candidate.sha256->end());
-    } else {
-      key.key.assign(candidate.md5.begin(), candidate.md5.end());
-    }
-    if (!verifies(m, key.key, sha256_integrity)) continue;
-    key.username = found->username;
-    key.sha256_integrity = sha256_integrity;
-    key.expires = found->expiry;
-    return {key, {}};
-  }
-  return {{}, challenge(t, req, 401)};
+  return {std::move(key), {}};
 }
 
 }  // namespace tern::core

@@ -30,7 +30,9 @@ Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& ke
   const TimePoint now = req.now.steady;
   std::size_t added = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (!a.has_permission(peers[i], now)) ++added;
+    bool repeated = false;
+    for (std::size_t j = 0; j < i; ++j) repeated = repeated || (peers[j].family == peers[i].family && peers[j].ip == peers[i].ip);
+    if (!repeated && !a.has_permission(peers[i], now)) ++added;
   }
   std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now; });
   if (a.permissions.size() + added > t.options.permissions_per_allocation) {

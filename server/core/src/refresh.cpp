@@ -31,6 +31,7 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
   }
   a.expires = req.now.steady + lifetime;
   const Reply reply = finish_response(req, t.options, b, &session_key);
+  a.last.method = m.method();
   a.last.tid = m.transaction_id();
   a.last.bytes.assign(reply.begin(), reply.end());
   return reply;

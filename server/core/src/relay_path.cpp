@@ -27,7 +27,7 @@ void release_allocation(Turn& t, Allocation& a) {
   if (t.deps.relays != nullptr) {
     for (const auto& r : a.relays) t.deps.relays->close(r.id);
   }
-  if (t.deps.quota) t.deps.quota->release(a.key.username);
+  if (t.deps.quota) t.deps.quota->release(a.key.quota_user);
 }
 
 void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out) {

@@ -140,7 +140,7 @@ Reply Server::binding(const Request& req) {
 Reply Server::turn_request(const Request& req, Method method) {
   Allocation* existing = allocations_->find(req.flow);
   if (existing != nullptr && existing->last.tid == req.message.transaction_id() &&
-      !existing->last.bytes.empty()) {
+      existing->last.method == req.message.method() && !existing->last.bytes.empty()) {
     return existing->last.bytes;  // a retransmission gets the same answer
   }
   Turn t = turn();
@@ -165,6 +165,7 @@ Reply Server::turn_request(const Request& req, Method method) {
   } else {
     reply = handle_channel_bind(t, req, key, *existing);
   }
+  existing->last.method = req.message.method();
   existing->last.tid = req.message.transaction_id();
   existing->last.bytes.assign(reply.begin(), reply.end());
   return reply;
