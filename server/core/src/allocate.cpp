@@ -156,7 +156,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   a.expires = req.now.steady + *lifetime;
   a.key = key;
   Allocation& stored = t.allocations.insert(std::move(a));
-  ++t.stats.allocations_created;
+  const std::size_t family = stored.relays[0].address.family == Family::kIPv4 ? 0 : 1;
+  t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);
   const Reply reply = success(t, req, stored, address_error, *lifetime);
   stored.last.method = m.method();
   stored.last.tid = m.transaction_id();

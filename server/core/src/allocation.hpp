@@ -70,6 +70,10 @@ class AllocationTable {
   void sweep(TimePoint now, F&& on_removed);
   void erase(const FiveTuple& flow);
   std::size_t size() const noexcept { return by_flow_.size(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [flow, a] : by_flow_) f(a);
+  }
   std::uint64_t next_session_id() noexcept { return ++last_session_id_; }
 
  private:

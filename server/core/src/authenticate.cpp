@@ -26,7 +26,7 @@ constexpr std::array<protocol::PasswordAlgorithmValue, 2> kAlgorithms = {
 // reflect traffic at a spoofed address; over the limit the request is dropped silently.
 bool may_reply(Turn& t, const Request& req) {
   if (t.rate_limit.allow(req.flow.client, req.now.steady)) return true;
-  ++t.stats.dropped_rate_limited;
+  t.stats.drop(Drop::kRateLimited);
   return false;
 }
 
@@ -38,13 +38,11 @@ Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
   b.add_string(attr::kRealm, t.options.realm);
   b.add_string(attr::kNonce, t.deps.nonces->issue(req.flow.client, req.now.wall));
   b.add_password_algorithms(kAlgorithms);
-  ++t.stats.error_responses;
   return finish_response(req, t.options, b);
 }
 
 Reply bad_request(Turn& t, const Request& req) {
   if (!may_reply(t, req)) return {};
-  ++t.stats.error_responses;
   return error_response(req, t.options, 400, t.buf);
 }
 
@@ -88,7 +86,8 @@ std::optional<auth::CredentialStore::Found> resolve_user(const Turn& t, const Me
 
 // The key that verifies the request: the allocation's own, or one from the credential store.
 std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const Allocation* existing,
-                                       std::uint16_t algorithm, bool sha256_integrity) {
+                                       std::uint16_t algorithm, bool sha256_integrity,
+                                       bool& user_known) {
   const MessageView& m = req.message;
   if (existing != nullptr && verifies(m, existing->key.key, sha256_integrity)) {
     // A live allocation keeps the key it was made with, even after its credential was
@@ -102,6 +101,7 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const 
     }
   }
   auto found = resolve_user(t, m, req.now.wall);
+  user_known = existing != nullptr || found.has_value();
   if (!found) return std::nullopt;
   for (const auto& candidate : found->candidates) {
     SessionKey key;
@@ -133,21 +133,36 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const 
 AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing) {
   const MessageView& m = req.message;
   const bool sha256_integrity = m.find(attr::kMessageIntegritySha256).has_value();
-  if (!sha256_integrity && !m.find(attr::kMessageIntegrity)) return {{}, challenge(t, req, 401)};
+  if (!sha256_integrity && !m.find(attr::kMessageIntegrity)) {
+    t.stats.auth_challenges.add();
+    return {{}, challenge(t, req, 401)};
+  }
   const auto nonce_value = m.find_value(attr::kNonce);
   const auto realm_value = m.find_value(attr::kRealm);
   if (!(m.find(attr::kUsername) || m.find(attr::kUserhash)) || !nonce_value || !realm_value) {
+    t.stats.auth_failure(AuthFailure::kMissingAttributes);
     return {{}, bad_request(t, req)};
   }
   const auto algorithm = negotiated_algorithm(m);
-  if (!algorithm) return {{}, bad_request(t, req)};
+  if (!algorithm) {
+    t.stats.auth_failure(AuthFailure::kPasswordAlgorithms);
+    return {{}, bad_request(t, req)};
+  }
   auto realm = protocol::decode_realm(*realm_value);
-  if (!realm || *realm != t.options.realm) return {{}, challenge(t, req, 401)};
-  auto key = verified_key(t, req, existing, *algorithm, sha256_integrity);
-  if (!key) return {{}, challenge(t, req, 401)};
+  if (!realm || *realm != t.options.realm) {
+    t.stats.auth_failure(AuthFailure::kWrongRealm);
+    return {{}, challenge(t, req, 401)};
+  }
+  bool user_known = false;
+  auto key = verified_key(t, req, existing, *algorithm, sha256_integrity, user_known);
+  if (!key) {
+    t.stats.auth_failure(user_known ? AuthFailure::kBadIntegrity : AuthFailure::kUnknownUser);
+    return {{}, challenge(t, req, 401)};
+  }
   auto nonce = protocol::decode_nonce(*nonce_value);
   if (!nonce || t.deps.nonces->check(*nonce, req.flow.client, req.now.wall) !=
                     auth::NonceIssuer::Verdict::kValid) {
+    t.stats.auth_failure(AuthFailure::kStaleNonce);
     return {{}, challenge(t, req, 438)};
   }
   return {std::move(key), {}};

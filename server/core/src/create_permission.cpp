@@ -21,7 +21,7 @@ Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& ke
       return error_response(req, t.options, 443, t.buf, {}, &key);
     }
     if (!peer_allowed(t, *peer)) {
-      ++t.stats.dropped_denied_peer;
+      t.stats.drop(Drop::kDeniedPeer);
       return error_response(req, t.options, 403, t.buf, {}, &key);
     }
     peers[count++] = *peer;

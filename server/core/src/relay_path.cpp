@@ -24,6 +24,10 @@ bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer) {
 }
 
 void release_allocation(Turn& t, Allocation& a) {
+  if (!a.relays.empty()) {
+    const std::size_t family = a.relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
+    t.stats.allocations_active[static_cast<std::size_t>(a.flow.transport)][family].add(-1);
+  }
   if (t.deps.relays != nullptr) {
     for (const auto& r : a.relays) t.deps.relays->close(r.id);
   }
@@ -35,37 +39,39 @@ void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& 
   const auto peer_value = m.find_value(attr::kXorPeerAddress);
   const auto data_value = m.find_value(attr::kData);
   if (!peer_value || !data_value) return;  // RFC 8656 §11.2: discard
+  t.stats.client_received.count(data_value->size());
   auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
   if (!peer) return;
   const RelayEndpoint* relay = a.relay_for(peer->family);
   if (relay == nullptr) return;
   if (!a.has_permission(*peer, req.now.steady)) {
-    ++t.stats.dropped_no_permission;
+    t.stats.drop(Drop::kNoPermission);
     return;
   }
   if (!peer_allowed(t, *peer)) {
-    ++t.stats.dropped_denied_peer;
+    t.stats.drop(Drop::kDeniedPeer);
     return;
   }
-  ++t.stats.relayed_to_peer;
+  t.stats.peer_sent.count(data_value->size());
   out.to_peer(relay->id, *peer, *data_value);
 }
 
 void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
                         std::span<const std::uint8_t> payload, TimePoint now, Outbox& out) {
+  t.stats.client_received.count(payload.size());
   const ChannelBinding* binding = a.channel_by_number(channel, now);
   if (binding == nullptr) return;  // RFC 8656 §12.6: unbound channel, discard
   const RelayEndpoint* relay = a.relay_for(binding->peer.family);
   if (relay == nullptr) return;
   if (!a.has_permission(binding->peer, now)) {
-    ++t.stats.dropped_no_permission;
+    t.stats.drop(Drop::kNoPermission);
     return;
   }
   if (!peer_allowed(t, binding->peer)) {
-    ++t.stats.dropped_denied_peer;
+    t.stats.drop(Drop::kDeniedPeer);
     return;
   }
-  ++t.stats.relayed_to_peer;
+  t.stats.peer_sent.count(payload.size());
   out.to_peer(relay->id, binding->peer, payload);
 }
 
@@ -99,8 +105,9 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
                      const protocol::TransportAddress& peer, std::span<const std::uint8_t> data,
                      TimePoint now, Outbox& out) {
   (void)relay;
+  t.stats.peer_received.count(data.size());
   if (!a.has_permission(peer, now)) {
-    ++t.stats.dropped_no_permission;
+    t.stats.drop(Drop::kNoPermission);
     return;
   }
   if (const ChannelBinding* binding = a.channel_by_peer(peer, now)) {
@@ -113,7 +120,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     std::copy(data.begin(), data.end(), t.buf.begin() + protocol::kChannelDataHeader);
     std::fill(t.buf.begin() + static_cast<std::ptrdiff_t>(protocol::kChannelDataHeader + data.size()),
               t.buf.begin() + static_cast<std::ptrdiff_t>(size), std::uint8_t{0});
-    ++t.stats.relayed_to_client;
+    t.stats.client_sent.count(data.size());
     out.to_client(a.flow, t.buf.first(size));
     return;
   }
@@ -122,7 +129,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
   b.add(attr::kData, data);
   auto done = b.finish();
   if (!done) return;  // too large for a Data indication
-  ++t.stats.relayed_to_client;
+  t.stats.client_sent.count(data.size());
   out.to_client(a.flow, *done);
 }
 

@@ -6,6 +6,7 @@
 #include "handlers.hpp"
 #include "rate_limit.hpp"
 #include "tern/auth/nonce.hpp"
+#include "tern/protocol/attributes.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
 #include "tern/protocol/integrity.hpp"
@@ -28,6 +29,27 @@ std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer() {
   return std::make_shared<auth::NonceIssuer>(
       secret, kNonceLifetime,
       auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity);
+}
+
+StatMethod stat_method_of(Method m) {
+  switch (m) {
+    case Method::kBinding: return StatMethod::kBinding;
+    case Method::kAllocate: return StatMethod::kAllocate;
+    case Method::kRefresh: return StatMethod::kRefresh;
+    case Method::kCreatePermission: return StatMethod::kCreatePermission;
+    case Method::kChannelBind: return StatMethod::kChannelBind;
+    default: return StatMethod::kOther;
+  }
+}
+
+// 200 for a success response, else its ERROR-CODE (our own reply, so it parses).
+std::uint16_t reply_code(std::span<const std::uint8_t> reply) {
+  auto m = MessageView::parse(reply, {.allow_classic = true});
+  if (!m || m->message_class() == MessageClass::kSuccessResponse) return 200;
+  auto v = m->find_value(protocol::attr::kErrorCode);
+  if (!v) return 500;
+  auto e = protocol::decode_error_code(*v);
+  return e ? e->code : std::uint16_t{500};
 }
 
 bool is_turn_request(Method m) {
@@ -71,7 +93,7 @@ void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, 
       (bytes[0] >= 0x40 && bytes[0] <= (options_.max_channel >> 8))) {
     return handle_channel_data(flow, bytes, now, out);
   }
-  ++stats_.dropped_malformed;
+  stats_.drop(Drop::kMalformed);
 }
 
 void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
@@ -79,7 +101,7 @@ void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uin
   auto cd = protocol::parse_channel_data(bytes, options_.max_channel);
   Allocation* a = cd ? allocations_->find(flow) : nullptr;
   if (a == nullptr) {
-    ++stats_.dropped_malformed;
+    stats_.drop(Drop::kMalformed);
     return;
   }
   Turn t = turn();
@@ -90,13 +112,13 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
                          Outbox& out) {
   auto parsed = MessageView::parse(bytes, {.allow_classic = options_.rfc3489});
   if (!parsed) {
-    ++stats_.dropped_malformed;
+    stats_.drop(Drop::kMalformed);
     return;
   }
   const MessageView& m = *parsed;
   const auto fp = protocol::check_fingerprint(m);
   if (fp == protocol::Check::kInvalid) {
-    ++stats_.dropped_malformed;
+    stats_.drop(Drop::kMalformed);
     return;
   }
   const Request req{flow, m, now, fp == protocol::Check::kValid};
@@ -118,22 +140,30 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
     }
   } else if (method == Method::kBinding) {
     reply = binding(req);
+    stats_.request(StatMethod::kBinding, reply_code(reply));
   } else if (is_turn_request(method)) {
+    const auto started = Clock::now();
     reply = turn_request(req, method);
+    const auto stat_method = stat_method_of(method);
+    stats_.durations[static_cast<std::size_t>(stat_method)].observe(Clock::now() - started);
+    if (!reply.empty()) {
+      const std::uint16_t code = reply_code(reply);
+      stats_.request(stat_method, code);
+      if (method == Method::kAllocate) stats_.allocation_attempts[stat_code_index(code)].add();
+    }
   } else {
-    ++stats_.error_responses;
     reply = error_response(req, options_, 400, scratch_);
+    stats_.request(StatMethod::kOther, 400);
   }
   if (!reply.empty()) out.to_client(flow, reply);
 }
 
 Reply Server::binding(const Request& req) {
   std::array<std::uint16_t, 16> unknown{};
+  stats_.binding_requests[static_cast<std::size_t>(req.flow.transport)].add();
   if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
-    ++stats_.error_responses;
     return error_response(req, options_, 420, scratch_, std::span(unknown).first(n));
   }
-  ++stats_.binding_requests;
   return handle_binding(req, options_, scratch_);
 }
 
@@ -149,7 +179,6 @@ Reply Server::turn_request(const Request& req, Method method) {
   const SessionKey& key = *auth.key;
   std::array<std::uint16_t, 16> unknown{};
   if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
-    ++stats_.error_responses;
     return error_response(req, options_, 420, scratch_, std::span(unknown).first(n), &key);
   }
   if (method == Method::kAllocate) return handle_allocate(t, req, key);
@@ -203,6 +232,14 @@ void Server::connection_closed(const FiveTuple& flow) {
 void Server::sweep(Instant now) {
   Turn t = turn();
   allocations_->sweep(now.steady, [&](Allocation& a) { release_allocation(t, a); });
+  std::int64_t permissions = 0;
+  std::int64_t channels = 0;
+  allocations_->for_each([&](const Allocation& a) {
+    for (const auto& p : a.permissions) permissions += p.expires > now.steady ? 1 : 0;
+    for (const auto& c : a.channels) channels += c.expires > now.steady ? 1 : 0;
+  });
+  stats_.permissions_active.set(permissions);
+  stats_.channels_active.set(channels);
 }
 
 std::size_t Server::allocation_count() const noexcept { return allocations_->size(); }

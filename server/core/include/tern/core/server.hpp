@@ -12,6 +12,7 @@
 #include "tern/core/five_tuple.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/relay.hpp"
+#include "tern/core/stats.hpp"
 #include "tern/protocol/constants.hpp"
 
 namespace tern::auth {
@@ -55,17 +56,6 @@ struct ServerDeps {
   RelayProvider* relays = nullptr;
 };
 
-struct ServerStats {
-  std::uint64_t binding_requests = 0;
-  std::uint64_t dropped_malformed = 0;
-  std::uint64_t error_responses = 0;
-  std::uint64_t allocations_created = 0;
-  std::uint64_t dropped_no_permission = 0;
-  std::uint64_t dropped_denied_peer = 0;
-  std::uint64_t dropped_rate_limited = 0;
-  std::uint64_t relayed_to_peer = 0;
-  std::uint64_t relayed_to_client = 0;
-};
 
 // One per worker; never shared between threads.
 class Server {
