@@ -1,12 +1,16 @@
 // serve / check-config / --version: load the config, report errors, start the runtime.
 #include "commands.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <iostream>
 
 #include "config/loader.hpp"
 #include "net/runtime.hpp"
 #include "net/tls.hpp"
 #include "runtime_options.hpp"
+#include "tern/auth/credentials.hpp"
+#include "tern/metrics/exporter.hpp"
 
 namespace tern::app {
 namespace {
@@ -36,7 +40,51 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
               << "In a browser: new RTCPeerConnection({iceServers: [{urls: \"stun:HOST:"
               << stun_port << "\"}]})\n";
   }
+  if (auto http = rt.http_address()) {
+    std::cout << "  listening metrics " << http->to_string() << "\n";
+  }
   std::cout << "Stop with Ctrl-C." << std::endl;
+}
+
+std::atomic<std::uint64_t> g_reloads_succeeded{0};
+std::atomic<std::uint64_t> g_reloads_failed{0};
+std::atomic<std::int64_t> g_last_reload_success{0};
+
+metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& config,
+                                 const net::RuntimeOptions& options) {
+  metrics::Sources s;
+  s.for_each_worker = [&rt](const auto& visit) { rt.for_each_worker_stats(visit); };
+  s.relay_ports_in_use = [&rt] { return rt.relay_ports_in_use(); };
+  s.relay_ports_available = [&rt] { return rt.relay_ports_available(); };
+  s.connections_active = [&rt](core::Transport t) { return rt.connections_active(t); };
+  s.version = TERN_VERSION;
+  if (!options.tls.cert_file.empty()) {
+    s.tls_certificate_expiry = net::certificate_expiry(options.tls.cert_file);
+  }
+  const std::uint64_t users = config.auth.users.size();
+  const std::uint64_t secrets = config.auth.secrets.size();
+  s.users_loaded = [users] { return users; };
+  s.secrets_loaded = [secrets] { return secrets; };
+  g_last_reload_success = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  s.reloads_succeeded = &g_reloads_succeeded;
+  s.reloads_failed = &g_reloads_failed;
+  s.last_reload_success = &g_last_reload_success;
+  return s;
+}
+
+net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& sources,
+                                std::string_view path) {
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics::render(sources)};
+  }
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/readyz") {
+    if (rt.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
+    return {503, "text/plain; charset=utf-8", "not ready: no relay ports left\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
 }  // namespace
@@ -82,6 +130,12 @@ int serve(const std::string& config_path) {
   try {
     net::RuntimeOptions options = to_runtime_options(*result.config);
     net::Runtime runtime(options);
+    metrics::Sources sources = metrics_sources(runtime, *result.config, options);
+    if (!result.config->metrics_listen.empty()) {
+      runtime.serve_http(result.config->metrics_listen, [&](std::string_view path) {
+        return http_response(runtime, sources, path);
+      });
+    }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls);
     runtime.run();
     std::cout << "tern: stopped" << std::endl;

@@ -54,10 +54,6 @@ BuiltDeps build_deps(const config::Config& c) {
 
 std::vector<std::string> unsupported_warnings(const config::Config& c) {
   std::vector<std::string> out;
-  const config::Config defaults;
-  if (c.metrics_listen != defaults.metrics_listen && !c.metrics_listen.empty()) {
-    out.push_back("metrics.listen is not served yet (planned); ignored");
-  }
   if (!c.signaling_listen.empty()) out.push_back("signaling.listen is not served yet; ignored");
   if (!c.alternate_servers.empty()) out.push_back("alternate_servers is not used yet; ignored");
   if (c.log_format != "text" || c.log_level != "info") {

@@ -62,6 +62,7 @@ struct Runtime::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
   boost::asio::io_context main_io{1};
+  std::unique_ptr<HttpEndpoint> http;  // after main_io: destroyed first
 
   void open(const ListenerSpec& spec);
 };
@@ -114,6 +115,36 @@ Runtime::~Runtime() {
 
 const std::vector<BoundListener>& Runtime::listeners() const noexcept { return impl_->bound; }
 unsigned Runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }
+
+void Runtime::serve_http(const std::string& listen, HttpHandler handler) {
+  impl_->http = std::make_unique<HttpEndpoint>(impl_->main_io, listen, std::move(handler));
+}
+
+std::optional<protocol::TransportAddress> Runtime::http_address() const {
+  if (!impl_->http) return std::nullopt;
+  return impl_->http->local();
+}
+
+void Runtime::for_each_worker_stats(
+    const std::function<void(const core::ServerStats&)>& visit) const {
+  for (const auto& w : impl_->workers) visit(w->core.stats());
+}
+
+std::uint64_t Runtime::relay_ports_in_use() const { return impl_->ports->in_use(); }
+
+std::uint64_t Runtime::relay_ports_available() const {
+  const std::size_t families = impl_->ports->addresses().bind_v6 ? 2 : 1;
+  const std::size_t total = impl_->ports->capacity() * families;
+  const std::size_t used = impl_->ports->in_use();
+  return used >= total ? 0 : total - used;
+}
+
+std::int64_t Runtime::connections_active(core::Transport transport) const {
+  return impl_->budget.by_transport[static_cast<std::size_t>(transport)].load(
+      std::memory_order_relaxed);
+}
+
+bool Runtime::ready() const { return !impl_->bound.empty() && relay_ports_available() > 0; }
 
 void Runtime::run() {
   for (auto& w : impl_->workers) {

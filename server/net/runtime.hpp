@@ -4,6 +4,12 @@
 #include <memory>
 #include <vector>
 
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "http_endpoint.hpp"
 #include "options.hpp"
 
 namespace tern::net {
@@ -24,6 +30,18 @@ class Runtime {
 
   const std::vector<BoundListener>& listeners() const noexcept;
   unsigned workers() const noexcept;
+  // Serves HTTP GETs on `listen` from the main thread (metrics, health). Throws on bind errors.
+  void serve_http(const std::string& listen, HttpHandler handler);
+  std::optional<protocol::TransportAddress> http_address() const;
+
+  // For the metrics scrape, from any thread.
+  void for_each_worker_stats(const std::function<void(const core::ServerStats&)>& visit) const;
+  std::uint64_t relay_ports_in_use() const;
+  std::uint64_t relay_ports_available() const;
+  std::int64_t connections_active(core::Transport transport) const;
+  // Listeners are open and relay ports are left (and, later, not draining).
+  bool ready() const;
+
   // Serves until stop(), SIGINT or SIGTERM.
   void run();
   void stop();

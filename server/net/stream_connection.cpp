@@ -35,11 +35,14 @@ StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, 
       budget_(budget),
       idle_timeout_(idle_timeout),
       idle_(stream_.get_executor()),
-      in_(kBufferSize) {}
+      in_(kBufferSize) {
+  budget_.by_transport[static_cast<std::size_t>(flow_.transport)].fetch_add(1);
+}
 
 template <class Stream>
 StreamConnection<Stream>::~StreamConnection() {
   budget_.active.fetch_sub(1, std::memory_order_relaxed);
+  budget_.by_transport[static_cast<std::size_t>(flow_.transport)].fetch_sub(1);
 }
 
 template <class Stream>

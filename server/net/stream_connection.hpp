@@ -1,6 +1,7 @@
 // One TCP or TLS client connection, pinned to a worker: frames in, core, write queue out.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -19,6 +20,7 @@ namespace tern::net {
 struct ConnectionBudget {
   std::atomic<std::size_t> active{0};
   std::size_t max = 0;
+  std::array<std::atomic<std::int64_t>, 3> by_transport{};  // [core::Transport], for metrics
 };
 
 template <class Stream>

@@ -111,4 +111,15 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& file
   return ctx;
 }
 
+std::optional<std::int64_t> certificate_expiry(const std::string& cert_file) {
+  FILE* f = std::fopen(cert_file.c_str(), "r");
+  if (f == nullptr) return std::nullopt;
+  Owned<X509> cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  if (!cert) return std::nullopt;
+  tm t{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&t));
+}
+
 }  // namespace tern::net

@@ -1,7 +1,9 @@
 // TLS for the `tls` transport: a self-signed certificate on first run, and the server context.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "options.hpp"
@@ -15,6 +17,9 @@ namespace tern::net {
 // Returns cert/key paths under `state_dir`/tls, creating a self-signed P-256 certificate for
 // "localhost" and 127.0.0.1 when none is there yet. Throws std::runtime_error on failure.
 TlsFiles ensure_self_signed(const std::string& state_dir);
+
+// The certificate's notAfter as unix seconds; nullopt when the file cannot be read.
+std::optional<std::int64_t> certificate_expiry(const std::string& cert_file);
 
 // TLS 1.2 or newer (1.3 only when asked), AEAD ciphers, no compression, no renegotiation.
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files);

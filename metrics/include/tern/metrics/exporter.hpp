@@ -1,0 +1,34 @@
+// tern's Prometheus exposition: every metric in one list, built from per-worker statistics at
+// scrape time (docs/metrics.md). The only code that includes prometheus-cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "tern/core/stats.hpp"
+
+namespace tern::metrics {
+
+// What the running server exposes besides the workers' statistics; read at scrape time.
+struct Sources {
+  // Calls the visitor once per worker with that worker's statistics.
+  std::function<void(const std::function<void(const core::ServerStats&)>&)> for_each_worker;
+  std::function<std::uint64_t()> relay_ports_in_use;
+  std::function<std::uint64_t()> relay_ports_available;
+  std::function<std::int64_t(core::Transport)> connections_active;  // kTcp, kTls
+  std::string version;
+  std::optional<std::int64_t> tls_certificate_expiry;  // unix seconds
+  std::function<std::uint64_t()> users_loaded;
+  std::function<std::uint64_t()> secrets_loaded;
+  std::atomic<std::uint64_t>* reloads_succeeded = nullptr;
+  std::atomic<std::uint64_t>* reloads_failed = nullptr;
+  std::atomic<std::int64_t>* last_reload_success = nullptr;  // unix seconds
+};
+
+// Renders the Prometheus text format (0.0.4) for the current values.
+std::string render(const Sources& sources);
+
+}  // namespace tern::metrics
