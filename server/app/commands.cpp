@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "net/log.hpp"
 #include "net/runtime.hpp"
 #include "net/tls.hpp"
 #include "runtime_options.hpp"
@@ -126,9 +127,14 @@ int serve(const std::string& config_path) {
     print_errors(result.errors);
     return 1;
   }
-  for (const auto& w : unsupported_warnings(*result.config)) std::cerr << "tern: warning: " << w << "\n";
+  net::Logger logger(net::parse_log_level(result.config->log_level),
+                     net::parse_log_format(result.config->log_format));
+  for (const auto& w : unsupported_warnings(*result.config)) {
+    logger.log(net::LogLevel::kWarn, "config_key_ignored", {{"detail", w}});
+  }
   try {
     net::RuntimeOptions options = to_runtime_options(*result.config);
+    options.deps.events = &logger;
     net::Runtime runtime(options);
     metrics::Sources sources = metrics_sources(runtime, *result.config, options);
     if (!result.config->metrics_listen.empty()) {
@@ -137,7 +143,10 @@ int serve(const std::string& config_path) {
       });
     }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls);
+    logger.log(net::LogLevel::kInfo, "started",
+               {{"version", TERN_VERSION}, {"workers", std::to_string(runtime.workers())}});
     runtime.run();
+    logger.log(net::LogLevel::kInfo, "stopped", {});
     std::cout << "tern: stopped" << std::endl;
     return 0;
   } catch (const std::exception& e) {

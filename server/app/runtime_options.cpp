@@ -56,9 +56,6 @@ std::vector<std::string> unsupported_warnings(const config::Config& c) {
   std::vector<std::string> out;
   if (!c.signaling_listen.empty()) out.push_back("signaling.listen is not served yet; ignored");
   if (!c.alternate_servers.empty()) out.push_back("alternate_servers is not used yet; ignored");
-  if (c.log_format != "text" || c.log_level != "info") {
-    out.push_back("log.level and log.format are not used yet; ignored");
-  }
   return out;
 }
 

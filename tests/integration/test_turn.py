@@ -102,6 +102,31 @@ class TurnTest(unittest.TestCase):
         self.assertEqual(mtype, 0x0103, attrs)
         c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
 
+class JsonLogTest(unittest.TestCase):
+    def test_allocation_events_are_json_lines_without_secrets(self):
+        import json
+        with Tern(CONFIG + "log: {level: info, format: json}\n") as t:
+            c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            client_port = c.sock.getsockname()[1]
+            try:
+                self.assertEqual(c.allocate()[0], 0x0103)
+                self.assertEqual(c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))[0], 0x0104)
+            finally:
+                c.close()
+            self.assertTrue(sc.wait_until(
+                lambda: any("allocation_deleted" in l for l in t.output), 5))
+        events = [json.loads(l) for l in t.output if l.startswith("{")]
+        names = [e["event"] for e in events]
+        self.assertIn("started", names)
+        created = [e for e in events if e["event"] == "allocation_created"]
+        deleted = [e for e in events if e["event"] == "allocation_deleted"]
+        self.assertEqual(len(created), 1)
+        self.assertEqual(created[0]["user"], "alice")
+        self.assertEqual(created[0]["client"], "127.0.0.1:%d" % client_port)
+        self.assertEqual(deleted[0]["session"], created[0]["session"])
+        self.assertFalse(any("wonderland" in l for l in t.output), "password in the logs")
+
+
 class RateLimitTest(unittest.TestCase):
     def test_unauthenticated_replies_are_rate_limited(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -150,7 +150,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     }
   }
   Allocation a;
-  a.session_id = t.allocations.next_session_id();
+  a.session_id = t.random();
   a.flow = req.flow;
   a.relays = std::move(opened);
   a.expires = req.now.steady + *lifetime;
@@ -158,6 +158,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   Allocation& stored = t.allocations.insert(std::move(a));
   const std::size_t family = stored.relays[0].address.family == Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);
+  report(t, AllocationEvent::kCreated, stored, *lifetime);
   const Reply reply = success(t, req, stored, address_error, *lifetime);
   stored.last.method = m.method();
   stored.last.tid = m.transaction_id();

@@ -74,12 +74,10 @@ class AllocationTable {
   void for_each(F&& f) const {
     for (const auto& [flow, a] : by_flow_) f(a);
   }
-  std::uint64_t next_session_id() noexcept { return ++last_session_id_; }
 
  private:
   std::unordered_map<FiveTuple, Allocation, FiveTupleHash> by_flow_;
   std::unordered_map<RelayId, FiveTuple> by_relay_;
-  std::uint64_t last_session_id_ = 0;
 };
 
 template <class F>

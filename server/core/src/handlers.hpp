@@ -96,6 +96,9 @@ void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
 bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer);
 // Ends an allocation now: closes its relays and gives back its quota.
 void release_allocation(Turn& t, Allocation& a);
+// Reports an allocation event to deps.events, if any.
+void report(const Turn& t, AllocationEvent event, const Allocation& a,
+            std::chrono::seconds lifetime = std::chrono::seconds(0));
 
 }  // namespace tern::core
 

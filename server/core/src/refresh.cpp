@@ -25,11 +25,13 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
   b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
   const SessionKey session_key = a.key;  // `a` is gone after a delete
   if (lifetime.count() == 0) {
+    report(t, AllocationEvent::kDeleted, a);
     release_allocation(t, a);
     t.allocations.erase(req.flow);
     return finish_response(req, t.options, b, &session_key);
   }
   a.expires = req.now.steady + lifetime;
+  report(t, AllocationEvent::kRefreshed, a, lifetime);
   const Reply reply = finish_response(req, t.options, b, &session_key);
   a.last.method = m.method();
   a.last.tid = m.transaction_id();

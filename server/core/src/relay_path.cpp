@@ -23,6 +23,12 @@ bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer) {
   return policy.allowed(peer);
 }
 
+void report(const Turn& t, AllocationEvent event, const Allocation& a,
+            std::chrono::seconds lifetime) {
+  if (t.deps.events == nullptr) return;
+  t.deps.events->allocation(event, {a.session_id, &a.flow, a.key.username, a.relays, lifetime});
+}
+
 void release_allocation(Turn& t, Allocation& a) {
   if (!a.relays.empty()) {
     const std::size_t family = a.relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;

@@ -225,13 +225,17 @@ void Server::connection_closed(const FiveTuple& flow) {
   Allocation* a = allocations_->find(flow);
   if (a == nullptr) return;
   Turn t = turn();
+  report(t, AllocationEvent::kClosed, *a);
   release_allocation(t, *a);
   allocations_->erase(flow);
 }
 
 void Server::sweep(Instant now) {
   Turn t = turn();
-  allocations_->sweep(now.steady, [&](Allocation& a) { release_allocation(t, a); });
+  allocations_->sweep(now.steady, [&](Allocation& a) {
+    report(t, AllocationEvent::kExpired, a);
+    release_allocation(t, a);
+  });
   std::int64_t permissions = 0;
   std::int64_t channels = 0;
   allocations_->for_each([&](const Allocation& a) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/core/events.hpp"
 #include "tern/core/five_tuple.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/relay.hpp"
@@ -54,6 +55,7 @@ struct ServerDeps {
   std::shared_ptr<const PeerPolicy> peers;
   std::shared_ptr<AllocationQuota> quota;
   RelayProvider* relays = nullptr;
+  EventSink* events = nullptr;  // allocation lifecycle, for logs; may be null
 };
 
 

@@ -1,0 +1,31 @@
+// Allocation lifecycle events the core reports for logging (no secrets: never a key or password).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "tern/core/five_tuple.hpp"
+#include "tern/core/relay.hpp"
+
+namespace tern::core {
+
+enum class AllocationEvent : std::uint8_t { kCreated, kRefreshed, kDeleted, kExpired, kClosed };
+
+struct AllocationEventInfo {
+  std::uint64_t session_id = 0;
+  const FiveTuple* flow = nullptr;
+  std::string_view username;
+  std::span<const RelayEndpoint> relays;
+  std::chrono::seconds lifetime{0};  // for kCreated and kRefreshed
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called on the worker thread that owns the allocation.
+  virtual void allocation(AllocationEvent event, const AllocationEventInfo& info) = 0;
+};
+
+}  // namespace tern::core
