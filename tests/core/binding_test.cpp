@@ -88,7 +88,7 @@ TEST_F(BindingTest, BadFingerprintIsSilent) {
   req.back() ^= 1;
   send(req);
   EXPECT_TRUE(out.sent.empty());
-  EXPECT_EQ(server.stats().dropped_malformed, 1u);
+  EXPECT_EQ(server.stats().dropped_count(core::Drop::kMalformed), 1u);
 }
 
 TEST_F(BindingTest, SoftwareWhenConfigured) {

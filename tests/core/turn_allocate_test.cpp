@@ -34,7 +34,7 @@ TEST(AllocateTest, SuccessCarriesRelayedAndMappedAddressAndDefaultLifetime) {
   EXPECT_TRUE(c.verified(r));
   EXPECT_TRUE(h.server->has_allocation(c.five_tuple()));
   EXPECT_EQ(h.quota->in_use(), 1u);
-  EXPECT_EQ(h.server->stats().allocations_created, 1u);
+  EXPECT_EQ(h.server->stats().allocations_created(), 1u);
 }
 
 TEST(AllocateTest, LifetimeIsClampedBetweenDefaultAndMaximum) {

@@ -308,7 +308,7 @@ TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
   EXPECT_EQ(answered, 10);
   EXPECT_TRUE(unauthenticated(c).empty());
   EXPECT_TRUE(unauthenticated(same_ip).empty());  // the budget is per IP, not per port
-  EXPECT_EQ(h.server->stats().dropped_rate_limited, 2u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kRateLimited), 2u);
   TurnClient other(h, flow("192.0.2.51", 40000));
   EXPECT_EQ(unauthenticated(other).error(), 401);
   h.clock.advance(1s);

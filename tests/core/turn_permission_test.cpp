@@ -129,7 +129,7 @@ TEST(TurnDataTest, SendIndicationNeedsAPermission) {
   const std::size_t replies = h.out.sent.size();
   c.send_indication(kPeer, bytes("nope"));
   EXPECT_TRUE(h.out.to_peers.empty());
-  EXPECT_EQ(h.server->stats().dropped_no_permission, 1u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kNoPermission), 1u);
 
   ASSERT_TRUE(c.create_permission({kPeer}).success());
   const std::size_t after_permission = h.out.sent.size();
@@ -175,11 +175,11 @@ TEST(TurnDataTest, PeerDataBecomesADataIndicationOnlyWithAPermission) {
   EXPECT_EQ(r.type(), 0x0017);
   EXPECT_EQ(r.address(attr::kXorPeerAddress), kPeer);
   EXPECT_EQ(r.raw(attr::kData), payload);
-  EXPECT_EQ(h.server->stats().relayed_to_client, 1u);
+  EXPECT_EQ(h.server->stats().client_sent.packets.get(), 1u);
 
   EXPECT_TRUE(h.from_peer(kRelay, addr("192.0.2.99", 5000), payload).empty());
   EXPECT_TRUE(h.from_peer(kRelay + 7, kPeer, payload).empty());  // not our relay
-  EXPECT_EQ(h.server->stats().dropped_no_permission, 1u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kNoPermission), 1u);
 }
 
 TEST(TurnDataTest, IcmpFromAPermittedPeerIsReportedInADataIndication) {
@@ -225,7 +225,7 @@ TEST(TurnPolicyTest, LiveRelayOfThisServerIsAReachablePeer) {
   // The permission for relay_b's IP does not open the other port for Send either.
   a.send_indication(service, bytes("admin"));
   EXPECT_EQ(h.out.to_peers.size(), 1u);
-  EXPECT_EQ(h.server->stats().dropped_denied_peer, 3u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kDeniedPeer), 3u);
 
   // Once b's allocation is gone its address is just a denied address again.
   ASSERT_TRUE(b.refresh(0).success());
@@ -248,7 +248,7 @@ TEST(TurnPolicyTest, ChannelToAnotherClientsRelayStopsWhenThatRelayCloses) {
   ASSERT_TRUE(a.refresh(0).success());
   b.channel_data(0x4000, bytes("gone"));
   EXPECT_EQ(h.out.to_peers.size(), 1u);
-  EXPECT_EQ(h.server->stats().dropped_denied_peer, 1u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kDeniedPeer), 1u);
 }
 
 }  // namespace
