@@ -5,7 +5,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev googletest openssl)
-test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 python3)
+test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 python3 prometheus)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
@@ -24,7 +24,19 @@ if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# coturn's package starts a system service; tern's tests run their own servers only.
-if [[ " ${missing[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null; then
-  "${sudo_cmd[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
-fi
+# coturn's and prometheus's packages start system services (prometheus also pulls in
+# prometheus-node-exporter); tern's tests run their own servers only.
+stop_services=()
+for svc in coturn prometheus; do
+  if [[ " ${missing[*]} " == *" $svc "* ]]; then stop_services+=("$svc"); fi
+done
+if [[ " ${stop_services[*]} " == *" prometheus "* ]]; then stop_services+=(prometheus-node-exporter); fi
+for svc in "${stop_services[@]}"; do
+  if command -v systemctl >/dev/null; then
+    "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+  # Without systemd (containers) the package's init script may have started it.
+  if [[ -x /etc/init.d/$svc ]]; then
+    "${sudo_cmd[@]}" /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
+  fi
+done

@@ -49,6 +49,15 @@ CredentialStore::Built CredentialStore::build(std::string realm, std::span<const
         continue;
       }
       std::copy(key.begin(), key.end(), keys.md5.begin());
+      if (!u.sha256_key_hex.empty()) {
+        const std::vector<std::uint8_t> k256 = from_hex(u.sha256_key_hex);
+        if (k256.size() != Sha256Key{}.size()) {
+          out.errors.push_back(where + "sha256 key must be 64 hex digits");
+          continue;
+        }
+        keys.sha256.emplace();
+        std::copy(k256.begin(), k256.end(), keys.sha256->begin());
+      }
     }
     if (!s.users_.emplace(u.name, keys).second) {
       out.errors.push_back(where + "listed twice");

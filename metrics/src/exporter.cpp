@@ -123,7 +123,10 @@ void add_requests(Builder& b, const Totals& t) {
                             MetricType::Counter);
   for (std::size_t m = 0; m < 6; ++m) {
     for (std::size_t c = 0; c < core::kStatCodes.size(); ++c) {
-      if (t.requests[m][c] == 0) continue;  // keep the exposition short; series appear on use
+      const std::uint16_t code = core::kStatCodes[c];
+      // Keep the exposition short: other series appear on first use.
+      if (t.requests[m][c] == 0 && code != 200 && code != 401) continue;
+      if (t.requests[m][c] == 0 && m == 0 && code == 401) continue;  // Binding needs no auth
       b.counter(requests, t.requests[m][c],
                 {{"code", std::to_string(core::kStatCodes[c])},
                  {"method", std::string(core::kStatMethodNames[m])}});
@@ -182,12 +185,18 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
   b.gauge(b.family("tern_channels_active", "Live channel bindings (as of the last sweep).",
                    MetricType::Gauge),
           t.channels);
-  b.gauge(b.family("tern_relay_ports_in_use", "Relay ports held by allocations or reservations.",
-                   MetricType::Gauge),
-          static_cast<double>(s.relay_ports_in_use ? s.relay_ports_in_use() : 0));
-  b.gauge(b.family("tern_relay_ports_available", "Relay ports free for new allocations.",
-                   MetricType::Gauge),
-          static_cast<double>(s.relay_ports_available ? s.relay_ports_available() : 0));
+  auto& in_use = b.family("tern_relay_ports_in_use",
+                          "Relay ports held by allocations or reservations, by family.",
+                          MetricType::Gauge);
+  auto& available = b.family("tern_relay_ports_available",
+                             "Relay ports free for new allocations, by family.", MetricType::Gauge);
+  const protocol::Family families[] = {protocol::Family::kIPv4, protocol::Family::kIPv6};
+  for (std::size_t f = 0; f < (s.relay_ipv6 ? 2u : 1u); ++f) {
+    const double used = s.relay_ports_in_use ? static_cast<double>(s.relay_ports_in_use(families[f])) : 0;
+    const double free = s.relay_ports_available ? static_cast<double>(s.relay_ports_available(families[f])) : 0;
+    b.gauge(in_use, used, {{"family", kFamilyNames[f]}});
+    b.gauge(available, free, {{"family", kFamilyNames[f]}});
+  }
   auto& connections = b.family("tern_connections_active", "Open TCP and TLS client connections.",
                                MetricType::Gauge);
   b.gauge(connections,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "config/credential_files.hpp"
 #include "config/loader.hpp"
 #include "net/log.hpp"
 #include "net/runtime.hpp"
@@ -55,15 +56,17 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
                                  const net::RuntimeOptions& options) {
   metrics::Sources s;
   s.for_each_worker = [&rt](const auto& visit) { rt.for_each_worker_stats(visit); };
-  s.relay_ports_in_use = [&rt] { return rt.relay_ports_in_use(); };
-  s.relay_ports_available = [&rt] { return rt.relay_ports_available(); };
+  s.relay_ports_in_use = [&rt](protocol::Family f) { return rt.relay_ports_in_use(f); };
+  s.relay_ports_available = [&rt](protocol::Family f) { return rt.relay_ports_available(f); };
+  s.relay_ipv6 = !config.relay.address_v6.empty();
   s.connections_active = [&rt](core::Transport t) { return rt.connections_active(t); };
   s.version = TERN_VERSION;
   if (!options.tls.cert_file.empty()) {
     s.tls_certificate_expiry = net::certificate_expiry(options.tls.cert_file);
   }
-  const std::uint64_t users = config.auth.users.size();
-  const std::uint64_t secrets = config.auth.secrets.size();
+  const auto credentials = config::load_credentials(config);
+  const std::uint64_t users = credentials.users.size();
+  const std::uint64_t secrets = credentials.secrets.size();
   s.users_loaded = [users] { return users; };
   s.secrets_loaded = [secrets] { return secrets; };
   g_last_reload_success = std::chrono::duration_cast<std::chrono::seconds>(
@@ -92,6 +95,17 @@ net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& 
 
 int print_version() {
   std::cout << "tern " << TERN_VERSION << "\n";
+  return 0;
+}
+
+int print_key(const std::string& user, const std::string& realm) {
+  std::string password;
+  if (!std::getline(std::cin, password) || password.empty()) {
+    std::cerr << "tern key: give the password on stdin (one line)\n";
+    return 2;
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  std::cout << config::user_key_line(user, realm, password) << "\n";
   return 0;
 }
 

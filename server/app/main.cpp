@@ -1,4 +1,4 @@
-// The tern binary: `serve`, `check-config`, `--version`.
+// The tern binary: `serve`, `check-config`, `key`, `--version`.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -12,6 +12,7 @@ constexpr const char* kUsage =
     "usage: tern serve [--config FILE]   run the server (no FILE = the embedded default)\n"
     "       tern check-config FILE       validate a config file; prints every error\n"
     "       tern print-default-config    print the embedded default config\n"
+    "       tern key --user U --realm R  print U's long-term keys for a password read from stdin\n"
     "       tern --version\n";
 
 }  // namespace
@@ -31,6 +32,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "check-config" && args.size() == 2) return tern::app::check_config(args[1]);
   if (cmd == "print-default-config" && args.size() == 1) return tern::app::print_default_config();
+  if (cmd == "key" && args.size() == 5 && args[1] == "--user" && args[3] == "--realm") {
+    return tern::app::print_key(args[2], args[4]);
+  }
+  if (cmd == "key" && args.size() == 5 && args[1] == "--realm" && args[3] == "--user") {
+    return tern::app::print_key(args[4], args[2]);
+  }
   if (cmd == "--help" || cmd == "help" || cmd == "-h") {
     std::cout << kUsage;
     return 0;

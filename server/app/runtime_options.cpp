@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "config/credential_files.hpp"
 #include "config/loader.hpp"
 #include "net/tls.hpp"
 #include "tern/auth/credentials.hpp"
@@ -26,6 +27,7 @@ core::ServerOptions core_options(const config::Config& c) {
   o.max_lifetime = c.limits.max_allocation_lifetime;
   o.permissions_per_allocation = c.limits.permissions_per_allocation;
   o.channels_per_allocation = c.limits.channels_per_allocation;
+  o.strict_expiry = c.auth.strict_expiry;
   o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   return o;
@@ -35,13 +37,16 @@ core::ServerOptions core_options(const config::Config& c) {
 
 BuiltDeps build_deps(const config::Config& c) {
   BuiltDeps out;
+  auto credentials = config::load_credentials(c);
+  out.errors = credentials.errors;
   std::vector<auth::StaticUser> users;
-  for (const auto& u : c.auth.users) users.push_back({u.name, u.password, u.key});
-  auto store = auth::CredentialStore::build(c.realm, users, c.auth.secrets);
+  for (const auto& u : credentials.users) {
+    users.push_back({u.name, u.password, u.key, u.sha256_key});
+  }
+  auto store = auth::CredentialStore::build(c.realm, users, credentials.secrets);
   for (auto& e : store.errors) out.errors.push_back("auth: " + e);
-  if (!c.auth.users_file.empty()) out.errors.push_back("auth.users_file is not supported yet");
-  if (!c.auth.secrets_file.empty()) out.errors.push_back("auth.secrets_file is not supported yet");
-  if (c.auth.strict_expiry) out.errors.push_back("auth.strict_expiry is not supported yet");
+  out.users = users.size();
+  out.secrets = credentials.secrets.size();
   auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
   for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
   if (!out.errors.empty()) return out;

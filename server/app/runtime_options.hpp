@@ -13,6 +13,8 @@ namespace tern::app {
 struct BuiltDeps {
   core::ServerDeps deps;
   std::vector<std::string> errors;
+  std::size_t users = 0;  // loaded, for metrics
+  std::size_t secrets = 0;
 };
 BuiltDeps build_deps(const config::Config& config);
 

@@ -32,14 +32,17 @@ struct Relay {
 struct User {
   std::string name;
   std::string password;  // exactly one of password and key
-  std::string key;       // hex long-term key
+  std::string key;       // hex long-term key (MD5)
+  std::string sha256_key;  // optional hex SHA-256 long-term key, with `key`
 };
 
 struct Auth {
   std::vector<User> users;
   std::string users_file;
+  std::string users_env;  // name of an environment variable holding users, as in users_file
   std::vector<std::string> secrets;
   std::string secrets_file;
+  std::string secrets_env;  // name of an environment variable holding secrets, one per line
   bool strict_expiry = false;
 };
 

@@ -167,7 +167,8 @@ void load_users(Walker& w, const YAML::Node& n, std::vector<User>& out) {
     w.map(item, "auth.users entry",
           {{"name", w.string(u.name, "auth.users.name")},
            {"password", w.string(u.password, "auth.users.password")},
-           {"key", w.string(u.key, "auth.users.key")}});
+           {"key", w.string(u.key, "auth.users.key")},
+           {"sha256_key", w.string(u.sha256_key, "auth.users.sha256_key")}});
     if (!item.IsMap()) continue;
     if (u.name.empty()) w.error(item, "auth.users entry needs a name");
     if (u.password.empty() == u.key.empty()) {
@@ -222,6 +223,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
             w.map(n, "auth",
                   {{"users", [&](const YAML::Node& u) { load_users(w, u, c.auth.users); }},
                    {"users_file", w.string(c.auth.users_file, "auth.users_file")},
+                   {"users_env", w.string(c.auth.users_env, "auth.users_env")},
+                   {"secrets_env", w.string(c.auth.secrets_env, "auth.secrets_env")},
                    {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
                    {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
                    {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")}});

@@ -100,6 +100,11 @@ bool RelayPorts::is_own_ip(const protocol::TransportAddress& address) const {
   return false;
 }
 
+std::size_t RelayPorts::in_use(protocol::Family family) const {
+  std::lock_guard lock(mutex_);
+  return family == protocol::Family::kIPv4 ? v4_.size() : v6_.size();
+}
+
 std::size_t RelayPorts::in_use() const {
   std::lock_guard lock(mutex_);
   return v4_.size() + v6_.size();

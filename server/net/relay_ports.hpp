@@ -42,6 +42,7 @@ class RelayPorts {
   bool is_live(const protocol::TransportAddress& address) const;
   bool is_own_ip(const protocol::TransportAddress& address) const;
   std::size_t in_use() const;
+  std::size_t in_use(protocol::Family family) const;
   std::size_t capacity() const noexcept { return std::size_t{max_} - min_ + 1; }
   const RelayAddresses& addresses() const noexcept { return addresses_; }
 

@@ -62,6 +62,9 @@ struct Runtime::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
   boost::asio::io_context main_io{1};
+  // Installed when the runtime is built, before anything is printed, so that a SIGTERM that
+  // arrives early still stops tern cleanly.
+  boost::asio::signal_set signals{main_io, SIGINT, SIGTERM};
   std::unique_ptr<HttpEndpoint> http;  // after main_io: destroyed first
 
   void open(const ListenerSpec& spec);
@@ -130,12 +133,14 @@ void Runtime::for_each_worker_stats(
   for (const auto& w : impl_->workers) visit(w->core.stats());
 }
 
-std::uint64_t Runtime::relay_ports_in_use() const { return impl_->ports->in_use(); }
+std::uint64_t Runtime::relay_ports_in_use(protocol::Family family) const {
+  return impl_->ports->in_use(family);
+}
 
-std::uint64_t Runtime::relay_ports_available() const {
-  const std::size_t families = impl_->ports->addresses().bind_v6 ? 2 : 1;
-  const std::size_t total = impl_->ports->capacity() * families;
-  const std::size_t used = impl_->ports->in_use();
+std::uint64_t Runtime::relay_ports_available(protocol::Family family) const {
+  if (family == protocol::Family::kIPv6 && !impl_->ports->addresses().bind_v6) return 0;
+  const std::size_t used = impl_->ports->in_use(family);
+  const std::size_t total = impl_->ports->capacity();
   return used >= total ? 0 : total - used;
 }
 
@@ -144,7 +149,9 @@ std::int64_t Runtime::connections_active(core::Transport transport) const {
       std::memory_order_relaxed);
 }
 
-bool Runtime::ready() const { return !impl_->bound.empty() && relay_ports_available() > 0; }
+bool Runtime::ready() const {
+  return !impl_->bound.empty() && relay_ports_available(protocol::Family::kIPv4) > 0;
+}
 
 void Runtime::run() {
   for (auto& w : impl_->workers) {
@@ -156,8 +163,7 @@ void Runtime::run() {
       io.run();
     });
   }
-  boost::asio::signal_set signals(impl_->main_io, SIGINT, SIGTERM);
-  signals.async_wait([this](boost::system::error_code ec, int) {
+  impl_->signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();
   });
   auto guard = boost::asio::make_work_guard(impl_->main_io);

@@ -36,8 +36,9 @@ class Runtime {
 
   // For the metrics scrape, from any thread.
   void for_each_worker_stats(const std::function<void(const core::ServerStats&)>& visit) const;
-  std::uint64_t relay_ports_in_use() const;
-  std::uint64_t relay_ports_available() const;
+  // Per relay family; a family without relay sockets has none in use and none available.
+  std::uint64_t relay_ports_in_use(protocol::Family family) const;
+  std::uint64_t relay_ports_available(protocol::Family family) const;
   std::int64_t connections_active(core::Transport transport) const;
   // Listeners are open and relay ports are left (and, later, not draining).
   bool ready() const;

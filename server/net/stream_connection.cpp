@@ -105,6 +105,7 @@ void StreamConnection<Stream>::to_client(const core::FiveTuple&, std::span<const
   std::size_t queued = 0;
   for (const auto& b : out_) queued += b.size();
   if (queued + bytes.size() > kMaxQueuedBytes) {
+    core_.count_drop(core::Drop::kQuota);
     // A client that does not read: close it, but not from inside the core's call.
     boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
     return;

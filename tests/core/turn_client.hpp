@@ -166,7 +166,7 @@ class Harness {
       : quota(std::make_shared<core::AllocationQuota>(config.per_user, config.total)) {
     relays.ipv6 = config.ipv6;
     const std::vector<auth::StaticUser> users = {
-        {.name = std::string(kUser), .password = std::string(kPassword), .key_hex = {}}};
+        {.name = std::string(kUser), .password = std::string(kPassword), .key_hex = {}, .sha256_key_hex = {}}};
     auto store =
         auth::CredentialStore::build(std::string(kRealm), users, {std::string(kRestSecret)});
     EXPECT_TRUE(store.errors.empty());

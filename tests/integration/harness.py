@@ -25,6 +25,8 @@ class Tern:
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
         listeners = "\n".join('  - {transport: %s, address: "%s", port: 0}' % l
                               for l in (listen or DEFAULT_LISTEN))
+        if "metrics:" not in extra:
+            extra += '\nmetrics: {listen: "127.0.0.1:0"}\n'  # never the fixed default port
         text = config if config is not None else \
             BASE_CONFIG.format(state=self.tmp.name, listen=listeners) + extra
         self.config_path = os.path.join(self.tmp.name, "tern.yaml")

@@ -44,6 +44,18 @@ class CheckConfigTest(unittest.TestCase):
         code, out, err = tern("check-config", path)
         self.assertEqual(code, 0, err)
 
+    def test_key_prints_the_long_term_keys(self):
+        p = subprocess.run([TERN, "key", "--user", "user", "--realm", "realm"], input="pass\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"^user md5=8493fbc53ba582fb4c044c456bdc40eb sha256=[0-9a-f]{64}\n$")
+
+    def test_missing_users_file_is_an_error(self):
+        path = self.write("realm: x\nauth: {users_file: /nonexistent/users}\n")
+        code, out, err = tern("check-config", path)
+        self.assertNotEqual(code, 0)
+        self.assertIn("/nonexistent/users", err)
+
     def test_deploy_example_is_valid(self):
         example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "tern.example.yaml")
         code, out, err = tern("check-config", example)

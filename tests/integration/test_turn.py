@@ -102,6 +102,32 @@ class TurnTest(unittest.TestCase):
         self.assertEqual(mtype, 0x0103, attrs)
         c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
 
+class CredentialSourcesTest(unittest.TestCase):
+    def test_users_file_from_tern_key_and_secrets_from_the_environment(self):
+        import base64, hashlib, hmac, os, subprocess, tempfile, time
+        from harness import TERN
+        line = subprocess.run([TERN, "key", "--user", "carol", "--realm", "test.local"],
+                              input="s3cret\n", stdout=subprocess.PIPE, text=True,
+                              timeout=30).stdout
+        with tempfile.NamedTemporaryFile("w", suffix=".users", delete=False) as f:
+            f.write("# from tern key\n" + line)
+        self.addCleanup(os.unlink, f.name)
+        os.environ["TERN_TEST_SECRETS"] = "envsecret\n"
+        self.addCleanup(os.environ.pop, "TERN_TEST_SECRETS")
+        extra = CONFIG.replace("auth:\n", "auth:\n  users_file: %s\n  secrets_env: TERN_TEST_SECRETS\n"
+                               % f.name)
+        with Tern(extra) as t:
+            c = tc.TurnClient(t.addr("udp"), "carol", "s3cret")
+            self.assertEqual(c.allocate()[0], 0x0103)
+            c.close()
+            user = "%d:dave" % (time.time() + 600)
+            password = base64.b64encode(hmac.new(b"envsecret", user.encode(),
+                                                 hashlib.sha1).digest()).decode()
+            c = tc.TurnClient(t.addr("udp"), user, password)
+            self.assertEqual(c.allocate()[0], 0x0103)
+            c.close()
+
+
 class JsonLogTest(unittest.TestCase):
     def test_allocation_events_are_json_lines_without_secrets(self):
         import json

@@ -59,7 +59,7 @@ TEST(Credentials, EverySecretGivesACandidate) {
 }
 
 TEST(Credentials, StaticUserKeys) {
-  const CredentialStore store = make({{"alice", "s3cret", ""}}, {});
+  const CredentialStore store = make({{"alice", "s3cret", "", ""}}, {});
   auto found = store.lookup("alice", kBeforeExpiry);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->source, CredentialStore::Source::kStatic);
@@ -72,7 +72,7 @@ TEST(Credentials, StaticUserKeys) {
 }
 
 TEST(Credentials, HexKeyUserHasNoSha256Key) {
-  const CredentialStore store = make({{"carol", "", "D9A6A3D964467BAEFFD2FCE41704A913"}}, {});
+  const CredentialStore store = make({{"carol", "", "D9A6A3D964467BAEFFD2FCE41704A913", ""}}, {});
   auto found = store.lookup("carol", kBeforeExpiry);
   ASSERT_TRUE(found);
   EXPECT_EQ(to_hex(found->candidates[0].md5), "d9a6a3d964467baeffd2fce41704a913");
@@ -80,7 +80,7 @@ TEST(Credentials, HexKeyUserHasNoSha256Key) {
 }
 
 TEST(Credentials, StaticUserWinsOverRestParsing) {
-  const CredentialStore store = make({{"1700000000:alice", "fixed", ""}}, {"north"});
+  const CredentialStore store = make({{"1700000000:alice", "fixed", "", ""}}, {"north"});
   auto found = store.lookup("1700000000:alice", Clock::time_point(1800000000s));  // past expiry
   ASSERT_TRUE(found);
   EXPECT_EQ(found->source, CredentialStore::Source::kStatic);
@@ -88,7 +88,7 @@ TEST(Credentials, StaticUserWinsOverRestParsing) {
 }
 
 TEST(Credentials, UserhashFindsTheRfc8489B1User) {
-  const CredentialStore store = make({{kMatrixUser, "TheMatrIX", ""}, {"alice", "x", ""}}, {});
+  const CredentialStore store = make({{kMatrixUser, "TheMatrIX", "", ""}, {"alice", "x", "", ""}}, {});
   const std::vector<std::uint8_t> hash =
       from_hex("4a3cf38fef6992bda952c6780417da0f24819415569e60b205c46e41407f1704");
   Sha256Key key{};
@@ -102,8 +102,8 @@ TEST(Credentials, UserhashFindsTheRfc8489B1User) {
 }
 
 TEST(Credentials, BadEntriesRejectedWithMessages) {
-  const std::vector<StaticUser> users = {{"", "p", ""},     {"a", "", ""},  {"b", "p", "00"},
-                                         {"c", "", "abcd"}, {"d", "p", ""}, {"d", "q", ""}};
+  const std::vector<StaticUser> users = {{"", "p", "", ""},     {"a", "", "", ""},  {"b", "p", "00", ""},
+                                         {"c", "", "abcd", ""}, {"d", "p", "", ""}, {"d", "q", "", ""}};
   auto built = CredentialStore::build("example.org", users, {"ok", ""});
   EXPECT_FALSE(built.store);
   ASSERT_EQ(built.errors.size(), 6u);

@@ -89,7 +89,9 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const 
                                        std::uint16_t algorithm, bool sha256_integrity,
                                        bool& user_known) {
   const MessageView& m = req.message;
-  if (existing != nullptr && verifies(m, existing->key.key, sha256_integrity)) {
+  const bool expired = t.options.strict_expiry && existing != nullptr &&
+                       existing->key.expires && *existing->key.expires <= req.now.wall;
+  if (existing != nullptr && !expired && verifies(m, existing->key.key, sha256_integrity)) {
     // A live allocation keeps the key it was made with, even after its credential was
     // rotated away (DESIGN §4); the username must still be the same one.
     auto name = m.find_value(attr::kUsername);

@@ -44,12 +44,17 @@ void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& 
   const auto& m = req.message;
   const auto peer_value = m.find_value(attr::kXorPeerAddress);
   const auto data_value = m.find_value(attr::kData);
-  if (!peer_value || !data_value) return;  // RFC 8656 §11.2: discard
+  if (!peer_value || !data_value) {  // RFC 8656 §11.2: discard
+    t.stats.drop(Drop::kMalformed);
+    return;
+  }
   t.stats.client_received.count(data_value->size());
   auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
-  if (!peer) return;
-  const RelayEndpoint* relay = a.relay_for(peer->family);
-  if (relay == nullptr) return;
+  const RelayEndpoint* relay = peer ? a.relay_for(peer->family) : nullptr;
+  if (relay == nullptr) {
+    t.stats.drop(Drop::kMalformed);
+    return;
+  }
   if (!a.has_permission(*peer, req.now.steady)) {
     t.stats.drop(Drop::kNoPermission);
     return;
@@ -66,9 +71,11 @@ void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
                         std::span<const std::uint8_t> payload, TimePoint now, Outbox& out) {
   t.stats.client_received.count(payload.size());
   const ChannelBinding* binding = a.channel_by_number(channel, now);
-  if (binding == nullptr) return;  // RFC 8656 §12.6: unbound channel, discard
-  const RelayEndpoint* relay = a.relay_for(binding->peer.family);
-  if (relay == nullptr) return;
+  const RelayEndpoint* relay = binding ? a.relay_for(binding->peer.family) : nullptr;
+  if (relay == nullptr) {  // RFC 8656 §12.6: unbound channel, discard
+    t.stats.drop(Drop::kNoPermission);
+    return;
+  }
   if (!a.has_permission(binding->peer, now)) {
     t.stats.drop(Drop::kNoPermission);
     return;

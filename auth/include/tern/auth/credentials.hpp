@@ -24,6 +24,7 @@ struct StaticUser {
   std::string name;
   std::string password;
   std::string key_hex;
+  std::string sha256_key_hex;  // optional with key_hex: enables SHA-256 for this user
 };
 
 class CredentialStore {

@@ -16,8 +16,9 @@ namespace tern::metrics {
 struct Sources {
   // Calls the visitor once per worker with that worker's statistics.
   std::function<void(const std::function<void(const core::ServerStats&)>&)> for_each_worker;
-  std::function<std::uint64_t()> relay_ports_in_use;
-  std::function<std::uint64_t()> relay_ports_available;
+  std::function<std::uint64_t(protocol::Family)> relay_ports_in_use;
+  std::function<std::uint64_t(protocol::Family)> relay_ports_available;
+  bool relay_ipv6 = false;  // export the ipv6 series too
   std::function<std::int64_t(core::Transport)> connections_active;  // kTcp, kTls
   std::string version;
   std::optional<std::int64_t> tls_certificate_expiry;  // unix seconds

@@ -42,6 +42,8 @@ struct ServerOptions {
   std::uint32_t channels_per_allocation = 64;
   // 0x4FFF per RFC 8656; protocol::kMaxChannelRfc5766 accepts RFC 5766 clients' numbers.
   std::uint16_t max_channel = protocol::kMaxChannel;
+  // Refresh and CreatePermission are refused once a TURN REST credential has expired.
+  bool strict_expiry = false;
   // Replies per second per source IP to requests that fail authentication; 0 = unlimited.
   std::uint32_t unauthenticated_replies_per_second = 20;
 };
@@ -83,6 +85,8 @@ class Server {
   void sweep(Instant now);
 
   const ServerStats& stats() const noexcept { return stats_; }
+  // For the network layer on this worker: a datagram it dropped (e.g. a full write queue).
+  void count_drop(Drop reason) noexcept { stats_.drop(reason); }
   std::size_t allocation_count() const noexcept;
   bool has_allocation(const FiveTuple& flow) const noexcept;
   const ServerOptions& options() const noexcept { return options_; }

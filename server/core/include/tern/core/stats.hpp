@@ -74,8 +74,8 @@ struct LegCounters {
 };
 
 // Request handling time in seconds, per method: fixed buckets, summed at scrape.
-inline constexpr std::array<double, 9> kDurationBuckets = {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4,
-                                                           5e-4, 1e-3, 1e-2, 1e-1};
+inline constexpr std::array<double, 13> kDurationBuckets = {
+    1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 1e-1};
 struct DurationHistogram {
   std::array<Counter, kDurationBuckets.size()> buckets;  // non-cumulative
   Counter count;
