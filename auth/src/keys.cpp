@@ -54,6 +54,11 @@ std::string rest_password(std::string_view secret, std::string_view username) {
   return out;
 }
 
+std::string secret_fingerprint(std::string_view secret) {
+  const auto d = digest<32>(EVP_sha256(), secret);
+  return to_hex(std::span(d).first(4));
+}
+
 std::string to_hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s;

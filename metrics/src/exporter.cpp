@@ -220,10 +220,10 @@ void add_operations(Builder& b, const Sources& s) {
                    "When the configuration in force was loaded (start-up or reload).",
                    MetricType::Gauge),
           s.last_reload_success ? static_cast<double>(s.last_reload_success->load()) : 0);
-  if (s.tls_certificate_expiry) {
+  if (const auto expiry = s.tls_certificate_expiry ? s.tls_certificate_expiry() : std::nullopt) {
     b.gauge(b.family("tern_tls_certificate_expiry_timestamp_seconds",
                      "notAfter of the TLS certificate in use.", MetricType::Gauge),
-            static_cast<double>(*s.tls_certificate_expiry));
+            static_cast<double>(*expiry));
   }
   b.gauge(b.family("tern_users_loaded", "Static users loaded.", MetricType::Gauge),
           static_cast<double>(s.users_loaded ? s.users_loaded() : 0));

@@ -10,6 +10,8 @@
 #include "net/log.hpp"
 #include "net/runtime.hpp"
 #include "net/tls.hpp"
+#include "admin.hpp"
+#include "live_config.hpp"
 #include "runtime_options.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/metrics/exporter.hpp"
@@ -48,12 +50,8 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
   std::cout << "Stop with Ctrl-C." << std::endl;
 }
 
-std::atomic<std::uint64_t> g_reloads_succeeded{0};
-std::atomic<std::uint64_t> g_reloads_failed{0};
-std::atomic<std::int64_t> g_last_reload_success{0};
-
 metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& config,
-                                 const net::RuntimeOptions& options) {
+                                 const net::RuntimeOptions& options, ReloadStats& reloads) {
   metrics::Sources s;
   s.for_each_worker = [&rt](const auto& visit) { rt.for_each_worker_stats(visit); };
   s.relay_ports_in_use = [&rt](protocol::Family f) { return rt.relay_ports_in_use(f); };
@@ -62,20 +60,29 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
   s.connections_active = [&rt](core::Transport t) { return rt.connections_active(t); };
   s.version = TERN_VERSION;
   if (!options.tls.cert_file.empty()) {
-    s.tls_certificate_expiry = net::certificate_expiry(options.tls.cert_file);
+    s.tls_certificate_expiry = [file = options.tls.cert_file] {
+      return net::certificate_expiry(file);
+    };
   }
-  const auto credentials = config::load_credentials(config);
-  const std::uint64_t users = credentials.users.size();
-  const std::uint64_t secrets = credentials.secrets.size();
-  s.users_loaded = [users] { return users; };
-  s.secrets_loaded = [secrets] { return secrets; };
-  g_last_reload_success = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-  s.reloads_succeeded = &g_reloads_succeeded;
-  s.reloads_failed = &g_reloads_failed;
-  s.last_reload_success = &g_last_reload_success;
+  s.users_loaded = [&reloads] { return reloads.users.load(); };
+  s.secrets_loaded = [&reloads] { return reloads.secrets.load(); };
+  s.reloads_succeeded = &reloads.succeeded;
+  s.reloads_failed = &reloads.failed;
+  s.last_reload_success = &reloads.last_success;
   return s;
+}
+
+void serve_admin(net::Runtime& rt, const std::string& path, AdminContext& admin,
+                 net::Logger& logger) {
+  if (path.empty()) return;
+  try {
+    rt.serve_admin(path, [&admin](const std::string& request) {
+      return handle_admin_request(request, admin);
+    });
+  } catch (const std::exception& e) {
+    logger.log(net::LogLevel::kWarn, "admin_socket_unavailable",
+               {{"detail", e.what()}, {"hint", "set admin.socket to a writable path"}});
+  }
 }
 
 net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& sources,
@@ -85,8 +92,9 @@ net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& 
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
+    if (rt.draining()) return {503, "text/plain; charset=utf-8", "not ready: draining\n"};
     if (rt.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
-    return {503, "text/plain; charset=utf-8", "not ready: no relay ports left\n"};
+    return {503, "text/plain; charset=utf-8", "not ready: no IPv4 relay ports left\n"};
   }
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
@@ -150,7 +158,12 @@ int serve(const std::string& config_path) {
     net::RuntimeOptions options = to_runtime_options(*result.config);
     options.deps.events = &logger;
     net::Runtime runtime(options);
-    metrics::Sources sources = metrics_sources(runtime, *result.config, options);
+    LiveConfig live(config_path, *result.config, options, runtime, logger);
+    runtime.on_reload([&live] { live.reload("SIGHUP"); });
+    runtime.every(std::chrono::seconds(2), [&live] { live.check_files(); });
+    AdminContext admin{runtime, live, logger};
+    serve_admin(runtime, result.config->admin_socket, admin, logger);
+    metrics::Sources sources = metrics_sources(runtime, *result.config, options, live.stats());
     if (!result.config->metrics_listen.empty()) {
       runtime.serve_http(result.config->metrics_listen, [&](std::string_view path) {
         return http_response(runtime, sources, path);

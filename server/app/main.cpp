@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "admin_client.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -13,7 +14,14 @@ constexpr const char* kUsage =
     "       tern check-config FILE       validate a config file; prints every error\n"
     "       tern print-default-config    print the embedded default config\n"
     "       tern key --user U --realm R  print U's long-term keys for a password read from stdin\n"
-    "       tern --version\n";
+    "       tern --version\n"
+    "admin (talks to a running tern over admin.socket; --socket PATH or --config FILE to find it,\n"
+    "       --json for machine-readable output):\n"
+    "       tern status | reload | drain [--deadline 10m]\n"
+    "       tern users list | add NAME (password on stdin) | remove NAME\n"
+    "       tern secrets list | add (secret on stdin) | remove FINGERPRINT | promote FINGERPRINT\n"
+    "       tern credentials --user U [--ttl 1h] [--host HOST]\n"
+    "       tern sessions list [--user U] | kill --user U | kill --id ID\n";
 
 }  // namespace
 
@@ -38,6 +46,7 @@ int main(int argc, char** argv) {
   if (cmd == "key" && args.size() == 5 && args[1] == "--realm" && args[3] == "--user") {
     return tern::app::print_key(args[4], args[2]);
   }
+  if (tern::app::is_admin_command(cmd)) return tern::app::run_admin_command(args);
   if (cmd == "--help" || cmd == "help" || cmd == "-h") {
     std::cout << kUsage;
     return 0;

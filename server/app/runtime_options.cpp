@@ -28,6 +28,16 @@ core::ServerOptions core_options(const config::Config& c) {
   o.permissions_per_allocation = c.limits.permissions_per_allocation;
   o.channels_per_allocation = c.limits.channels_per_allocation;
   o.strict_expiry = c.auth.strict_expiry;
+  for (const auto& server : c.alternate_servers) {
+    protocol::TransportAddress a;
+    const auto colon = server.rfind(':');
+    std::string host = server.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (protocol::TransportAddress::parse_ip(host, a)) {
+      a.port = static_cast<std::uint16_t>(std::stoul(server.substr(colon + 1)));
+      o.alternate_servers.push_back(a);
+    }
+  }
   o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   return o;
@@ -47,6 +57,15 @@ BuiltDeps build_deps(const config::Config& c) {
   for (auto& e : store.errors) out.errors.push_back("auth: " + e);
   out.users = users.size();
   out.secrets = credentials.secrets.size();
+  for (const auto& server : c.alternate_servers) {
+    protocol::TransportAddress a;
+    const auto colon = server.rfind(':');
+    std::string host = server.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (!protocol::TransportAddress::parse_ip(host, a)) {
+      out.errors.push_back("alternate_servers: '" + server + "' must be IP:port (ALTERNATE-SERVER carries an address)");
+    }
+  }
   auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
   for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
   if (!out.errors.empty()) return out;
@@ -60,7 +79,6 @@ BuiltDeps build_deps(const config::Config& c) {
 std::vector<std::string> unsupported_warnings(const config::Config& c) {
   std::vector<std::string> out;
   if (!c.signaling_listen.empty()) out.push_back("signaling.listen is not served yet; ignored");
-  if (!c.alternate_servers.empty()) out.push_back("alternate_servers is not used yet; ignored");
   return out;
 }
 

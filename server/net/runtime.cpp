@@ -5,8 +5,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <thread>
 
+#include "admin_endpoint.hpp"
 #include "relay_addresses.hpp"
 #include "router.hpp"
 #include "sockets.hpp"
@@ -64,8 +67,34 @@ struct Runtime::Impl {
   boost::asio::io_context main_io{1};
   // Installed when the runtime is built, before anything is printed, so that a SIGTERM that
   // arrives early still stops tern cleanly.
-  boost::asio::signal_set signals{main_io, SIGINT, SIGTERM};
+  boost::asio::signal_set signals{main_io, SIGINT};
+  boost::asio::signal_set drain_signal{main_io, SIGTERM};
+  boost::asio::signal_set reload_signal{main_io, SIGHUP};
+  std::function<void()> reload_hook;
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> retired_tls;  // open connections use them
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
+  std::vector<std::shared_ptr<std::function<void()>>> ticks;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> running{false};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // Runs f(worker) on every worker's thread and waits for all of them.
+  template <class F>
+  void on_each_worker(F f) {
+    std::vector<std::future<void>> done;
+    for (auto& w : workers) {
+      if (!running) {
+        f(*w);
+        continue;
+      }
+      auto task = std::make_shared<std::packaged_task<void()>>([&f, &w] { f(*w); });
+      done.push_back(task->get_future());
+      boost::asio::post(w->io, [task] { (*task)(); });
+    }
+    for (auto& d : done) d.wait();
+  }
   std::unique_ptr<HttpEndpoint> http;  // after main_io: destroyed first
+  std::unique_ptr<AdminEndpoint> admin;
 
   void open(const ListenerSpec& spec);
 };
@@ -123,6 +152,11 @@ void Runtime::serve_http(const std::string& listen, HttpHandler handler) {
   impl_->http = std::make_unique<HttpEndpoint>(impl_->main_io, listen, std::move(handler));
 }
 
+void Runtime::serve_admin(const std::string& path,
+                          std::function<std::string(const std::string&)> handler) {
+  impl_->admin = std::make_unique<AdminEndpoint>(impl_->main_io, path, std::move(handler));
+}
+
 std::optional<protocol::TransportAddress> Runtime::http_address() const {
   if (!impl_->http) return std::nullopt;
   return impl_->http->local();
@@ -153,7 +187,93 @@ bool Runtime::ready() const {
   return !impl_->bound.empty() && relay_ports_available(protocol::Family::kIPv4) > 0;
 }
 
+std::size_t Runtime::reconfigure(const Reconfiguration& change) {
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  if (change.tls) tls = make_tls_context(*change.tls);  // throws before anything changes
+  std::atomic<std::size_t> ended{0};
+  boost::asio::ssl::context* ctx = tls.get();
+  impl_->on_each_worker([&](Worker& w) {
+    core::ServerDeps deps = change.deps;
+    deps.events = impl_->options.deps.events;
+    ended += w.core.reconfigure(change.core, std::move(deps));
+    w.core.set_draining(impl_->draining);
+    if (ctx != nullptr) {
+      for (auto& l : w.streams) l->set_tls(ctx);
+    }
+  });
+  if (tls) {
+    if (impl_->tls) impl_->retired_tls.push_back(std::move(impl_->tls));
+    impl_->tls = std::move(tls);
+  }
+  return ended;
+}
+
+void Runtime::on_reload(std::function<void()> hook) { impl_->reload_hook = std::move(hook); }
+
+void Runtime::every(std::chrono::seconds period, std::function<void()> task) {
+  auto timer = std::make_unique<boost::asio::steady_timer>(impl_->main_io);
+  auto* t = timer.get();
+  impl_->timers.push_back(std::move(timer));
+  auto tick = std::make_shared<std::function<void()>>();
+  *tick = [t, period, task = std::move(task), tick_weak = std::weak_ptr(tick)]() {
+    t->expires_after(period);
+    t->async_wait([task, tick_weak](boost::system::error_code ec) {
+      if (ec) return;
+      task();
+      if (auto next = tick_weak.lock()) (*next)();
+    });
+  };
+  impl_->ticks.push_back(tick);
+  (*tick)();
+}
+
+void Runtime::drain(std::chrono::seconds deadline) {
+  if (!impl_->draining.exchange(true)) {
+    impl_->on_each_worker([](Worker& w) { w.core.set_draining(true); });
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  every(std::chrono::seconds(1), [this, until] {
+    if (allocation_count() == 0 || std::chrono::steady_clock::now() >= until) stop();
+  });
+}
+
+bool Runtime::draining() const noexcept { return impl_->draining; }
+
+std::vector<core::SessionInfo> Runtime::sessions() const {
+  std::mutex m;
+  std::vector<core::SessionInfo> all;
+  const auto now = core::Instant::current();
+  impl_->on_each_worker([&](Worker& w) {
+    auto mine = w.core.sessions(now);
+    std::lock_guard lock(m);
+    all.insert(all.end(), mine.begin(), mine.end());
+  });
+  return all;
+}
+
+std::size_t Runtime::kill_sessions(const std::string& username, std::uint64_t id) {
+  std::atomic<std::size_t> ended{0};
+  impl_->on_each_worker([&](Worker& w) { ended += w.core.kill_sessions(username, id); });
+  return ended;
+}
+
+std::size_t Runtime::allocation_count() const {
+  std::size_t n = 0;
+  for (const auto& w : impl_->workers) {
+    for (const auto& per_family : w->core.stats().allocations_active) {
+      for (const auto& g : per_family) n += static_cast<std::size_t>(std::max<std::int64_t>(0, g.get()));
+    }
+  }
+  return n;
+}
+
+std::chrono::seconds Runtime::uptime() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                          impl_->started);
+}
+
 void Runtime::run() {
+  impl_->running = true;
   for (auto& w : impl_->workers) {
     for (auto& l : w->udp) l->start();
     for (auto& l : w->streams) l->start();
@@ -166,6 +286,10 @@ void Runtime::run() {
   impl_->signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();
   });
+  impl_->drain_signal.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) drain(std::chrono::minutes(10));
+  });
+  wait_for_reload_signal();
   auto guard = boost::asio::make_work_guard(impl_->main_io);
   impl_->main_io.run();
   for (auto& w : impl_->workers) {
@@ -173,7 +297,16 @@ void Runtime::run() {
   }
 }
 
+void Runtime::wait_for_reload_signal() {
+  impl_->reload_signal.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (impl_->reload_hook) impl_->reload_hook();
+    wait_for_reload_signal();
+  });
+}
+
 void Runtime::stop() {
+  impl_->running = false;
   for (auto& w : impl_->workers) w->io.stop();
   impl_->main_io.stop();
 }

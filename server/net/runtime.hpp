@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -33,6 +34,8 @@ class Runtime {
   // Serves HTTP GETs on `listen` from the main thread (metrics, health). Throws on bind errors.
   void serve_http(const std::string& listen, HttpHandler handler);
   std::optional<protocol::TransportAddress> http_address() const;
+  // Serves the admin API on a Unix socket from the main thread. Throws on bind errors.
+  void serve_admin(const std::string& path, std::function<std::string(const std::string&)> handler);
 
   // For the metrics scrape, from any thread.
   void for_each_worker_stats(const std::function<void(const core::ServerStats&)>& visit) const;
@@ -43,11 +46,35 @@ class Runtime {
   // Listeners are open and relay ports are left (and, later, not draining).
   bool ready() const;
 
-  // Serves until stop(), SIGINT or SIGTERM.
+  // Live changes (DESIGN §4). New core options and policies for every worker, applied on each
+  // worker's thread; with `tls`, a new certificate for new TLS handshakes (open connections
+  // keep theirs). Throws std::runtime_error, before changing anything, when the certificate
+  // cannot be loaded. Returns how many allocations ended (users that were removed).
+  struct Reconfiguration {
+    core::ServerOptions core;
+    core::ServerDeps deps;
+    std::optional<TlsFiles> tls;
+  };
+  std::size_t reconfigure(const Reconfiguration& change);
+  // Called on the main thread on SIGHUP.
+  void on_reload(std::function<void()> hook);
+  // Runs `task` on the main thread every `period` (file watching).
+  void every(std::chrono::seconds period, std::function<void()> task);
+
+  // Refuses new allocations from now on; exits run() once none is left or at the deadline.
+  void drain(std::chrono::seconds deadline);
+  bool draining() const noexcept;
+  std::vector<core::SessionInfo> sessions() const;
+  std::size_t kill_sessions(const std::string& username, std::uint64_t id);
+  std::size_t allocation_count() const;
+  std::chrono::seconds uptime() const;
+
+  // Serves until stop(), SIGINT, or the end of a drain (SIGTERM drains with a 10-minute deadline).
   void run();
   void stop();
 
  private:
+  void wait_for_reload_signal();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -17,6 +17,8 @@ class StreamListener {
                  std::chrono::seconds idle_timeout);
   void start();
   void stop();
+  // New handshakes use `tls` from now on (call on this listener's worker thread).
+  void set_tls(boost::asio::ssl::context* tls) { tls_ = tls; }
 
  private:
   void accept();

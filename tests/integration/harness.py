@@ -1,6 +1,7 @@
 """Starts the real tern binary on loopback with a test config and reads the ports it bound."""
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -12,6 +13,7 @@ BASE_CONFIG = """
 realm: test.local
 workers: 2
 state_dir: {state}
+admin: {{socket: {state}/admin.sock}}
 listen:
 {listen}
 """
@@ -57,6 +59,22 @@ class Tern:
             raise RuntimeError("tern did not start:\n" + "".join(self.output))
         return self
 
+    @property
+    def admin_socket(self):
+        return os.path.join(self.tmp.name, "admin.sock")
+
+    def admin(self, *args, stdin=None, timeout=30):
+        """Runs `tern ARGS --json` against this server; returns (exit code, JSON or None, stderr)."""
+        import json
+        p = subprocess.run([TERN, *args, "--socket", self.admin_socket, "--json"], input=stdin,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout)
+        try:
+            body = json.loads(p.stdout) if p.stdout.strip() else None
+        except ValueError:
+            body = None
+        return p.returncode, body, p.stderr
+
     def addr(self, transport):
         return self.listeners[transport]
 
@@ -65,7 +83,7 @@ class Tern:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGINT)  # SIGTERM would drain
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -112,6 +112,15 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     }
     return error_response(req, t.options, 437, t.buf, {}, &key);
   }
+  if (t.draining) {  // RFC 8656 §7.2 step 11: send the client elsewhere, or refuse
+    if (t.options.alternate_servers.empty()) {
+      return error_response(req, t.options, 508, t.buf, {}, &key);
+    }
+    auto b = start_response(req, protocol::MessageClass::kErrorResponse, t.buf);
+    b.add_error_code(300, reason_phrase(300));
+    b.add_address(attr::kAlternateServer, t.options.alternate_servers.front());
+    return finish_response(req, t.options, b, &key);
+  }
   const auto transport = m.find_value(attr::kRequestedTransport);
   if (!transport) return error_response(req, t.options, 400, t.buf, {}, &key);
   auto protocol_number = protocol::decode_requested_transport(*transport);

@@ -32,6 +32,7 @@ struct Turn {
   ServerStats& stats;
   std::span<std::uint8_t> buf;  // scratch for the reply
   std::uint64_t& rng_state;
+  bool draining = false;
 
   // splitmix64: transaction ids of Data indications need not be secret, only distinct.
   std::uint64_t random() noexcept {

@@ -26,6 +26,12 @@ void AllocationQuota::release(std::string_view user) {
   --used_;
 }
 
+void AllocationQuota::set_limits(std::uint32_t per_user, std::uint32_t total) {
+  std::lock_guard lock(mutex_);
+  per_user_ = per_user;
+  total_ = total;
+}
+
 std::uint32_t AllocationQuota::in_use() const {
   std::lock_guard lock(mutex_);
   return used_;

@@ -5,6 +5,7 @@
 
 #include "handlers.hpp"
 #include "rate_limit.hpp"
+#include "tern/auth/credentials.hpp"
 #include "tern/auth/nonce.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/channel_data.hpp"
@@ -81,7 +82,8 @@ Server::Server(ServerOptions options, ServerDeps deps)
 Server::~Server() = default;
 
 Turn Server::turn() {
-  return Turn{options_, deps_, *allocations_, *rate_limit_, stats_, scratch_, rng_state_};
+  return Turn{options_, deps_, *allocations_, *rate_limit_, stats_, scratch_, rng_state_,
+              draining_};
 }
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
@@ -221,14 +223,7 @@ void Server::handle_peer_icmp(RelayId relay, const protocol::TransportAddress& p
   report_icmp(t, *a, peer, {type, code, error_data}, now.steady, out);
 }
 
-void Server::connection_closed(const FiveTuple& flow) {
-  Allocation* a = allocations_->find(flow);
-  if (a == nullptr) return;
-  Turn t = turn();
-  report(t, AllocationEvent::kClosed, *a);
-  release_allocation(t, *a);
-  allocations_->erase(flow);
-}
+void Server::connection_closed(const FiveTuple& flow) { end_allocations({flow}); }
 
 void Server::sweep(Instant now) {
   Turn t = turn();
@@ -250,6 +245,65 @@ std::size_t Server::allocation_count() const noexcept { return allocations_->siz
 
 bool Server::has_allocation(const FiveTuple& flow) const noexcept {
   return allocations_->find(flow) != nullptr;
+}
+
+std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
+  deps.relays = deps_.relays;  // the worker's own sockets stay
+  if (!deps.events) deps.events = deps_.events;
+  if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
+  if (options.unauthenticated_replies_per_second != options_.unauthenticated_replies_per_second) {
+    rate_limit_ = std::make_unique<ReplyRateLimit>(options.unauthenticated_replies_per_second);
+  }
+  options_ = std::move(options);
+  deps_ = std::move(deps);
+  // A removed static user loses its allocations; a changed password or a rotated REST secret
+  // does not (the allocation keeps the key it was made with).
+  std::vector<FiveTuple> gone;
+  allocations_->for_each([&](const Allocation& a) {
+    if (a.key.expires || !deps_.credentials) return;
+    if (!deps_.credentials->lookup(a.key.username, {})) gone.push_back(a.flow);
+  });
+  return end_allocations(gone);
+}
+
+std::size_t Server::end_allocations(const std::vector<FiveTuple>& flows) {
+  Turn t = turn();
+  std::size_t ended = 0;
+  for (const auto& flow : flows) {
+    if (Allocation* a = allocations_->find(flow)) {
+      report(t, AllocationEvent::kClosed, *a);
+      release_allocation(t, *a);
+      allocations_->erase(flow);
+      ++ended;
+    }
+  }
+  return ended;
+}
+
+std::vector<SessionInfo> Server::sessions(Instant now) const {
+  std::vector<SessionInfo> out;
+  allocations_->for_each([&](const Allocation& a) {
+    SessionInfo s;
+    s.id = a.session_id;
+    s.flow = a.flow;
+    s.username = a.key.username;
+    for (const auto& r : a.relays) s.relayed.push_back(r.address);
+    s.expires_in = std::chrono::duration_cast<std::chrono::seconds>(a.expires - now.steady);
+    s.permissions = a.permissions.size();
+    s.channels = a.channels.size();
+    out.push_back(std::move(s));
+  });
+  return out;
+}
+
+std::size_t Server::kill_sessions(const std::string& username, std::uint64_t id) {
+  std::vector<FiveTuple> gone;
+  allocations_->for_each([&](const Allocation& a) {
+    if ((username.empty() || a.key.username == username) && (id == 0 || a.session_id == id)) {
+      gone.push_back(a.flow);
+    }
+  });
+  return end_allocations(gone);
 }
 
 }  // namespace tern::core

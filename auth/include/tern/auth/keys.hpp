@@ -22,6 +22,9 @@ Sha256Key userhash(std::string_view username, std::string_view realm);
 // base64(HMAC-SHA1(secret, username)): the password of a TURN REST credential.
 std::string rest_password(std::string_view secret, std::string_view username);
 
+// 8 hex digits of SHA-256(secret): names a secret in lists and logs without revealing it.
+std::string secret_fingerprint(std::string_view secret);
+
 std::string to_hex(std::span<const std::uint8_t> bytes);
 // Empty vector when `hex` is not an even-length hex string.
 std::vector<std::uint8_t> from_hex(std::string_view hex);

@@ -21,7 +21,7 @@ struct Sources {
   bool relay_ipv6 = false;  // export the ipv6 series too
   std::function<std::int64_t(core::Transport)> connections_active;  // kTcp, kTls
   std::string version;
-  std::optional<std::int64_t> tls_certificate_expiry;  // unix seconds
+  std::function<std::optional<std::int64_t>()> tls_certificate_expiry;  // unix seconds; re-read
   std::function<std::uint64_t()> users_loaded;
   std::function<std::uint64_t()> secrets_loaded;
   std::atomic<std::uint64_t>* reloads_succeeded = nullptr;

@@ -18,6 +18,8 @@ class AllocationQuota {
   bool try_acquire(std::string_view user);
   void release(std::string_view user);
   std::uint32_t in_use() const;
+  // New limits apply to new allocations; live ones are never ended by a lower limit.
+  void set_limits(std::uint32_t per_user, std::uint32_t total);
 
  private:
   mutable std::mutex mutex_;

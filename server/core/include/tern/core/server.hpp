@@ -44,6 +44,9 @@ struct ServerOptions {
   std::uint16_t max_channel = protocol::kMaxChannel;
   // Refresh and CreatePermission are refused once a TURN REST credential has expired.
   bool strict_expiry = false;
+  // While draining, Allocate gets 300 Try Alternate with the first of these (RFC 8489 §10),
+  // or 508 when the list is empty; live allocations carry on.
+  std::vector<protocol::TransportAddress> alternate_servers{};
   // Replies per second per source IP to requests that fail authentication; 0 = unlimited.
   std::uint32_t unauthenticated_replies_per_second = 20;
 };
@@ -51,6 +54,17 @@ struct ServerOptions {
 // What the TURN methods need besides options; shared between workers, read-only except the
 // quota (which locks) and the relay provider (one per worker). Null = TURN requests get 401
 // (no credentials) or 508 (no relay).
+// One live allocation, as `tern sessions list` shows it.
+struct SessionInfo {
+  std::uint64_t id = 0;
+  FiveTuple flow;
+  std::string username;
+  std::vector<protocol::TransportAddress> relayed;
+  std::chrono::seconds expires_in{0};
+  std::size_t permissions = 0;
+  std::size_t channels = 0;
+};
+
 struct ServerDeps {
   std::shared_ptr<const auth::CredentialStore> credentials;
   std::shared_ptr<const auth::NonceIssuer> nonces;
@@ -85,6 +99,16 @@ class Server {
   void sweep(Instant now);
 
   const ServerStats& stats() const noexcept { return stats_; }
+
+  // Live reconfiguration (run on this worker's thread). Allocations keep their keys; static
+  // users that no longer exist in the new credentials lose their allocations. Returns how many
+  // allocations ended.
+  std::size_t reconfigure(ServerOptions options, ServerDeps deps);
+  // Draining: new allocations are refused (300 or 508), live ones carry on.
+  void set_draining(bool draining) noexcept { draining_ = draining; }
+  std::vector<SessionInfo> sessions(Instant now) const;
+  // Ends allocations of `username` (empty = any) or with `id` (0 = any); returns how many.
+  std::size_t kill_sessions(const std::string& username, std::uint64_t id);
   // For the network layer on this worker: a datagram it dropped (e.g. a full write queue).
   void count_drop(Drop reason) noexcept { stats_.drop(reason); }
   std::size_t allocation_count() const noexcept;
@@ -99,6 +123,7 @@ class Server {
   std::span<const std::uint8_t> binding(const Request& req);
   std::span<const std::uint8_t> turn_request(const Request& req, protocol::Method method);
   Turn turn();
+  std::size_t end_allocations(const std::vector<FiveTuple>& flows);
 
   ServerOptions options_;
   ServerDeps deps_;
@@ -106,7 +131,8 @@ class Server {
   std::unique_ptr<AllocationTable> allocations_;
   std::unique_ptr<ReplyRateLimit> rate_limit_;
   std::vector<std::uint8_t> scratch_;
-  std::uint64_t rng_state_ = 0;  // responses and relayed frames are built here
+  std::uint64_t rng_state_ = 0;
+  bool draining_ = false;  // responses and relayed frames are built here
 };
 
 }  // namespace tern::core

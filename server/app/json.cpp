@@ -1,0 +1,2 @@
+// Boost.JSON, compiled once into the tern binary (header-only mode).
+#include <boost/json/src.hpp>

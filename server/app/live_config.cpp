@@ -1,0 +1,153 @@
+// LiveConfig: load, validate, rebuild policies and apply them on every worker, or keep the old.
+#include "live_config.hpp"
+
+#include <chrono>
+
+#include "config/credential_files.hpp"
+#include "config/loader.hpp"
+#include "runtime_options.hpp"
+#include "tern/core/quota.hpp"
+
+namespace tern::app {
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool same_listeners(const config::Config& a, const config::Config& b) {
+  if (a.listen.size() != b.listen.size()) return false;
+  for (std::size_t i = 0; i < a.listen.size(); ++i) {
+    const auto& x = a.listen[i];
+    const auto& y = b.listen[i];
+    if (x.transport != y.transport || x.address != y.address || x.port != y.port) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool LiveConfig::Stamp::operator==(const Stamp& o) const noexcept {
+  return exists == o.exists && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
+         size == o.size && inode == o.inode;
+}
+
+LiveConfig::LiveConfig(std::string path, config::Config initial,
+                       const net::RuntimeOptions& options, net::Runtime& runtime,
+                       net::Logger& logger)
+    : path_(std::move(path)),
+      config_(std::move(initial)),
+      runtime_(runtime),
+      logger_(logger),
+      quota_(options.deps.quota),
+      tls_(options.tls) {
+  remember_stamps();
+  count_credentials(config_);
+  stats_.last_success = unix_now();
+}
+
+LiveConfig::Stamp LiveConfig::stamp_of(const std::string& file) {
+  struct stat st {};
+  Stamp s;
+  if (::stat(file.c_str(), &st) != 0) return s;  // follows symlinks: Kubernetes Secret updates
+  s.exists = true;
+  s.mtime = st.st_mtim;
+  s.size = st.st_size;
+  s.inode = st.st_ino;
+  return s;
+}
+
+std::vector<std::string> LiveConfig::watched_files(const config::Config& c) const {
+  std::vector<std::string> files;
+  for (const auto* f : {&path_, &c.auth.users_file, &c.auth.secrets_file, &tls_.cert_file,
+                        &tls_.key_file}) {
+    if (!f->empty()) files.push_back(*f);
+  }
+  return files;
+}
+
+void LiveConfig::remember_stamps() {
+  stamps_.clear();
+  for (const auto& f : watched_files(config_)) stamps_[f] = stamp_of(f);
+}
+
+void LiveConfig::count_credentials(const config::Config& c) {
+  const auto credentials = config::load_credentials(c);
+  stats_.users = credentials.users.size();
+  stats_.secrets = credentials.secrets.size();
+}
+
+void LiveConfig::check_files() {
+  for (const auto& [file, stamp] : stamps_) {
+    if (stamp_of(file) == stamp) continue;
+    reload("file changed: " + file);
+    return;
+  }
+}
+
+std::vector<std::string> LiveConfig::reload(const std::string& cause) {
+  auto loaded = path_.empty() ? config::load_config_string(config::embedded_default_config(),
+                                                           "<embedded default>")
+                              : config::load_config_file(path_);
+  std::vector<std::string> errors;
+  for (const auto& e : loaded.errors) {
+    errors.push_back(e.file + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " + e.message);
+  }
+  net::Runtime::Reconfiguration change;
+  net::TlsFiles next_tls = tls_;
+  if (errors.empty()) {
+    try {
+      net::RuntimeOptions options = to_runtime_options(*loaded.config);
+      const bool tls_changed = options.tls.cert_file != tls_.cert_file ||
+                               options.tls.key_file != tls_.key_file ||
+                               !(stamp_of(tls_.cert_file) == stamps_[tls_.cert_file]) ||
+                               !(stamp_of(tls_.key_file) == stamps_[tls_.key_file]);
+      change.core = options.core;
+      change.deps = options.deps;
+      change.deps.quota = quota_;
+      quota_->set_limits(loaded.config->limits.allocations_per_user,
+                         loaded.config->limits.allocations_total);
+      if (tls_changed && !options.tls.cert_file.empty()) change.tls = options.tls;
+      next_tls = options.tls;
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (errors.empty()) {
+    try {
+      const std::size_t ended = runtime_.reconfigure(change);
+      if (!same_listeners(config_, *loaded.config)) {
+        logger_.log(net::LogLevel::kWarn, "listeners_unchanged",
+                    {{"detail", "listener changes take effect at the next restart"}});
+      }
+      config_ = std::move(*loaded.config);
+      tls_ = next_tls;
+      remember_stamps();
+      count_credentials(config_);
+      ++generation_;
+      ++stats_.succeeded;
+      stats_.last_success = unix_now();
+      logger_.log(net::LogLevel::kInfo, "config_reloaded",
+                  {{"cause", cause},
+                   {"generation", std::to_string(generation_)},
+                   {"users", std::to_string(stats_.users.load())},
+                   {"secrets", std::to_string(stats_.secrets.load())},
+                   {"tls_reloaded", change.tls ? "true" : "false"},
+                   {"allocations_ended", std::to_string(ended)}});
+      return {};
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  ++stats_.failed;
+  remember_stamps();  // do not retry the same broken files every tick
+  std::string joined;
+  for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
+  logger_.log(net::LogLevel::kError, "config_reload_failed",
+              {{"cause", cause}, {"errors", joined}, {"detail", "the running configuration stays in force"}});
+  return errors;
+}
+
+}  // namespace tern::app
