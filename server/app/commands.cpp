@@ -11,6 +11,8 @@
 #include "net/runtime.hpp"
 #include "net/tls.hpp"
 #include "admin.hpp"
+#include "ice_servers.hpp"
+#include "signaling/server.hpp"
 #include "live_config.hpp"
 #include "runtime_options.hpp"
 #include "tern/auth/credentials.hpp"
@@ -27,7 +29,8 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
   }
 }
 
-void print_banner(const net::Runtime& rt, const std::string& source, const net::TlsFiles& tls) {
+void print_banner(const net::Runtime& rt, const std::string& source, const net::TlsFiles& tls,
+                  const std::string& signaling) {
   std::cout << "tern " << TERN_VERSION << " serving with " << rt.workers() << " worker"
             << (rt.workers() == 1 ? "" : "s") << " (config: " << source << ")\n";
   unsigned short stun_port = 0;
@@ -46,6 +49,11 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
   }
   if (auto http = rt.http_address()) {
     std::cout << "  listening metrics " << http->to_string() << "\n";
+  }
+  if (!signaling.empty()) {
+    std::cout << "  listening signaling " << signaling << "\n"
+              << "Open http://" << signaling
+              << "/?room=hello in two browser tabs for a video call through tern.\n";
   }
   std::cout << "Stop with Ctrl-C." << std::endl;
 }
@@ -151,9 +159,6 @@ int serve(const std::string& config_path) {
   }
   net::Logger logger(net::parse_log_level(result.config->log_level),
                      net::parse_log_format(result.config->log_format));
-  for (const auto& w : unsupported_warnings(*result.config)) {
-    logger.log(net::LogLevel::kWarn, "config_key_ignored", {{"detail", w}});
-  }
   try {
     net::RuntimeOptions options = to_runtime_options(*result.config);
     options.deps.events = &logger;
@@ -164,12 +169,21 @@ int serve(const std::string& config_path) {
     AdminContext admin{runtime, live, logger};
     serve_admin(runtime, result.config->admin_socket, admin, logger);
     metrics::Sources sources = metrics_sources(runtime, *result.config, options, live.stats());
+    std::unique_ptr<signaling::SignalingServer> signaling_server;
+    if (!result.config->signaling_listen.empty()) {
+      signaling_server = std::make_unique<signaling::SignalingServer>(
+          runtime.main_context(), signaling::SignalingOptions{result.config->signaling_listen},
+          [&runtime, &live](std::string_view target, std::string_view auth, bool loopback) {
+            return signaling_route(runtime, live, target, auth, loopback);
+          });
+    }
     if (!result.config->metrics_listen.empty()) {
       runtime.serve_http(result.config->metrics_listen, [&](std::string_view path) {
         return http_response(runtime, sources, path);
       });
     }
-    print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls);
+    print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls,
+                 signaling_server ? signaling_server->local().to_string() : std::string());
     logger.log(net::LogLevel::kInfo, "started",
                {{"version", TERN_VERSION}, {"workers", std::to_string(runtime.workers())}});
     runtime.run();

@@ -76,12 +76,6 @@ BuiltDeps build_deps(const config::Config& c) {
   return out;
 }
 
-std::vector<std::string> unsupported_warnings(const config::Config& c) {
-  std::vector<std::string> out;
-  if (!c.signaling_listen.empty()) out.push_back("signaling.listen is not served yet; ignored");
-  return out;
-}
-
 net::RuntimeOptions to_runtime_options(const config::Config& config) {
   net::RuntimeOptions options;
   auto built = build_deps(config);

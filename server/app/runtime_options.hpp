@@ -18,9 +18,6 @@ struct BuiltDeps {
 };
 BuiltDeps build_deps(const config::Config& config);
 
-// Keys that are accepted but have no effect yet, set to something other than their default.
-std::vector<std::string> unsupported_warnings(const config::Config& config);
-
 // Generates a self-signed certificate when a TLS listener has no cert_file. Throws
 // std::runtime_error on failure, with every problem in the message.
 net::RuntimeOptions to_runtime_options(const config::Config& config);

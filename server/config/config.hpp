@@ -44,6 +44,9 @@ struct Auth {
   std::string secrets_file;
   std::string secrets_env;  // name of an environment variable holding secrets, one per line
   bool strict_expiry = false;
+  // Generate a TURN REST secret into state_dir/turn-secret on first run and use it (the
+  // embedded default, so the demo page works out of the box).
+  bool generated_secret = false;
 };
 
 struct Limits {

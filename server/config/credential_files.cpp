@@ -5,6 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "config/loader.hpp"
 #include "tern/auth/keys.hpp"
 
 namespace tern::config {
@@ -102,6 +107,25 @@ Credentials load_credentials(const Config& c) {
       add_secrets(text);
     } else {
       out.errors.push_back(c.auth.secrets_file + ": cannot read auth.secrets_file");
+    }
+  }
+  if (c.auth.generated_secret) {
+    const std::string file = resolve_state_dir(c) + "/turn-secret";
+    if (!read_file(file, text)) {
+      std::error_code ec;
+      std::filesystem::create_directories(resolve_state_dir(c), ec);
+      std::ifstream random("/dev/urandom", std::ios::binary);
+      std::string bytes(32, '\0');
+      random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      text = auth::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+      std::ofstream secret_file(file, std::ios::trunc);
+      secret_file << text << "\n";
+      ::chmod(file.c_str(), 0600);
+    }
+    if (read_file(file, text)) {
+      add_secrets(text);
+    } else {
+      out.errors.push_back(file + ": cannot create the generated TURN REST secret");
     }
   }
   if (!c.auth.users_env.empty()) {

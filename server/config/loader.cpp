@@ -227,7 +227,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                    {"secrets_env", w.string(c.auth.secrets_env, "auth.secrets_env")},
                    {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
                    {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
-                   {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")}});
+                   {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")},
+                   {"generated_secret",
+                    w.boolean(c.auth.generated_secret, "auth.generated_secret")}});
           }},
          {"limits", [&](const YAML::Node& n) {
             auto& l = c.limits;
@@ -310,6 +312,14 @@ tls:
   min_version: "1.2"
 stun:
   rfc3489: false                # answer RFC 3489 requests without the magic cookie
+relay:
+  address: "0.0.0.0"            # advertises the host's first non-loopback IPv4 address
+auth:
+  generated_secret: true        # a TURN REST secret created in the state directory on first run
+signaling:
+  listen: "127.0.0.1:8080"      # demo page, /api/ice-servers, WebSocket rooms; "" = off
+metrics:
+  listen: "127.0.0.1:9641"
 connections:
   max: 10000
   idle_timeout: 5m

@@ -152,6 +152,8 @@ void Runtime::serve_http(const std::string& listen, HttpHandler handler) {
   impl_->http = std::make_unique<HttpEndpoint>(impl_->main_io, listen, std::move(handler));
 }
 
+boost::asio::io_context& Runtime::main_context() noexcept { return impl_->main_io; }
+
 void Runtime::serve_admin(const std::string& path,
                           std::function<std::string(const std::string&)> handler) {
   impl_->admin = std::make_unique<AdminEndpoint>(impl_->main_io, path, std::move(handler));

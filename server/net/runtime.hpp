@@ -37,6 +37,9 @@ class Runtime {
   // Serves the admin API on a Unix socket from the main thread. Throws on bind errors.
   void serve_admin(const std::string& path, std::function<std::string(const std::string&)> handler);
 
+  // The main thread's io_context (admin, metrics, signaling run there).
+  boost::asio::io_context& main_context() noexcept;
+
   // For the metrics scrape, from any thread.
   void for_each_worker_stats(const std::function<void(const core::ServerStats&)>& visit) const;
   // Per relay family; a family without relay sockets has none in use and none available.

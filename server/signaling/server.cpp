@@ -1,0 +1,227 @@
+// SignalingServer: Beast HTTP sessions that may upgrade to WebSocket sessions fed into the Hub.
+#include "signaling/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <map>
+#include <stdexcept>
+
+namespace tern::signaling {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+
+class WsSession;
+
+struct SignalingServer::State {
+  State(boost::asio::io_context& io, SignalingOptions o, HttpRoute r)
+      : acceptor(io), options(std::move(o)), route(std::move(r)), hub(options.limits) {}
+  tcp::acceptor acceptor;
+  SignalingOptions options;
+  HttpRoute route;
+  Hub hub;
+  std::map<MemberId, std::weak_ptr<WsSession>> sessions;
+  protocol::TransportAddress local;
+  bool stopped = false;
+
+  void deliver(const std::vector<Outgoing>& out);
+};
+
+namespace {
+
+constexpr auto kHttpTimeout = std::chrono::seconds(30);
+
+bool is_loopback(const tcp::endpoint& e) {
+  const auto a = e.address();
+  if (a.is_v4()) return a.to_v4().to_bytes()[0] == 127;
+  return a.is_loopback() || (a.to_v6().is_v4_mapped() &&
+                             a.to_v6().to_bytes()[12] == 127);
+}
+
+}  // namespace
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state)
+      : ws_(std::move(socket)), state_(std::move(state)) {}
+
+  void start(http::request<http::string_body> request) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(state_->options.max_message);
+    ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->id_ = self->state_->hub.connect(std::chrono::steady_clock::now());
+      self->state_->sessions[self->id_] = self;
+      self->read();
+    });
+  }
+
+  void send(const std::string& text) {
+    out_.push_back(text);
+    if (out_.size() == 1) write();
+  }
+
+ private:
+  void read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->closed();
+      const std::string text = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      if (!self->ws_.got_text()) {
+        self->send(error_message("bad-json", "send text frames"));
+      } else {
+        self->state_->deliver(self->state_->hub.receive(self->id_, text, std::chrono::steady_clock::now()));
+      }
+      self->read();
+    });
+  }
+
+  void write() {
+    ws_.text(true);
+    ws_.async_write(boost::asio::buffer(out_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->closed();
+                      self->out_.pop_front();
+                      if (!self->out_.empty()) self->write();
+                    });
+  }
+
+  void closed() {
+    if (id_ == 0 || state_->stopped) return;
+    const MemberId id = id_;
+    id_ = 0;
+    state_->sessions.erase(id);
+    state_->deliver(state_->hub.disconnect(id));
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<SignalingServer::State> state_;
+  beast::flat_buffer in_;
+  std::deque<std::string> out_;
+  MemberId id_ = 0;
+};
+
+void SignalingServer::State::deliver(const std::vector<Outgoing>& out) {
+  for (const auto& o : out) {
+    auto it = sessions.find(o.to);
+    if (it == sessions.end()) continue;
+    if (auto s = it->second.lock()) s->send(o.text);
+  }
+}
+
+namespace {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(16 * 1024);
+    stream_.expires_after(kHttpTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->handle(self->parser_->release());
+                     });
+  }
+
+  void handle(http::request<http::string_body> req) {
+    if (websocket::is_upgrade(req)) {
+      if (req.target() != "/ws") return close();
+      stream_.expires_never();
+      std::make_shared<WsSession>(stream_.release_socket(), state_)->start(std::move(req));
+      return;
+    }
+    HttpReply reply;
+    if (req.method() != http::verb::get) {
+      reply = {405, "text/plain; charset=utf-8", "only GET\n"};
+    } else {
+      beast::error_code ec;
+      const bool loopback = is_loopback(stream_.socket().remote_endpoint(ec));
+      reply = state_->route(std::string_view(req.target().data(), req.target().size()),
+                            std::string_view(req[http::field::authorization].data(),
+                                             req[http::field::authorization].size()),
+                            !ec && loopback);
+    }
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), req.version());
+    res->set(http::field::content_type, reply.content_type);
+    res->set(http::field::cache_control, "no-store");
+    res->set("X-Content-Type-Options", "nosniff");
+    res->keep_alive(req.keep_alive());
+    res->body() = std::move(reply.body);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !res->keep_alive()) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<SignalingServer::State> state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void accept(std::shared_ptr<SignalingServer::State> state) {
+  state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted || state->stopped) return;
+    if (!ec) std::make_shared<HttpSession>(std::move(socket), state)->start();
+    accept(state);
+  });
+}
+
+tcp::endpoint parse_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("signaling.listen: need IP:port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  beast::error_code ec;
+  const auto ip = boost::asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("signaling.listen: not an IP address: " + host);
+  return {ip, static_cast<unsigned short>(std::stoul(listen.substr(colon + 1)))};
+}
+
+}  // namespace
+
+SignalingServer::SignalingServer(boost::asio::io_context& io, SignalingOptions options,
+                                 HttpRoute route)
+    : state_(std::make_shared<State>(io, std::move(options), std::move(route))) {
+  const auto endpoint = parse_listen(state_->options.listen);
+  beast::error_code ec;
+  state_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state_->acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) state_->acceptor.bind(endpoint, ec);
+  if (!ec) state_->acceptor.listen(128, ec);
+  if (ec) throw std::runtime_error("signaling listener " + state_->options.listen + ": " + ec.message());
+  const auto bound = state_->acceptor.local_endpoint();
+  protocol::TransportAddress::parse_ip(bound.address().to_string(), state_->local);
+  state_->local.port = bound.port();
+  accept(state_);
+}
+
+SignalingServer::~SignalingServer() {
+  state_->stopped = true;
+  beast::error_code ignored;
+  state_->acceptor.close(ignored);
+}
+
+const protocol::TransportAddress& SignalingServer::local() const noexcept { return state_->local; }
+
+}  // namespace tern::signaling

@@ -1,0 +1,44 @@
+// The embedded signaling relay: HTTP (demo page, /api/ice-servers) and WebSocket rooms at /ws.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "signaling/hub.hpp"
+#include "tern/protocol/address.hpp"
+
+namespace tern::signaling {
+
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// target (path and query), the Authorization header, and whether the peer is on loopback.
+using HttpRoute =
+    std::function<HttpReply(std::string_view target, std::string_view authorization, bool loopback)>;
+
+struct SignalingOptions {
+  std::string listen;  // "IP:port"
+  std::size_t max_message = 64 * 1024;
+  HubLimits limits{};
+};
+
+class SignalingServer {
+ public:
+  // Binds at once (throws std::runtime_error naming the address on failure); serves on `io`.
+  SignalingServer(boost::asio::io_context& io, SignalingOptions options, HttpRoute route);
+  ~SignalingServer();
+  const protocol::TransportAddress& local() const noexcept;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace tern::signaling
