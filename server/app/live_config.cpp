@@ -97,6 +97,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
   }
   net::Runtime::Reconfiguration change;
   net::TlsFiles next_tls = tls_;
+  std::vector<net::ListenerSpec> listeners;
   if (errors.empty()) {
     try {
       net::RuntimeOptions options = to_runtime_options(*loaded.config);
@@ -111,17 +112,18 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
                          loaded.config->limits.allocations_total);
       if (tls_changed && !options.tls.cert_file.empty()) change.tls = options.tls;
       next_tls = options.tls;
+      listeners = options.listeners;
     } catch (const std::exception& e) {
       errors.push_back(e.what());
     }
   }
   if (errors.empty()) {
     try {
-      const std::size_t ended = runtime_.reconfigure(change);
+      std::size_t listeners_changed = 0;
       if (!same_listeners(config_, *loaded.config)) {
-        logger_.log(net::LogLevel::kWarn, "listeners_unchanged",
-                    {{"detail", "listener changes take effect at the next restart"}});
+        listeners_changed = runtime_.update_listeners(listeners);  // throws: nothing changed
       }
+      const std::size_t ended = runtime_.reconfigure(change);
       config_ = std::move(*loaded.config);
       tls_ = next_tls;
       remember_stamps();
@@ -135,6 +137,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
                    {"users", std::to_string(stats_.users.load())},
                    {"secrets", std::to_string(stats_.secrets.load())},
                    {"tls_reloaded", change.tls ? "true" : "false"},
+                   {"listeners_changed", std::to_string(listeners_changed)},
                    {"allocations_ended", std::to_string(ended)}});
       return {};
     } catch (const std::exception& e) {

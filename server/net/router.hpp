@@ -25,6 +25,7 @@ class Router final : public core::Outbox {
   explicit Router(WorkerRelays& relays) : relays_(relays) {}
 
   void add_udp(UdpListener& listener) { udp_.push_back(&listener); }
+  void remove_udp(UdpListener& listener) { std::erase(udp_, &listener); }
   void add_stream(const core::FiveTuple& flow, std::weak_ptr<ClientSink> sink) {
     streams_[flow] = std::move(sink);
   }

@@ -7,7 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
+#include <algorithm>
+#include <map>
 #include <thread>
+#include <unistd.h>
 
 #include "admin_endpoint.hpp"
 #include "relay_addresses.hpp"
@@ -53,6 +56,8 @@ struct Worker {
   boost::asio::steady_timer sweeper{io};
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<StreamListener>> streams;
+  std::vector<std::unique_ptr<UdpListener>> retired_udp;  // closed by a reload
+  std::vector<std::unique_ptr<StreamListener>> retired_streams;
   std::thread thread;
 };
 
@@ -97,26 +102,70 @@ struct Runtime::Impl {
   std::unique_ptr<AdminEndpoint> admin;
 
   void open(const ListenerSpec& spec);
+  std::vector<int> open_fds(const ListenerSpec& spec, unsigned short& port);
+  void attach(Worker& w, const ListenerSpec& spec, int fd, bool start);
+  void detach(Worker& w, const BoundListener& l);
+  std::vector<ListenerSpec> configured;  // as in the config, parallel to `bound`
 };
+
+std::vector<int> Runtime::Impl::open_fds(const ListenerSpec& spec, unsigned short& port) {
+  std::vector<int> fds;
+  try {
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      fds.push_back(open_listener_socket(spec, port));
+      port = bound_port(fds.back());
+    }
+  } catch (...) {
+    for (int fd : fds) ::close(fd);
+    throw;
+  }
+  return fds;
+}
+
+void Runtime::Impl::attach(Worker& w, const ListenerSpec& spec, int fd, bool start) {
+  if (spec.transport == core::Transport::kUdp) {
+    w.udp.push_back(std::make_unique<UdpListener>(w.io, fd, w.core, w.router));
+    w.router.add_udp(*w.udp.back());
+    if (start) w.udp.back()->start();
+  } else {
+    auto* ctx = spec.transport == core::Transport::kTls ? tls.get() : nullptr;
+    w.streams.push_back(std::make_unique<StreamListener>(w.io, fd, w.core, w.router, ctx, budget,
+                                                         options.idle_timeout));
+    if (start) w.streams.back()->start();
+  }
+}
+
+void Runtime::Impl::detach(Worker& w, const BoundListener& l) {
+  for (auto it = w.udp.begin(); it != w.udp.end(); ++it) {
+    if (l.transport == core::Transport::kUdp && (*it)->local() == l.address) {
+      (*it)->stop();
+      w.router.remove_udp(**it);
+      w.retired_udp.push_back(std::move(*it));  // its cancelled wait still refers to it
+      w.udp.erase(it);
+      return;
+    }
+  }
+  for (auto it = w.streams.begin(); it != w.streams.end(); ++it) {
+    const bool tls_listener = l.transport == core::Transport::kTls;
+    if (l.transport != core::Transport::kUdp && (*it)->local() == l.address &&
+        (*it)->is_tls() == tls_listener) {
+      (*it)->stop();
+      w.retired_streams.push_back(std::move(*it));
+      w.streams.erase(it);
+      return;
+    }
+  }
+}
 
 void Runtime::Impl::open(const ListenerSpec& spec) {
   unsigned short port = spec.port;
-  for (auto& w : workers) {
-    const int fd = open_listener_socket(spec, port);
-    port = bound_port(fd);
-    if (spec.transport == core::Transport::kUdp) {
-      w->udp.push_back(std::make_unique<UdpListener>(w->io, fd, w->core, w->router));
-      w->router.add_udp(*w->udp.back());
-    } else {
-      auto* ctx = spec.transport == core::Transport::kTls ? tls.get() : nullptr;
-      w->streams.push_back(std::make_unique<StreamListener>(w->io, fd, w->core, w->router, ctx,
-                                                            budget, options.idle_timeout));
-    }
-  }
+  const auto fds = open_fds(spec, port);
+  for (std::size_t i = 0; i < workers.size(); ++i) attach(*workers[i], spec, fds[i], false);
   protocol::TransportAddress addr;
   protocol::TransportAddress::parse_ip(spec.address, addr);
   addr.port = port;
   bound.push_back({spec.transport, addr});
+  configured.push_back(spec);
 }
 
 Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
@@ -208,6 +257,67 @@ std::size_t Runtime::reconfigure(const Reconfiguration& change) {
     impl_->tls = std::move(tls);
   }
   return ended;
+}
+
+namespace {
+bool same_spec(const ListenerSpec& a, const ListenerSpec& b) {
+  return a.transport == b.transport && a.address == b.address && a.port == b.port;
+}
+}  // namespace
+
+std::size_t Runtime::update_listeners(const std::vector<ListenerSpec>& wanted) {
+  auto& im = *impl_;
+  std::vector<std::size_t> remove;
+  for (std::size_t i = 0; i < im.configured.size(); ++i) {
+    if (std::none_of(wanted.begin(), wanted.end(),
+                     [&](const ListenerSpec& w) { return same_spec(w, im.configured[i]); })) {
+      remove.push_back(i);
+    }
+  }
+  struct Added {
+    ListenerSpec spec;
+    std::vector<int> fds;
+    unsigned short port;
+  };
+  std::vector<Added> added;
+  try {
+    for (const auto& w : wanted) {
+      if (std::any_of(im.configured.begin(), im.configured.end(),
+                      [&](const ListenerSpec& c) { return same_spec(w, c); })) {
+        continue;
+      }
+      if (w.transport == core::Transport::kTls && !im.tls) im.tls = make_tls_context(im.options.tls);
+      unsigned short port = w.port;
+      auto fds = im.open_fds(w, port);
+      added.push_back({w, std::move(fds), port});
+    }
+  } catch (...) {
+    for (auto& a : added) {
+      for (int fd : a.fds) ::close(fd);
+    }
+    throw;  // nothing changed
+  }
+  std::vector<BoundListener> gone;
+  for (std::size_t i : remove) gone.push_back(im.bound[i]);
+  std::size_t index = 0;
+  std::map<const Worker*, std::size_t> worker_index;
+  for (auto& w : im.workers) worker_index[w.get()] = index++;
+  im.on_each_worker([&](Worker& w) {
+    for (const auto& l : gone) im.detach(w, l);
+    for (const auto& a : added) im.attach(w, a.spec, a.fds[worker_index[&w]], im.running);
+  });
+  for (auto it = remove.rbegin(); it != remove.rend(); ++it) {
+    im.bound.erase(im.bound.begin() + static_cast<std::ptrdiff_t>(*it));
+    im.configured.erase(im.configured.begin() + static_cast<std::ptrdiff_t>(*it));
+  }
+  for (const auto& a : added) {
+    protocol::TransportAddress addr;
+    protocol::TransportAddress::parse_ip(a.spec.address, addr);
+    addr.port = a.port;
+    im.bound.push_back({a.spec.transport, addr});
+    im.configured.push_back(a.spec);
+  }
+  return remove.size() + added.size();
 }
 
 void Runtime::on_reload(std::function<void()> hook) { impl_->reload_hook = std::move(hook); }

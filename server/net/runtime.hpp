@@ -59,6 +59,10 @@ class Runtime {
     std::optional<TlsFiles> tls;
   };
   std::size_t reconfigure(const Reconfiguration& change);
+  // Opens the listeners of `wanted` that are not open yet and closes those no longer wanted,
+  // leaving the others (and their connections) alone. Throws, changing nothing, when a new
+  // listener cannot be opened. Returns how many listeners changed. Main thread only.
+  std::size_t update_listeners(const std::vector<ListenerSpec>& wanted);
   // Called on the main thread on SIGHUP.
   void on_reload(std::function<void()> hook);
   // Runs `task` on the main thread every `period` (file watching).

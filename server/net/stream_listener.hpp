@@ -19,6 +19,8 @@ class StreamListener {
   void stop();
   // New handshakes use `tls` from now on (call on this listener's worker thread).
   void set_tls(boost::asio::ssl::context* tls) { tls_ = tls; }
+  const protocol::TransportAddress& local() const noexcept { return local_; }
+  bool is_tls() const noexcept { return tls_ != nullptr; }
 
  private:
   void accept();

@@ -207,6 +207,36 @@ class AdminTest(unittest.TestCase):
         old.sendall(req)
         self.assertEqual(sc.parse(sc.recv_frame(old))[1], tid)  # the old connection lives on
 
+    def test_listener_changes_open_and_close_only_what_changed(self):
+        t = self.start()
+        c = self.client(t, "alice", "wonderland")
+        self.assertEqual(c.allocate()[0], 0x0103)
+        udp = t.addr("udp")
+        tcp = t.addr("tcp")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        new_port = s.getsockname()[1]
+        s.close()
+        with open(t.config_path) as f:
+            text = f.read()
+        text = text.replace('  - {transport: udp, address: "127.0.0.1", port: 0}',
+                            '  - {transport: udp, address: "127.0.0.1", port: 0}\n'
+                            '  - {transport: udp, address: "127.0.0.1", port: %d}' % new_port)
+        text = text.replace('  - {transport: tcp, address: "127.0.0.1", port: 0}\n', '')
+        with open(t.config_path, "w") as f:
+            f.write(text)
+        code, body, err = t.admin("reload")
+        self.assertEqual(code, 0, err)
+        listeners = t.admin("status")[1]["listeners"]
+        self.assertIn("udp 127.0.0.1:%d" % new_port, listeners)
+        self.assertIn("udp %s:%d" % udp, listeners)
+        self.assertNotIn("tcp %s:%d" % tcp, listeners)
+        self.assertIsNotNone(sc.udp_exchange(("127.0.0.1", new_port), sc.binding_request()[0]))
+        with self.assertRaises(OSError):
+            socket.create_connection(tcp, timeout=2).close()
+        # The allocation on the listener that stayed is untouched.
+        self.assertEqual(c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\2\x58"))[0], 0x0104)
+
     def test_status_and_errors(self):
         t = self.start()
         code, body, _ = t.admin("status")
