@@ -314,3 +314,32 @@ TEST(AllocateTest, FingerprintAndSoftwareWhenAsked) {
 
 }  // namespace
 }  // namespace tern::test
+
+namespace tern::test {
+namespace {
+
+TEST(RefreshDualTest, DeletingOneFamilyKeepsTheOther) {
+  Harness h({.ipv6 = true});
+  TurnClient c(h, flow("192.0.2.50", 40001));
+  ASSERT_TRUE(
+      c.login_and_allocate(family(attr::kAdditionalAddressFamily, Family::kIPv6)).success());
+  ASSERT_TRUE(c.create_permission({addr("192.0.2.99", 1)}).success());
+  Reply r = c.request(Method::kRefresh, [](MessageBuilder& b) {
+    b.add_address_family(attr::kRequestedAddressFamily, Family::kIPv6);
+    b.add_u32(attr::kLifetime, 0);
+  });
+  EXPECT_TRUE(r.success());
+  EXPECT_EQ(h.relays.closed.size(), 1u);
+  EXPECT_EQ(h.server->allocation_count(), 1u);
+  // IPv6 is gone (443), IPv4 and its permission live on.
+  Reply again = c.request(Method::kRefresh, [](MessageBuilder& b) {
+    b.add_address_family(attr::kRequestedAddressFamily, Family::kIPv6);
+  });
+  EXPECT_EQ(again.error(), 443);
+  EXPECT_TRUE(c.create_permission({addr("192.0.2.99", 1)}).success());
+  EXPECT_TRUE(c.refresh(0).success());
+  EXPECT_EQ(h.server->allocation_count(), 0u);
+}
+
+}  // namespace
+}  // namespace tern::test

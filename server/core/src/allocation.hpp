@@ -69,6 +69,7 @@ class AllocationTable {
   template <class F>
   void sweep(TimePoint now, F&& on_removed);
   void erase(const FiveTuple& flow);
+  void unindex_relay(RelayId id) { by_relay_.erase(id); }
   std::size_t size() const noexcept { return by_flow_.size(); }
   template <class F>
   void for_each(F&& f) const {

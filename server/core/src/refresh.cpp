@@ -4,13 +4,34 @@
 
 namespace tern::core {
 
+namespace {
+
+// RFC 8656 §8: deleting one family of a dual allocation leaves the other family, its
+// permissions and its channels alone.
+void delete_family(Turn& t, Allocation& a, protocol::Family family) {
+  const auto gauge_family = [&] { return a.relays[0].address.family == protocol::Family::kIPv4 ? 0u : 1u; };
+  auto& active = t.stats.allocations_active[static_cast<std::size_t>(a.flow.transport)];
+  active[gauge_family()].add(-1);
+  const RelayEndpoint* relay = a.relay_for(family);
+  t.allocations.unindex_relay(relay->id);
+  if (t.deps.relays != nullptr) t.deps.relays->close(relay->id);
+  std::erase_if(a.relays, [&](const RelayEndpoint& r) { return r.address.family == family; });
+  std::erase_if(a.permissions, [&](const Permission& p) { return p.ip.family == family; });
+  std::erase_if(a.channels, [&](const ChannelBinding& c) { return c.peer.family == family; });
+  active[gauge_family()].add(1);
+}
+
+}  // namespace
+
 Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
   namespace attr = protocol::attr;
   const auto& m = req.message;
+  std::optional<protocol::Family> only;
   if (auto family_value = m.find_value(attr::kRequestedAddressFamily)) {
     auto family = protocol::decode_requested_address_family(*family_value);
     if (!family) return error_response(req, t.options, 400, t.buf, {}, &key);
     if (a.relay_for(*family) == nullptr) return error_response(req, t.options, 443, t.buf, {}, &key);
+    only = *family;
   }
   std::chrono::seconds lifetime{0};
   const auto value = m.find_value(attr::kLifetime);
@@ -24,6 +45,10 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
   const SessionKey session_key = a.key;  // `a` is gone after a delete
+  if (lifetime.count() == 0 && only && a.relays.size() > 1) {
+    delete_family(t, a, *only);
+    return finish_response(req, t.options, b, &session_key);
+  }
   if (lifetime.count() == 0) {
     report(t, AllocationEvent::kDeleted, a);
     release_allocation(t, a);
