@@ -5,10 +5,16 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev googletest openssl)
-test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 python3 prometheus)
+# chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
+test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 python3 prometheus chromium)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+  # Node.js from any source will do (some images ship it outside dpkg); Debian's otherwise.
+  if ! command -v node >/dev/null; then want+=(nodejs); fi
+  if ! command -v npm >/dev/null; then want+=(npm); fi
+fi
 
 missing=()
 for p in "${want[@]}"; do

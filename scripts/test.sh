@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs every test: unit, vector, core and integration
-# tests on a release build and again under ASan+UBSan, then each libFuzzer target for a bounded time.
+# Installs what is missing, then builds and runs every test: unit, vector, core, integration and
+# browser end-to-end tests on a release build and again under ASan+UBSan, then each libFuzzer
+# target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-30}
@@ -10,6 +11,7 @@ step() { printf '\n==== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step "setup"
 scripts/setup.sh --test
+(cd tests/e2e && npm ci --no-audit --no-fund)  # playwright-core and ws for the browser tests
 
 for preset in release asan; do
   step "build $preset"

@@ -1,0 +1,316 @@
+// End-to-end tests of tern as a whole WebRTC deployment: the demo page in two headless Chromium
+// pages calls itself through tern's signaling relay and TURN relay (UDP, TCP and TLS), and the
+// signaling relay is fed abusive input. Run: TERN_BINARY=build/release/server/app/tern node run.js
+"use strict";
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const { startTern, httpGet, metricSum, RELAY_MIN_PORT, RELAY_MAX_PORT } = require("./tern");
+
+let chromium, WebSocket;
+try {
+  ({ chromium } = require("playwright-core"));
+  WebSocket = require("ws");
+} catch (e) {
+  console.error(`e2e: ${e.message}\nRun \`npm ci\` in tests/e2e first (scripts/test.sh does).`);
+  process.exit(1);
+}
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+if (!fs.existsSync(CHROMIUM)) {
+  console.error(`e2e: no Chromium at ${CHROMIUM}: install Debian's chromium (scripts/setup.sh --test does), or set CHROMIUM`);
+  process.exit(1);
+}
+const SUITE_LIMIT_MS = 290 * 1000;
+// A hung browser or server must not hang CI: the whole suite has a hard deadline.
+setTimeout(() => { console.error(`e2e: suite still running after ${SUITE_LIMIT_MS / 1000} s, aborting`); process.exit(2); },
+           SUITE_LIMIT_MS).unref();
+
+let tern = null;
+let browser = null;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// `promise`, or null after `ms`.
+function within(promise, ms) {
+  let timer;
+  return Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms, null); })])
+    .finally(() => clearTimeout(timer));
+}
+
+// Polls `probe` until it returns a truthy value; fails with `what` and the last value seen.
+async function waitFor(what, probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+// ---- A call between two pages --------------------------------------------------------------
+
+async function openPeer(name, url, logs) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));
+  await page.goto(url, { timeout: 15000 });
+  await page.waitForFunction(() => window.ternDemo !== undefined, null, { timeout: 10000 });
+  return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
+}
+
+async function metrics() {
+  const r = await httpGet(tern.url("metrics", "/metrics"));
+  assert.equal(r.status, 200, "GET /metrics");
+  return r.body;
+}
+
+function checkPair(peer, state, transport) {
+  const pair = state.selectedPair;
+  const where = `${peer.name}'s selected pair ${JSON.stringify(pair)}`;
+  assert.ok(pair && pair.local && pair.remote, `${peer.name} has no selected candidate pair`);
+  assert.equal(pair.local.candidateType, "relay", `${where}: local candidate is not a relay`);
+  assert.equal(pair.remote.candidateType, "relay", `${where}: remote candidate is not a relay`);
+  assert.equal(pair.local.relayProtocol, transport, `${where}: relayProtocol`);
+  for (const side of ["local", "remote"]) {
+    assert.equal(pair[side].address, "127.0.0.1", `${where}: ${side} address is not tern's relay address`);
+    assert.ok(pair[side].port >= RELAY_MIN_PORT && pair[side].port <= RELAY_MAX_PORT,
+              `${where}: ${side} port is not in tern's relay range ${RELAY_MIN_PORT}-${RELAY_MAX_PORT}`);
+  }
+}
+
+async function call(transport) {
+  const room = `e2e-${transport}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+  const url = tern.url("signaling", `/?room=${room}&transport=${transport}`);
+  const logs = [];
+  const peers = [];
+  const bytesBefore = metricSum(await metrics(), "tern_relayed_bytes_total");
+  try {
+    // A joins first (and waits, polite); B joins second and makes the offer.
+    const a = await openPeer("A", url, logs);
+    peers.push(a);
+    await waitFor("A to join the room", async () => (await a.state()).id, 10000);
+    const b = await openPeer("B", url, logs);
+    peers.push(b);
+
+    const states = await waitFor("both pages connected through tern with video and the data channel", async () => {
+      const s = await Promise.all([a.state(), b.state()]);
+      return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
+    }, 45000);
+    for (const s of states) {
+      assert.equal(s.iceTransportPolicy, "relay");
+      assert.ok(s.iceServers.length > 0 && s.iceServers.every((x) => x.urls.every((u) =>
+        transport === "tls" ? u.startsWith("turns:") : u.startsWith("turn:") && u.endsWith("transport=" + transport))),
+        `only ${transport} TURN URLs: ${JSON.stringify(s.iceServers)}`);
+    }
+
+    // The remote candidate may first be seen as peer-reflexive (the peer's check arrives before
+    // its candidate does) and becomes the signalled relay candidate soon after.
+    const [sa, sb] = await waitFor("both selected pairs to be relay to relay", async () => {
+      const s = await Promise.all([a.state(), b.state()]);
+      return s.every((x) => x.selectedPair && x.selectedPair.remote.candidateType === "relay") && s;
+    }, 10000).catch(async () => Promise.all([a.state(), b.state()]));
+    checkPair(a, sa, transport);
+    checkPair(b, sb, transport);
+    // Each side's remote candidate is the other side's relayed address on tern.
+    assert.equal(`${sa.selectedPair.remote.address}:${sa.selectedPair.remote.port}`,
+                 `${sb.selectedPair.local.address}:${sb.selectedPair.local.port}`, "A's remote is B's relayed address");
+    assert.equal(`${sb.selectedPair.remote.address}:${sb.selectedPair.remote.port}`,
+                 `${sa.selectedPair.local.address}:${sa.selectedPair.local.port}`, "B's remote is A's relayed address");
+    const seen = `A ${JSON.stringify(sa.selectedPair)}, B ${JSON.stringify(sb.selectedPair)}, ` +
+                 `rtt ${sa.rttMs} ms / ${sb.rttMs} ms`;
+
+    // tern holds the two allocations, on the transport under test.
+    const during = await metrics();
+    assert.ok(metricSum(during, "tern_allocations_active", { transport }) >= 2,
+              `tern_allocations_active{transport="${transport}"} < 2`);
+
+    // Video keeps flowing both ways.
+    const frames1 = [sa.framesDecoded, sb.framesDecoded];
+    await waitFor("video frames decoded to rise on both pages", async () => {
+      const s = await Promise.all([a.state(), b.state()]);
+      return s[0].framesDecoded > frames1[0] && s[1].framesDecoded > frames1[1];
+    }, 10000);
+
+    // 100 chat messages from A arrive at B, all of them and in order.
+    const sent = Array.from({ length: 100 }, (_, i) => `message ${i} over ${transport}`);
+    await a.page.evaluate((texts) => { for (const t of texts) window.ternDemo.send(t); }, sent);
+    await waitFor("B to receive 100 messages", async () =>
+      (await b.page.evaluate(() => window.ternDemo.received().length)) >= sent.length, 15000);
+    assert.deepEqual(await b.page.evaluate(() => window.ternDemo.received()), sent);
+
+    const errors = logs.filter((l) => l.includes("pageerror"));
+    assert.deepEqual(errors, [], "uncaught errors in the demo page");
+
+    const bytesAfter = metricSum(await metrics(), "tern_relayed_bytes_total");
+    assert.ok(bytesAfter > bytesBefore, `tern_relayed_bytes_total did not rise (${bytesBefore} -> ${bytesAfter})`);
+    console.log(`# ${transport}: ${seen}; relayed bytes +${bytesAfter - bytesBefore}`);
+  } catch (e) {
+    const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
+    e.message += `\n--- page states\n${JSON.stringify(states, null, 1)}\n--- page logs\n${logs.slice(-60).join("\n")}` +
+                 `\n--- tern output (tail)\n${tern.output.slice(-30).join("")}`;
+    throw e;
+  } finally {
+    for (const p of peers) await p.context.close().catch(() => {});
+  }
+}
+
+// ---- A signaling client --------------------------------------------------------------------
+
+function signalingClient() {
+  const ws = new WebSocket(`ws://${tern.addr("signaling")}/ws`);
+  const inbox = [];
+  let waiter = null;
+  const client = {
+    ws, inbox, raw: [],
+    closed: new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: String(reason) }))),
+    opened: new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); }),
+    send: (obj) => ws.send(typeof obj === "string" ? obj : JSON.stringify(obj)),
+    // Resolves the first message (parsed) matching `pred`, removing it from the inbox.
+    next(pred = () => true, timeoutMs = 5000, what = "a message") {
+      return new Promise((resolve, reject) => {
+        const look = () => {
+          const i = inbox.findIndex(pred);
+          if (i < 0) return false;
+          clearTimeout(timer);
+          waiter = null;
+          resolve(inbox.splice(i, 1)[0]);
+          return true;
+        };
+        const timer = setTimeout(() => { waiter = null; reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(inbox)}`)); }, timeoutMs);
+        if (!look()) waiter = look;
+      });
+    },
+    close: () => ws.close(),
+  };
+  ws.on("error", () => {});
+  ws.on("message", (data) => {
+    client.raw.push(String(data));
+    try { inbox.push(JSON.parse(String(data))); } catch { inbox.push({ unparsable: String(data) }); }
+    if (waiter) waiter();
+  });
+  return client;
+}
+
+async function joined(room) {
+  const c = signalingClient();
+  await c.opened;
+  c.send({ type: "join", room });
+  c.joined = await c.next((m) => m.type === "joined", 5000, "joined");
+  return c;
+}
+const isError = (code) => (m) => m.type === "error" && m.code === code;
+
+// ---- The tests -----------------------------------------------------------------------------
+
+describe("tern end to end", () => {
+  before(async () => {
+    tern = await startTern();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30000,
+      args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+             "--ignore-certificate-errors", "--no-sandbox"],
+    });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (tern) {
+      const alive = tern.alive();
+      const code = await tern.stop();
+      assert.ok(alive, "tern died during the tests:\n" + tern.output.join(""));
+      assert.equal(code, 0, "tern's exit code after SIGINT:\n" + tern.output.join(""));
+    }
+  });
+
+  it("serves the demo page and ICE servers with REST credentials", { timeout: 20000 }, async () => {
+    const page = await httpGet(tern.url("signaling", "/"));
+    assert.equal(page.status, 200);
+    assert.match(page.headers["content-type"], /^text\/html/);
+    assert.match(page.body, /window\.ternDemo/);
+
+    const r = await httpGet(tern.url("signaling", "/api/ice-servers"));
+    assert.equal(r.status, 200, "loopback needs no token: " + r.body);
+    assert.match(r.headers["content-type"], /json/);
+    const body = JSON.parse(r.body);
+    assert.ok(body.ttl > 0, "ttl");
+    assert.equal(body.iceServers.length, 1);
+    const server = body.iceServers[0];
+    const { udp, tcp, tls } = tern.listeners;
+    assert.deepEqual(server.urls, [`turn:127.0.0.1:${udp.port}?transport=udp`, `turn:127.0.0.1:${tcp.port}?transport=tcp`,
+                                   `turns:127.0.0.1:${tls.port}?transport=tcp`]);
+    const m = /^(\d+):/.exec(server.username);
+    assert.ok(m, "username EXPIRY:USER: " + server.username);
+    const expiry = Number(m[1]) - Date.now() / 1000;
+    assert.ok(Math.abs(expiry - body.ttl) < 60, `expiry ${expiry} s from now, ttl ${body.ttl}`);
+    assert.equal(server.credential, crypto.createHmac("sha1", "e2e-secret").update(server.username).digest("base64"));
+  });
+
+  for (const transport of ["udp", "tcp", "tls"]) {
+    it(`calls through tern's relay over ${transport === "tls" ? "turns: TLS" : "turn: " + transport.toUpperCase()}`,
+       { timeout: 75000 }, () => call(transport));
+  }
+
+  it("withstands signaling abuse", { timeout: 60000 }, async () => {
+    const room = `abuse-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+
+    // Not joined, garbage, unknown types: errors, and the connection stays usable.
+    const c = signalingClient();
+    await c.opened;
+    c.send({ type: "offer", sdp: "v=0" });
+    await c.next(isError("not-joined"), 5000, "not-joined");
+    c.send("this is not JSON {");
+    await c.next(isError("bad-json"), 5000, "bad-json");
+    c.send({ type: "tango" });
+    await c.next(isError("unknown-type"), 5000, "unknown-type");
+    c.send({ type: "ping" });
+    await c.next((m) => m.type === "pong", 5000, "pong");
+    c.close();
+
+    // Two members; the third is refused; offers are relayed verbatim; a vanished member is announced.
+    const first = await joined(room);
+    assert.deepEqual(first.joined.members, []);
+    const second = await joined(room);
+    assert.deepEqual(second.joined.members, [first.joined.id]);
+    const announced = await first.next((m) => m.type === "peer-joined", 5000, "peer-joined");
+    assert.equal(announced.id, second.joined.id);
+    const third = signalingClient();
+    await third.opened;
+    third.send({ type: "join", room });
+    await third.next(isError("room-full"), 5000, "room-full");
+    third.close();
+    const offer = '{"type":"offer", "sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n", "extra": [1, {"x": null}]}';
+    second.send(offer);
+    await first.next((m) => m.type === "offer", 5000, "the relayed offer");
+    assert.ok(first.raw.includes(offer), "the offer is relayed verbatim: " + JSON.stringify(first.raw));
+    second.ws.terminate();  // abrupt: no close frame
+    const bye = await first.next((m) => m.type === "bye", 5000, "bye after an abrupt disconnect");
+    assert.equal(bye.id, second.joined.id);
+    first.close();
+
+    // A message over 64 KiB closes the connection (1009, message too big).
+    const big = await joined(room + "-big");
+    big.send({ type: "candidate", candidate: "x".repeat(70 * 1024) });
+    const closed = await within(big.closed, 5000);
+    assert.ok(closed, "the connection stays open after a 70 KiB message");
+    assert.equal(closed.code, 1009, "close code");
+
+    // A flood: some messages get rate-limited; the server still answers afterwards.
+    const flood = await joined(room + "-flood");
+    for (let i = 0; i < 200; i++) flood.send({ type: "ping" });
+    await flood.next(isError("rate-limited"), 5000, "a rate-limited error");
+    await sleep(500);
+    const pongs = flood.inbox.filter((m) => m.type === "pong").length;
+    assert.ok(pongs < 200, `all ${pongs} pings of the flood were answered`);
+    flood.close();
+    const fresh = signalingClient();
+    await fresh.opened;
+    fresh.send({ type: "ping" });
+    await fresh.next((m) => m.type === "pong", 5000, "pong on a fresh connection after the flood");
+    fresh.close();
+
+    assert.equal((await httpGet(tern.url("metrics", "/healthz"))).status, 200, "tern healthy after the abuse");
+  });
+});
