@@ -29,7 +29,11 @@ json::array urls(const net::Runtime& runtime, const config::Config& c) {
     std::string host = l.address.to_string();  // "ip:port" or "[v6]:port"
     const std::string port = std::to_string(l.address.port);
     const bool wildcard = host.rfind("0.0.0.0:", 0) == 0 || host.rfind("[::]:", 0) == 0;
-    if (!c.relay.public_address.empty()) {
+    if (!c.signaling_ice_host.empty()) {
+      host = (c.signaling_ice_host.find(':') != std::string::npos ? "[" + c.signaling_ice_host + "]"
+                                                                   : c.signaling_ice_host) +
+             ":" + port;
+    } else if (!c.relay.public_address.empty()) {
       host = c.relay.public_address + ":" + port;
     } else if (wildcard) {
       host = "127.0.0.1:" + port;

@@ -88,6 +88,7 @@ struct Config {
   std::string metrics_listen = "127.0.0.1:9641";
   std::string signaling_listen;
   std::string signaling_token;
+  std::string signaling_ice_host;  // host name for turn:/turns: URLs; empty = an address
   std::string admin_socket = "/run/tern/admin.sock";
   std::string log_level = "info";
   std::string log_format = "text";

@@ -271,7 +271,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
          {"signaling", [&](const YAML::Node& n) {
             w.map(n, "signaling",
                   {{"listen", w.string(c.signaling_listen, "signaling.listen")},
-                   {"token", w.string(c.signaling_token, "signaling.token")}});
+                   {"token", w.string(c.signaling_token, "signaling.token")},
+                   {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")}});
             if (!c.signaling_listen.empty() && !is_host_port(c.signaling_listen)) {
               w.error(n, "signaling.listen must be host:port or empty");
             }
