@@ -20,6 +20,12 @@ for preset in release asan; do
   step "test $preset"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --preset "$preset" -j "$jobs" --timeout 600
+  if [[ $preset == release ]]; then
+    # The benchmark tools against tern, coturn and the forwarder, ~1 s per shape, on the
+    # release build just made: proves they work; no timing is asserted (docs/performance.md).
+    step "bench smoke"
+    bench/side_by_side.sh --smoke
+  fi
 done
 
 step "build fuzz"

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Summarises bench/side_by_side.sh results: medians over rounds per target and shape, the
+tern/coturn and tern/forwarder ratios, and each issue-7 target with its verdict. Prints
+Markdown (and writes JSON). Input: JSON lines from tern_bench with a "target" field."""
+import argparse
+import json
+import statistics
+import sys
+
+# Shapes and the numbers read from each (dotted paths into one tern_bench JSON object).
+METRICS = {
+    "audio": ["relayed_per_cpu_s", "loss_ratio", "rtt_us.p99", "server_cpu_util"],
+    "high120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
+    "high1200": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
+    "load50k": ["loss_ratio", "offered_rate_achieved", "relayed_per_cpu_s", "rtt_us.p99"],
+    "load100k": ["loss_ratio", "offered_rate_achieved", "relayed_per_cpu_s", "rtt_us.p99"],
+    "allocate": ["cpu_us_per_allocation", "allocations_per_cpu_s", "allocations_per_s",
+                 "allocate_us.p99", "allocate_signed_us.p99"],
+    "binding": ["responses_per_cpu_s", "responses_per_s", "rtt_us.p99"],
+    "idle1k": ["rss_bytes_per_allocation", "allocations"],
+    "idle10k": ["rss_bytes_per_allocation", "allocations"],
+    "callgrind120": ["instructions_per_packet", "relayed_packets"],
+}
+# The number a run must produce to count (smoke check).
+PRIMARY = {
+    "audio": "relayed_per_cpu_s", "high120": "relayed_per_cpu_s", "high1200": "relayed_per_cpu_s",
+    "load50k": "loss_ratio", "load100k": "loss_ratio", "allocate": "cpu_us_per_allocation",
+    "binding": "responses_per_cpu_s", "idle1k": "rss_bytes_per_allocation",
+    "idle10k": "rss_bytes_per_allocation", "callgrind120": "instructions_per_packet",
+}
+
+
+def get(obj, path):
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj if isinstance(obj, (int, float)) and not isinstance(obj, bool) else None
+
+
+def load(paths):
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    runs.append(json.loads(line))
+    return runs
+
+
+def medians(runs):
+    """{target: {shape: {metric: median}}} over the runs that produced the metric."""
+    values = {}
+    for r in runs:
+        target, shape = r.get("target") or r.get("label"), r.get("shape")
+        for metric in METRICS.get(shape, []):
+            v = get(r, metric)
+            if v is not None:
+                values.setdefault(target, {}).setdefault(shape, {}).setdefault(metric, []).append(v)
+    return {t: {s: {m: statistics.median(v) for m, v in ms.items()} for s, ms in ss.items()}
+            for t, ss in values.items()}
+
+
+def per_round(runs):
+    """{(target, shape, metric): {round: value}} for ratios taken within each round."""
+    out = {}
+    for r in runs:
+        target, shape = r.get("target") or r.get("label"), r.get("shape")
+        for metric in METRICS.get(shape, []):
+            v = get(r, metric)
+            if v is not None:
+                out.setdefault((target, shape, metric), {})[r.get("round", 0)] = v
+    return out
+
+
+def disturbed(runs):
+    """Closed-loop relay runs in which neither the server nor the generator kept its CPU busy:
+    something else (another process, softirq work deferred to ksoftirqd) had the machine."""
+    bad = []
+    for r in runs:
+        if r.get("mode") in ("relay", "raw") and r.get("rate_offered") == 0 and r.get("ok"):
+            s, g = r.get("server_cpu_util"), r.get("generator_cpu_util")
+            if s is not None and g is not None and s < 0.8 and g < 0.8:
+                bad.append(f"{r.get('target')}/{r.get('shape')}/round {r.get('round')}: "
+                           f"server {s:.0%} and generator {g:.0%} busy")
+    return bad
+
+
+def figures(med, rounds_data):
+    """Rows: (figure, tern, coturn, forwarder, ratio, target text, met or None, unit).
+    Values are medians over rounds; a ratio is the median of the per-round ratios (both
+    targets measured in the same round), else the ratio of the medians."""
+    def m(target, shape, metric):
+        return med.get(target, {}).get(shape, {}).get(metric)
+
+    def ratio(a, b, key=None):
+        if key is not None:
+            shape, metric, num, den = key
+            x = rounds_data.get((num, shape, metric), {})
+            y = rounds_data.get((den, shape, metric), {})
+            pairs = [x[k] / y[k] for k in x if k in y and y[k]]
+            if pairs:
+                return statistics.median(pairs)
+        return a / b if a is not None and b not in (None, 0) else None
+
+    rows = []
+    for shape, label, want in (("audio", "audio-like (100 clients x 50 pkt/s x 120 B)", 1.5),
+                               ("high120", "high load, 120 B", 1.3),
+                               ("high1200", "high load, 1200 B", 1.3)):
+        t, c = m("tern", shape, "relayed_per_cpu_s"), m("coturn", shape, "relayed_per_cpu_s")
+        r = ratio(t, c, (shape, "relayed_per_cpu_s", "tern", "coturn"))
+        rows.append(("relayed packets per server CPU-second, " + label, t, c, None, r,
+                     f">= {want}x coturn", None if r is None else r >= want, "pkt/CPU-s"))
+    for shape, label in (("high120", "120 B"), ("high1200", "1200 B")):
+        t, f = m("tern", shape, "relayed_per_cpu_s"), m("forwarder", shape, "relayed_per_cpu_s")
+        r = ratio(t, f, (shape, "relayed_per_cpu_s", "tern", "forwarder"))
+        rows.append((f"relayed packets per CPU-second vs raw forwarder, {label}", t, None, f, r,
+                     ">= 0.85x forwarder", None if r is None else r >= 0.85, "pkt/CPU-s"))
+    for shape, label in (("load50k", "50k"), ("load100k", "100k")):
+        t, c = m("tern", shape, "loss_ratio"), m("coturn", shape, "loss_ratio")
+        achieved = m("tern", shape, "offered_rate_achieved")
+        note = f" (achieved {achieved:,.0f} msg/s)" if achieved else ""
+        met = None if t is None else t == 0
+        rows.append((f"loss at {label} msg/s offered{note}", pct(t), pct(c), None,
+                     None, "no loss (where coturn loses)", met, "%"))
+    t, c = m("tern", "allocate", "cpu_us_per_allocation"), m("coturn", "allocate", "cpu_us_per_allocation")
+    r = ratio(t, c, ("allocate", "cpu_us_per_allocation", "tern", "coturn"))
+    rows.append(("server CPU per allocation (401 + Allocate + delete), 64 in flight", t, c, None, r,
+                 "<= 0.33x coturn", None if r is None else r <= 1 / 3, "us"))
+    t, c = m("tern", "allocate", "allocations_per_cpu_s"), m("coturn", "allocate", "allocations_per_cpu_s")
+    rows.append(("allocations per server CPU-second", t, c, None,
+                 ratio(t, c, ("allocate", "allocations_per_cpu_s", "tern", "coturn")), "", None,
+                 "alloc/CPU-s"))
+    t, c = m("tern", "allocate", "allocate_us.p99"), m("coturn", "allocate", "allocate_us.p99")
+    rows.append(("p99 allocate latency (401 + signed Allocate), 64 in flight",
+                 ms(t), ms(c), None, ratio(t, c), "< 5 ms", None if t is None else t < 5000, "ms"))
+    t, c = m("tern", "binding", "responses_per_cpu_s"), m("coturn", "binding", "responses_per_cpu_s")
+    r = ratio(t, c, ("binding", "responses_per_cpu_s", "tern", "coturn"))
+    rows.append(("STUN Binding requests per server CPU-second", t, c, None, r, ">= 1.5x coturn",
+                 None if r is None else r >= 1.5, "req/CPU-s"))
+    for shape, label in (("idle1k", "1k"), ("idle10k", "10k")):
+        t, c = m("tern", shape, "rss_bytes_per_allocation"), m("coturn", shape, "rss_bytes_per_allocation")
+        rows.append((f"memory (RSS) per idle allocation at {label}", t, c, None, ratio(t, c),
+                     "<= 4096 B", None if t is None else t <= 4096, "B"))
+    t, c = m("tern", "callgrind120", "instructions_per_packet"), m("coturn", "callgrind120", "instructions_per_packet")
+    f = m("forwarder", "callgrind120", "instructions_per_packet")
+    if t is not None or c is not None:
+        rows.append(("user-space instructions per relayed packet (callgrind, 120 B)", t, c, f,
+                     ratio(t, c), "(lower is better)", None, "Ir/pkt"))
+    t, c = m("tern", "idle10k", "allocations"), m("coturn", "idle10k", "allocations")
+    rows.append(("concurrent allocations held (10k wanted)", t, c, None, None, "10000",
+                 None if t is None else t >= 10000, ""))
+    return rows
+
+
+def pct(v):
+    return None if v is None else v * 100
+
+
+def ms(v):
+    return None if v is None else v / 1000
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+def markdown(rows, rounds):
+    out = [f"Medians over {rounds} round(s); a ratio is the median of the per-round ratios.", "",
+           "| figure | unit | tern | coturn | forwarder | ratio | target | met |",
+           "|---|---|---:|---:|---:|---:|---|---|"]
+    for fig, t, c, f, r, target, met, unit in rows:
+        verdict = "-" if met is None else ("yes" if met else "**no**")
+        ratio_text = "-" if r is None else f"{r:.2f}x"
+        out.append(f"| {fig} | {unit} | {fmt(t)} | {fmt(c)} | {fmt(f)} | {ratio_text} | {target} | {verdict} |")
+    return "\n".join(out) + "\n"
+
+
+def brief(run):
+    shape = run.get("shape")
+    if not run.get("ok", False):
+        return "FAILED: " + str(run.get("error"))
+    parts = []
+    for metric in METRICS.get(shape, [])[:3]:
+        v = get(run, metric)
+        parts.append(f"{metric}={fmt(v)}")
+    return " ".join(parts)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("results", nargs="*", help="JSON lines files (stdin with --brief)")
+    p.add_argument("--json", help="write the summary as JSON here")
+    p.add_argument("--markdown", help="write the Markdown table here")
+    p.add_argument("--brief", action="store_true", help="one line about one run read on stdin")
+    p.add_argument("--note", help="a line printed above the table")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if a run failed or lacks its shape's main number")
+    a = p.parse_args()
+    if a.brief:
+        for line in sys.stdin:
+            if line.strip():
+                print(brief(json.loads(line)))
+        return 0
+    runs = load(a.results)
+    med = medians(runs)
+    rounds = max((r.get("round", 0) for r in runs), default=0)
+    rows = figures(med, per_round(runs))
+    noisy = disturbed(runs)
+    md = markdown(rows, rounds)
+    if a.note:
+        md = a.note + "\n\n" + md
+    if noisy:
+        md += "\nDisturbed runs (kept; the per-round ratio medians damp them): " + "; ".join(noisy) + "\n"
+    bad = [f"{r.get('target')}/{r.get('shape')}/round {r.get('round')}: {r.get('error', 'missing ' + PRIMARY.get(r.get('shape'), '?'))}"
+           for r in runs
+           if not r.get("ok", False) or get(r, PRIMARY.get(r.get("shape"), "")) is None]
+    summary = {
+        "rounds": rounds,
+        "medians": med,
+        "figures": [{"figure": f, "unit": u, "tern": t, "coturn": c, "forwarder": fw, "ratio": r,
+                     "target": tg, "met": met} for f, t, c, fw, r, tg, met, u in rows],
+        "failed_runs": bad,
+        "disturbed_runs": noisy,
+    }
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(summary, f, indent=2)
+            f.write("\n")
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(md)
+    print(json.dumps({"figures": summary["figures"], "failed_runs": bad}))
+    print()
+    print(md, end="")
+    if a.check and bad:
+        for b in bad:
+            print("failed run: " + b, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Runs tern, coturn and a raw UDP forwarder side by side on loopback through the same load shapes,
+# in alternating rounds, each server pinned to the same CPU, and prints tern/coturn and
+# tern/forwarder ratios (JSON and a Markdown table, medians over rounds). Method and latest
+# results: docs/performance.md. Uses the release build; builds nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+usage() {
+  cat <<'EOF'
+usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [--shapes LIST]
+                             [--targets LIST] [--callgrind]
+  --smoke        every shape once, ~1 s each, small N (for CI: fails only when a run
+                 produced no numbers, never on a ratio)
+  --rounds R     alternating rounds (default 3); medians are taken over rounds
+  --duration S   seconds per timed phase (default 5; smoke 1)
+  --out DIR      keep results.jsonl, summary.json, summary.md and logs here
+                 (default: a new directory under /tmp)
+  --shapes LIST  comma-separated subset of: audio,high120,high1200,load50k,load100k,
+                 allocate,binding,idle1k,idle10k
+                 (or "none")
+  --targets LIST comma-separated subset of: tern,coturn,forwarder
+  --callgrind    also count user-space instructions per relayed packet (120 B, closed loop)
+                 for each target under valgrind --tool=callgrind: exact and repeatable when
+                 timings are too noisy (kernel time is not counted)
+Environment: TERN_BIN, TERN_BENCH_BIN, TERN_FORWARDER_BIN (default: build/release/...),
+  TURNSERVER (default: turnserver), COTURN_RELAY_THREADS (default 1).
+EOF
+}
+
+smoke=0
+callgrind=0
+rounds=3
+duration=""
+out=""
+shapes="audio,high120,high1200,load50k,load100k,allocate,binding,idle1k,idle10k"
+targets="tern,coturn,forwarder"
+while (($#)); do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --out) out=$2; shift ;;
+    --shapes) shapes=$2; shift ;;
+    --targets) targets=$2; shift ;;
+    --callgrind) callgrind=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if ((smoke)); then
+  rounds=1
+  duration=${duration:-1}
+else
+  duration=${duration:-5}
+fi
+
+tern_bin=${TERN_BIN:-$root/build/release/server/app/tern}
+bench_bin=${TERN_BENCH_BIN:-$root/build/release/bench/tern_bench}
+forwarder_bin=${TERN_FORWARDER_BIN:-$root/build/release/bench/tern_forwarder}
+turnserver_bin=${TURNSERVER:-turnserver}
+coturn_threads=${COTURN_RELAY_THREADS:-1}
+
+for b in "$tern_bin" "$bench_bin" "$forwarder_bin"; do
+  if [[ ! -x $b ]]; then
+    echo "side_by_side: $b is missing; build first: cmake --preset release && cmake --build --preset release" >&2
+    exit 2
+  fi
+done
+has_target() { [[ ",$targets," == *",$1,"* ]]; }
+if has_target coturn && ! command -v "$turnserver_bin" >/dev/null; then
+  echo "side_by_side: turnserver (Debian package coturn) is not installed; scripts/setup.sh --test" >&2
+  exit 2
+fi
+
+tmp=$(mktemp -d /tmp/tern-bench.XXXXXX)
+keep=1  # a smoke run without --out leaves nothing behind
+if [[ -z $out ]] && ((smoke)); then keep=0; fi
+out=${out:-$tmp/out}
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+server_pid=""
+
+stop_server() {
+  local pid=$1 signal=$2
+  [[ -n $pid ]] || return 0
+  kill "-$signal" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 40); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  if [[ -n $server_pid ]]; then stop_server "$server_pid" KILL; fi
+  rm -rf "$tmp/state" "$tmp"/*.sock
+  if ((!keep)) || [[ $out != "$tmp"/* ]]; then rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+# File descriptors: 10k allocations need 10k client sockets here and 10k relay sockets there.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# Pin every server (tern, coturn, forwarder) to the same CPU and the load generator to another,
+# so "per CPU-second" means the same thing for all three.
+# taskset execs the program, so $! is the server's own pid (a shell function here would put a
+# subshell in between, and /proc would measure the subshell).
+server_cpu="" gen_cpu="" on_server_cpu=() on_gen_cpu=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+  server_cpu=$(($(nproc) - 1))
+  gen_cpu=0
+  on_server_cpu=(taskset -c "$server_cpu")
+  on_gen_cpu=(taskset -c "$gen_cpu")
+fi
+
+# Free UDP ports on 127.0.0.1 (and one on the peer address 127.0.0.2) for the listeners.
+read -r tern_port coturn_port fwd_port sink_port < <(python3 - <<'EOF'
+import socket
+socks = []
+for ip in ("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, 0))
+    socks.append(s)
+print(*(s.getsockname()[1] for s in socks))
+EOF
+)
+# Relay port ranges: disjoint from each other and (on a default Linux) from the ephemeral range
+# 32768-60999 that client sockets draw from.
+coturn_min=10000 coturn_max=21999 tern_min=22000 tern_max=32767
+
+cat >"$tmp/tern.yaml" <<EOF
+realm: bench.local
+workers: 1
+state_dir: $tmp/state
+listen:
+  - {transport: udp, address: "127.0.0.1", port: $tern_port}
+relay:
+  address: "127.0.0.1"
+  min_port: $tern_min
+  max_port: $tern_max
+auth:
+  users: [{name: bench, password: bench}]
+limits:
+  allocations_per_user: 100000
+  unauthenticated_replies_per_second: 0
+peers:
+  allow: ["127.0.0.2/32"]
+metrics: {listen: ""}
+admin: {socket: $tmp/admin.sock}
+log: {level: info}
+EOF
+cat >"$tmp/coturn.conf" <<EOF
+listening-ip=127.0.0.1
+listening-port=$coturn_port
+relay-ip=127.0.0.1
+min-port=$coturn_min
+max-port=$coturn_max
+relay-threads=$coturn_threads
+lt-cred-mech
+user=bench:bench
+realm=bench.local
+total-quota=0
+user-quota=0
+no-tls
+no-dtls
+no-tcp-relay
+allow-loopback-peers
+no-cli
+log-file=$tmp/coturn.log
+simple-log
+pidfile=$tmp/coturn.pid
+userdb=$tmp/turndb
+EOF
+
+port_open() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
+
+# Starts one target in the background (under "${server_wrap[@]}", e.g. valgrind, when set);
+# sets server_pid and server_addr.
+server_wrap=()
+start_wait=100  # x 0.05 s
+start_target() {
+  local target=$1 port
+  for port in "$tern_port" "$coturn_port" "$fwd_port"; do
+    if port_open "$port"; then  # SO_REUSEPORT would let a second server share it silently
+      echo "side_by_side: UDP port $port is still bound (a previous server still running?)" >&2
+      return 1
+    fi
+  done
+  case "$target" in
+    tern)
+      port=$tern_port
+      "${on_server_cpu[@]}" "${server_wrap[@]}" "$tern_bin" serve --config "$tmp/tern.yaml" >>"$out/tern.log" 2>&1 &
+      ;;
+    coturn)
+      port=$coturn_port
+      "${on_server_cpu[@]}" "${server_wrap[@]}" "$turnserver_bin" -c "$tmp/coturn.conf" --no-stdout-log >>"$out/coturn.out" 2>&1 &
+      ;;
+    forwarder)
+      port=$fwd_port
+      "${on_server_cpu[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" --to "127.0.0.2:$sink_port" \
+        --max-seconds 600 >>"$out/forwarder.log" 2>&1 &
+      ;;
+  esac
+  server_pid=$!
+  server_addr=127.0.0.1:$port
+  for _ in $(seq "$start_wait"); do
+    port_open "$port" && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if ! port_open "$port" || ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "side_by_side: $target did not start (see $out)" >&2
+    return 1
+  fi
+  if [[ $(readlink "/proc/$server_pid/exe" 2>/dev/null) == */bash ]]; then
+    echo "side_by_side: internal error: pid $server_pid is a shell, not the server" >&2
+    return 1
+  fi
+  sleep 0.2  # let coturn's auth and relay threads come up
+}
+
+stop_target() {
+  local target=$1 signal=TERM
+  [[ $target == tern ]] && signal=INT  # SIGTERM would drain tern; SIGINT stops it at once
+  stop_server "$server_pid" "$signal"
+  server_pid=""
+}
+
+# Shapes: name -> tern_bench arguments (full, then smoke). The forwarder runs the high-load
+# shapes in raw mode.
+shape_args() {
+  local shape=$1 d=$duration
+  if ((smoke)); then
+    case "$shape" in
+      audio) echo "--mode relay --clients 20 --rate 1000 --size 120 --duration $d" ;;
+      high120) echo "--mode relay --clients 4 --size 120 --window 32 --duration $d" ;;
+      high1200) echo "--mode relay --clients 4 --size 1200 --window 32 --duration $d" ;;
+      load50k) echo "--mode relay --clients 20 --rate 5000 --size 120 --duration $d" ;;
+      load100k) echo "--mode relay --clients 20 --rate 10000 --size 120 --duration $d" ;;
+      allocate) echo "--mode allocate --inflight 16 --duration $d" ;;
+      binding) echo "--mode binding --clients 2 --window 16 --duration $d" ;;
+      idle1k) echo "--mode idle --clients 100" ;;
+      idle10k) echo "--mode idle --clients 500" ;;
+    esac
+    return
+  fi
+  case "$shape" in
+    audio) echo "--mode relay --clients 100 --rate 5000 --size 120 --duration $d" ;;
+    high120) echo "--mode relay --clients 8 --size 120 --window 32 --duration $d" ;;
+    high1200) echo "--mode relay --clients 8 --size 1200 --window 32 --duration $d" ;;
+    load50k) echo "--mode relay --clients 100 --rate 50000 --size 120 --duration $d" ;;
+    load100k) echo "--mode relay --clients 100 --rate 100000 --size 120 --duration $d" ;;
+    allocate) echo "--mode allocate --inflight 64 --duration $d" ;;
+    binding) echo "--mode binding --clients 4 --window 32 --duration $d" ;;
+    idle1k) echo "--mode idle --clients 1000 --inflight 64" ;;
+    idle10k) echo "--mode idle --clients 10000 --inflight 64" ;;
+  esac
+}
+
+supports() {  # target shape
+  [[ $1 != forwarder ]] && return 0
+  [[ $2 == high120 || $2 == high1200 ]]
+}
+
+failed=0
+run_one() {  # round target shape
+  local round=$1 target=$2 shape=$3 args line rc=0
+  args=$(shape_args "$shape")
+  if [[ $target == forwarder ]]; then
+    args="${args/--mode relay/--mode raw} --peer-port $sink_port"
+  fi
+  if ! start_target "$target"; then
+    failed=$((failed + 1))
+    echo "{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"server did not start\"}" >>"$results"
+    stop_target "$target"
+    return
+  fi
+  # shellcheck disable=SC2086  # word splitting of the shape's arguments is intended
+  line=$("${on_gen_cpu[@]}" timeout 300 "$bench_bin" --server "$server_addr" --server-pid "$server_pid" \
+    --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
+  stop_target "$target"
+  if [[ -z $line || $line != \{* ]]; then
+    line="{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"no output (exit $rc)\"}"
+  else
+    line="{\"target\":\"$target\",${line:1}"
+  fi
+  echo "$line" >>"$results"
+  if ((rc != 0)); then
+    failed=$((failed + 1))
+    echo "side_by_side: $target $shape round $round failed: $line" >&2
+  fi
+  printf '  %-9s %-9s round %s: %s\n' "$target" "$shape" "$round" "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
+}
+
+echo "side_by_side: rounds=$rounds duration=${duration}s servers on CPU ${server_cpu:-any}, generator on CPU ${gen_cpu:-any}; output in $out" >&2
+shape_list=()
+[[ $shapes == none ]] || IFS=, read -r -a shape_list <<<"$shapes"
+IFS=, read -r -a target_list <<<"$targets"
+for ((round = 1; round <= rounds; round++)); do
+  # Alternate the order so neither server always runs first (warm caches, frequency, noise).
+  order=("${target_list[@]}")
+  if ((round % 2 == 0)); then
+    order=()
+    for ((i = ${#target_list[@]} - 1; i >= 0; i--)); do order+=("${target_list[i]}"); done
+  fi
+  for shape in "${shape_list[@]}"; do
+    for target in "${order[@]}"; do
+      supports "$target" "$shape" || continue
+      run_one "$round" "$target" "$shape"
+    done
+  done
+done
+
+# Instructions per relayed packet: each target under callgrind, counters zeroed just before the
+# data phase and dumped just after it, so setup and shutdown are not counted.
+run_callgrind() {  # target
+  local target=$1 file=$out/callgrind.$1.out args line rc=0 ir
+  args="--mode relay --clients 8 --window 32 --size 120 --packets 5000 --duration 300"
+  if [[ $target == forwarder ]]; then args="--mode raw --clients 8 --window 32 --size 120 --packets 10000 --duration 300 --peer-port $sink_port"; fi
+  server_wrap=(valgrind --tool=callgrind --callgrind-out-file="$file")
+  start_wait=600
+  if ! start_target "$target"; then
+    failed=$((failed + 1))
+    server_wrap=() start_wait=100
+    stop_target "$target"
+    return
+  fi
+  server_wrap=() start_wait=100
+  sleep 1
+  # shellcheck disable=SC2086
+  line=$("${on_gen_cpu[@]}" timeout 600 "$bench_bin" --server "$server_addr" --label "$target" \
+    --shape callgrind120 --before-data "callgrind_control -z $server_pid >/dev/null" \
+    --after-data "callgrind_control -d $server_pid >/dev/null" $args 2>>"$out/bench.err") || rc=$?
+  stop_target "$target"
+  ir=$(awk '/^summary:/ {print $2}' "$file.1" 2>/dev/null || true)
+  line=$(LINE="$line" IR="$ir" TARGET="$target" python3 -c '
+import json, os
+try:
+    d = json.loads(os.environ["LINE"])
+except ValueError:
+    d = {"ok": False, "error": "no output"}
+d = {"target": os.environ["TARGET"], **d, "shape": "callgrind120", "round": 1}
+ir, n = os.environ["IR"], d.get("relayed_packets") or 0
+if ir and n:
+    d["instructions"] = int(ir)
+    d["instructions_per_packet"] = int(ir) / n
+else:
+    d["ok"] = False
+    d.setdefault("error", "no callgrind dump")
+print(json.dumps(d))')
+  echo "$line" >>"$results"
+  printf '  %-9s %-12s: %s\n' "$target" callgrind120 "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
+  if ((rc != 0)); then failed=$((failed + 1)); fi
+}
+if ((callgrind)); then
+  command -v valgrind >/dev/null || { echo "side_by_side: --callgrind needs valgrind" >&2; exit 2; }
+  for target in "${target_list[@]}"; do run_callgrind "$target"; done
+fi
+
+cp "$tmp/tern.yaml" "$tmp/coturn.conf" "$out/"
+note=()
+if ((smoke)); then
+  note=(--note "Smoke run: small N and 1 s phases; the labels name the full shapes, the numbers do not measure them.")
+fi
+python3 "$root/bench/compare.py" --check "${note[@]}" --json "$out/summary.json" \
+  --markdown "$out/summary.md" "$results" || failed=$((failed + 1))
+((keep)) && echo "side_by_side: results in $out" >&2
+if ((failed > 0)); then
+  echo "side_by_side: failed: a run produced no numbers (see above)" >&2
+  exit 1
+fi

@@ -1,0 +1,1244 @@
+// tern_bench: a load generator for any TURN server over UDP on loopback (and for a raw UDP
+// forwarder). N clients do the long-term-credential Allocate dance, bind a channel (or create a
+// permission) to an echo peer the tool runs itself, then send ChannelData or Send indications
+// at a given size and rate; or it measures Allocate rate and latency, Binding rate, or memory
+// per idle allocation. One run prints one JSON object. Method: docs/performance.md.
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "measure.hpp"
+#include "tern/protocol/channel_data.hpp"
+#include "turn_messages.hpp"
+#include "udp.hpp"
+
+namespace tern::bench {
+namespace {
+
+constexpr std::size_t kBatch = 64;
+constexpr std::size_t kSlot = 2048;
+constexpr std::size_t kMaxPayload = 1400;
+constexpr std::uint32_t kMagic = 0x6e726574;  // "tern" in little-endian memory
+constexpr std::size_t kStamp = 24;            // magic, client index, sequence, send time
+constexpr std::uint64_t kPeerId = ~std::uint64_t{0};
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kSec = 1'000'000'000;
+
+const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
+  --mode relay|allocate|binding|idle|raw   (default relay; raw drives a plain UDP forwarder)
+  --server-pid PID      measure this process's CPU (utime+stime) and VmRSS from /proc
+  --clients N           relay/idle/raw: clients (allocations); binding: sockets (default 10)
+  --size BYTES          relay/raw payload per packet, 24..1400 (default 120)
+  --rate MSG_PER_S      relay/raw: total client->server messages/s; 0 = closed loop (default 0)
+  --window N            closed loop: packets in flight per client; binding: requests in
+                        flight per socket (default 32)
+  --duration S          data phase / allocate / binding time (default 5)
+  --packets N           relay/raw: stop each client after N packets (default 0 = no limit)
+  --send                relay: Send indications + CreatePermission instead of ChannelBind
+  --inflight K          Allocate dances in flight (allocate mode and setup; default 64)
+  --idle-channel        idle: also bind a channel per allocation
+  --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
+  --peer-ip IP          echo peer address (default 127.0.0.2)
+  --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
+  --user U --password P long-term credentials (default bench/bench)
+  --drain S             wait for packets in flight after the data phase (default 1)
+  --setup-timeout S     bound on setup and teardown (default 60)
+  --rto S               request retransmission timeout, doubled per retry (default 0.5)
+  --sockbuf BYTES       SO_RCVBUF/SO_SNDBUF of the tool's sockets (default 4194304)
+  --before-data CMD     relay/raw: shell command run just before the data phase
+  --after-data CMD      relay/raw: shell command run just after it (e.g. callgrind_control)
+  --label L --shape S --round R   copied into the JSON output
+)";
+
+struct Options {
+  std::string mode = "relay";
+  std::string server_text;
+  sockaddr_in server{};
+  pid_t server_pid = 0;
+  std::size_t clients = 10;
+  std::size_t size = 120;
+  double rate = 0;
+  std::size_t window = 32;
+  double duration = 5;
+  std::uint64_t packets = 0;
+  bool send = false;
+  std::size_t inflight = 64;
+  bool idle_channel = false;
+  std::uint32_t lifetime = 600;
+  std::string peer_ip = "127.0.0.2";
+  std::uint16_t peer_port = 0;
+  std::string user = "bench";
+  std::string password = "bench";
+  double drain = 1;
+  double setup_timeout = 60;
+  double rto = 0.5;
+  int max_retries = 4;
+  int sockbuf = 4 << 20;
+  std::string before_data;
+  std::string after_data;
+  std::string label;
+  std::string shape;
+  std::int64_t round = 0;
+};
+
+bool parse_options(int argc, char** argv, Options& o, std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        error = "missing value for " + a;
+        return {};
+      }
+      return argv[++i];
+    };
+    auto number = [&]() -> double {
+      const std::string v = value();
+      if (!error.empty()) return 0;
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d < 0) error = "bad number for " + a + ": " + v;
+      return d;
+    };
+    if (a == "--mode")
+      o.mode = value();
+    else if (a == "--server")
+      o.server_text = value();
+    else if (a == "--server-pid")
+      o.server_pid = static_cast<pid_t>(number());
+    else if (a == "--clients")
+      o.clients = static_cast<std::size_t>(number());
+    else if (a == "--size")
+      o.size = static_cast<std::size_t>(number());
+    else if (a == "--rate")
+      o.rate = number();
+    else if (a == "--window")
+      o.window = static_cast<std::size_t>(number());
+    else if (a == "--duration")
+      o.duration = number();
+    else if (a == "--packets")
+      o.packets = static_cast<std::uint64_t>(number());
+    else if (a == "--send")
+      o.send = true;
+    else if (a == "--inflight")
+      o.inflight = static_cast<std::size_t>(number());
+    else if (a == "--idle-channel")
+      o.idle_channel = true;
+    else if (a == "--lifetime")
+      o.lifetime = static_cast<std::uint32_t>(number());
+    else if (a == "--peer-ip")
+      o.peer_ip = value();
+    else if (a == "--peer-port")
+      o.peer_port = static_cast<std::uint16_t>(number());
+    else if (a == "--user")
+      o.user = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--drain")
+      o.drain = number();
+    else if (a == "--setup-timeout")
+      o.setup_timeout = number();
+    else if (a == "--rto")
+      o.rto = number();
+    else if (a == "--sockbuf")
+      o.sockbuf = static_cast<int>(number());
+    else if (a == "--before-data")
+      o.before_data = value();
+    else if (a == "--after-data")
+      o.after_data = value();
+    else if (a == "--label")
+      o.label = value();
+    else if (a == "--shape")
+      o.shape = value();
+    else if (a == "--round")
+      o.round = static_cast<std::int64_t>(number());
+    else if (a == "--help" || a == "-h") {
+      error = "help";
+      return false;
+    } else {
+      error = "unknown option " + a;
+    }
+    if (!error.empty()) return false;
+  }
+  static const std::set<std::string> kModes = {"relay", "allocate", "binding", "idle", "raw"};
+  if (!kModes.contains(o.mode)) error = "unknown mode " + o.mode;
+  auto server = parse_endpoint(o.server_text);
+  if (!server)
+    error = "--server IP:PORT is required";
+  else
+    o.server = *server;
+  if (o.size < kStamp || o.size > kMaxPayload) error = "--size must be 24..1400";
+  if (o.clients == 0 || o.clients > 60000) error = "--clients must be 1..60000";
+  if (o.window == 0 || o.window > 4096) error = "--window must be 1..4096";
+  if (o.inflight == 0) error = "--inflight must be at least 1";
+  if (o.duration > 3600 || o.setup_timeout > 3600 || o.drain > 60) error = "durations too long";
+  return error.empty();
+}
+
+std::uint64_t secs_to_ns(double s) {
+  return static_cast<std::uint64_t>(s * 1e9);
+}
+double ns_to_secs(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+// A TURN client: one UDP socket (one 5-tuple, one allocation) and its current transaction.
+enum class Step : std::uint8_t {
+  kIdle,
+  kChallenge,
+  kAllocate,
+  kPermission,
+  kChannel,
+  kReady,
+  kRefresh,
+  kDelete,
+  kClosed,
+  kFailed
+};
+// What follows a successful Allocate.
+enum class Next : std::uint8_t { kHold, kPermission, kChannel, kDelete };
+enum class Action : std::uint8_t { kAllocate, kRefresh, kDelete };
+
+struct Client {
+  int fd = -1;
+  std::uint16_t port = 0;
+  Step step = Step::kIdle;
+  bool busy = false;  // a transaction is outstanding
+  TransactionId tid{};
+  std::array<std::uint8_t, 512> req{};
+  std::size_t req_len = 0;
+  std::uint64_t sent_ns = 0;         // last (re)transmission
+  std::uint64_t step_start_ns = 0;   // first transmission of this request
+  std::uint64_t dance_start_ns = 0;  // the unauthenticated Allocate
+  int retries = 0;
+  std::string nonce;
+  TransportAddress relayed{};
+  std::uint16_t channel = 0;
+  // data phase
+  std::uint64_t seq = 0;
+  std::uint64_t scheduled = 0;  // rate mode: packets due so far
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  std::uint64_t written_off = 0;  // closed loop: given up as lost to reopen the window
+  std::uint64_t last_progress_ns = 0;
+  double phase = 0;
+};
+
+struct ProcSample {
+  std::optional<double> cpu;
+  std::optional<std::uint64_t> rss;
+  double self_cpu = 0;
+  std::uint64_t at = 0;
+};
+
+class Bench {
+ public:
+  explicit Bench(Options o) : opt_(std::move(o)), rng_(std::random_device{}()) {
+    creds_.username = opt_.user;
+    creds_.password = opt_.password;
+    peer_ = to_transport(make_sockaddr(opt_.peer_ip, opt_.peer_port));
+    client_bind_ = make_sockaddr("127.0.0.1", 0);
+    client_bind_.sin_addr = opt_.server.sin_addr;  // same address family and loopback
+  }
+  ~Bench() {
+    for (auto& c : clients_) close_client(c);
+    if (peer_fd_ >= 0) ::close(peer_fd_);
+    if (epoll_ >= 0) ::close(epoll_);
+  }
+
+  int run() {
+    Json j;
+    j.field("tool", "tern_bench").field("mode", opt_.mode).field("label", opt_.label);
+    j.field("shape", opt_.shape).field("round", opt_.round).field("server", opt_.server_text);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);  // precise pacing wake-ups
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    fd_limit_ = raise_fd_limit();
+    bool ok = false;
+    if (epoll_ < 0) {
+      error_ = "epoll_create1 failed";
+    } else if (opt_.mode == "relay" || opt_.mode == "raw") {
+      ok = mode_relay(j);
+    } else if (opt_.mode == "allocate") {
+      ok = mode_allocate(j);
+    } else if (opt_.mode == "binding") {
+      ok = mode_binding(j);
+    } else {
+      ok = mode_idle(j);
+    }
+    write_requests(j);
+    j.field("socket_open_failures", open_failures_).field("request_send_errors", send_errors_);
+    j.field("ok", ok);
+    if (!ok) j.field("error", error_.empty() ? std::string("no numbers") : error_);
+    std::printf("%s\n", j.str().c_str());
+    std::fflush(stdout);
+    return ok ? 0 : 1;
+  }
+
+ private:
+  // ---- processes and sockets -------------------------------------------------------------
+
+  ProcSample sample() const {
+    ProcSample s;
+    if (opt_.server_pid > 0) {
+      s.cpu = process_cpu_seconds(opt_.server_pid);
+      s.rss = process_rss_kib(opt_.server_pid);
+    }
+    s.self_cpu = self_cpu_seconds();
+    s.at = now_ns();
+    return s;
+  }
+
+  // Writes server CPU and generator CPU over [a, b]; returns the server's CPU seconds, if known.
+  std::optional<double> write_cpu(Json& j, const ProcSample& a, const ProcSample& b) const {
+    const double wall = ns_to_secs(b.at - a.at);
+    j.field("wall_s", wall);
+    std::optional<double> cpu;
+    if (a.cpu && b.cpu) {
+      cpu = *b.cpu - *a.cpu;
+      j.field("server_cpu_s", *cpu);
+      j.field("server_cpu_util", wall > 0 ? *cpu / wall : 0.0);
+    } else {
+      j.null_field("server_cpu_s");
+    }
+    j.field("generator_cpu_s", b.self_cpu - a.self_cpu);
+    j.field("generator_cpu_util", wall > 0 ? (b.self_cpu - a.self_cpu) / wall : 0.0);
+    return cpu;
+  }
+
+  bool open_peer(bool echo) {
+    echo_ = echo;
+    const auto local = make_sockaddr(opt_.peer_ip, opt_.peer_port);
+    peer_fd_ = open_udp(local, nullptr, 16 << 20);
+    if (peer_fd_ < 0) {
+      error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" +
+               std::to_string(opt_.peer_port) + ": " + std::strerror(errno);
+      return false;
+    }
+    peer_.port = local_port(peer_fd_);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kPeerId;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, peer_fd_, &ev);
+    return true;
+  }
+
+  bool open_client(Client& c, std::size_t index) {
+    c.fd = open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+    if (c.fd < 0) {
+      ++open_failures_;
+      if (error_.empty())
+        error_ = std::string("cannot open a client socket: ") + std::strerror(errno);
+      return false;
+    }
+    c.port = local_port(c.fd);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = index;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
+    return true;
+  }
+
+  void close_client(Client& c) {
+    if (c.fd >= 0) ::close(c.fd);
+    c.fd = -1;
+  }
+
+  // ---- TURN transactions -----------------------------------------------------------------
+
+  void transmit(Client& c, std::uint64_t now) {
+    c.sent_ns = now;
+    if (::send(c.fd, c.req.data(), c.req_len, MSG_DONTWAIT) < 0) ++send_errors_;
+  }
+
+  void begin(Client& c, Step step, std::uint64_t now) {
+    c.step = step;
+    c.busy = true;
+    c.retries = 0;
+    c.step_start_ns = now;
+    c.tid = random_tid(rng_);
+    creds_.nonce = c.nonce;
+    std::span<std::uint8_t> out(c.req);
+    switch (step) {
+      case Step::kChallenge:
+        c.dance_start_ns = now;
+        c.req_len = build_allocate(out, c.tid, nullptr);
+        break;
+      case Step::kAllocate:
+        c.req_len = build_allocate(out, c.tid, &creds_);
+        break;
+      case Step::kPermission:
+        c.req_len = build_create_permission(out, c.tid, creds_, peer_);
+        break;
+      case Step::kChannel:
+        c.req_len = build_channel_bind(out, c.tid, creds_, c.channel, peer_);
+        break;
+      case Step::kRefresh:
+        c.req_len = build_refresh(out, c.tid, creds_, opt_.lifetime);
+        break;
+      case Step::kDelete:
+        c.req_len = build_refresh(out, c.tid, creds_, 0);
+        break;
+      default:
+        break;
+    }
+    transmit(c, now);
+  }
+
+  void start(std::size_t index, Action action, std::uint64_t now) {
+    Client& c = clients_[index];
+    ++inflight_;
+    c.busy = true;
+    switch (action) {
+      case Action::kAllocate:
+        if (c.fd < 0 && !open_client(c, index)) {
+          fail(index, 1, now);  // 1: socket error
+          return;
+        }
+        begin(c, Step::kChallenge, now);
+        break;
+      case Action::kRefresh:
+        begin(c, Step::kRefresh, now);
+        break;
+      case Action::kDelete:
+        begin(c, Step::kDelete, now);
+        break;
+    }
+  }
+
+  void pump(std::uint64_t now) {
+    while (inflight_ < opt_.inflight && !pending_.empty()) {
+      auto [index, action] = pending_.front();
+      pending_.pop_front();
+      start(index, action, now);
+    }
+  }
+
+  // The client's transaction is over; it rests in `step` until given another action.
+  void rest(std::size_t index, Step step, std::uint64_t now) {
+    Client& c = clients_[index];
+    c.step = step;
+    c.busy = false;
+    --inflight_;
+    if (step == Step::kReady) ++settled_ready_;
+    if (step == Step::kFailed) ++settled_failed_;
+    if (step == Step::kClosed) ++closed_;
+    if (recycle_ && (step == Step::kClosed || step == Step::kFailed) && now < recycle_until_) {
+      close_client(c);
+      c.nonce.clear();
+      pending_.emplace_back(index, Action::kAllocate);
+    }
+  }
+
+  void fail(std::size_t index, std::uint16_t code, std::uint64_t now) {
+    Client& c = clients_[index];
+    ++failures_[std::to_string(code == 0 ? 408 : code) + "@" + step_name(c.step)];
+    close_client(c);
+    rest(index, Step::kFailed, now);
+  }
+
+  static const char* step_name(Step s) {
+    switch (s) {
+      case Step::kChallenge:
+        return "allocate-401";
+      case Step::kAllocate:
+        return "allocate";
+      case Step::kPermission:
+        return "create-permission";
+      case Step::kChannel:
+        return "channel-bind";
+      case Step::kRefresh:
+        return "refresh";
+      case Step::kDelete:
+        return "delete";
+      default:
+        return "other";
+    }
+  }
+
+  void on_allocated(std::size_t index, const Response& r, std::uint64_t now) {
+    Client& c = clients_[index];
+    ++allocated_;
+    alloc_dance_.add(now - c.dance_start_ns);
+    alloc_signed_.add(now - c.step_start_ns);
+    if (r.relayed) c.relayed = *r.relayed;
+    switch (after_allocate_) {
+      case Next::kHold:
+        rest(index, Step::kReady, now);
+        break;
+      case Next::kPermission:
+        begin(c, Step::kPermission, now);
+        break;
+      case Next::kChannel:
+        begin(c, Step::kChannel, now);
+        break;
+      case Next::kDelete:
+        begin(c, Step::kDelete, now);
+        break;
+    }
+  }
+
+  void on_response(std::size_t index, const Response& r, std::uint64_t now) {
+    Client& c = clients_[index];
+    if (!c.busy || r.tid != c.tid) return;  // late answer to a retransmission
+    const bool stale = r.error == 438 && r.nonce.has_value();
+    if (stale) {
+      ++stale_nonces_;
+      c.nonce = *r.nonce;
+    }
+    switch (c.step) {
+      case Step::kChallenge:
+        if (r.success) return on_allocated(index, r, now);  // a server without authentication
+        if (r.error == 401 && r.realm && r.nonce) {
+          creds_.set_realm(*r.realm);
+          c.nonce = *r.nonce;
+          begin(c, Step::kAllocate, now);
+          return;
+        }
+        return fail(index, r.error, now);
+      case Step::kAllocate:
+        if (r.success) return on_allocated(index, r, now);
+        if (stale) return begin(c, Step::kAllocate, now);
+        return fail(index, r.error, now);
+      case Step::kPermission:
+      case Step::kChannel:
+      case Step::kRefresh:
+        if (r.success) return rest(index, Step::kReady, now);
+        if (stale) return begin(c, c.step, now);
+        return fail(index, r.error, now);
+      case Step::kDelete:
+        if (r.success || r.error == 437) {
+          close_client(c);
+          return rest(index, Step::kClosed, now);
+        }
+        if (stale) return begin(c, Step::kDelete, now);
+        return fail(index, r.error, now);
+      default:
+        return;
+    }
+  }
+
+  void check_timeouts(std::uint64_t now) {
+    const std::uint64_t rto = secs_to_ns(opt_.rto);
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      Client& c = clients_[i];
+      if (!c.busy || c.fd < 0 || c.step == Step::kReady) continue;
+      if (now - c.sent_ns < (rto << c.retries)) continue;
+      if (c.retries >= opt_.max_retries) {
+        fail(i, 0, now);
+        continue;
+      }
+      ++c.retries;
+      ++retransmits_;
+      transmit(c, now);
+    }
+  }
+
+  // ---- the event loop --------------------------------------------------------------------
+
+  // Runs until `done()` or the deadline; false on the deadline.
+  bool run_until(const std::function<bool()>& done, std::uint64_t deadline) {
+    std::array<epoll_event, 512> events{};
+    std::uint64_t last_check = now_ns();
+    while (!done()) {
+      std::uint64_t now = now_ns();
+      if (now >= deadline) return false;
+      pump(now);
+      std::uint64_t timeout = data_active_ || !pending_.empty() ? kMs : 5 * kMs;
+      if (data_active_) {
+        send_due(now);
+        // Paced sends wake exactly when the next packet is due (timer slack is 1 ns), so
+        // packets reach the server spread out as from independent clients, not in ticks.
+        if (opt_.rate > 0) {
+          now = now_ns();
+          timeout = next_due_ns_ > now ? std::min(next_due_ns_ - now, kMs) : 0;
+        }
+      }
+      timespec ts{static_cast<time_t>(timeout / kSec), static_cast<long>(timeout % kSec)};
+      const int n =
+          epoll_pwait2(epoll_, events.data(), static_cast<int>(events.size()), &ts, nullptr);
+      now = now_ns();
+      for (int i = 0; i < n; ++i) {
+        const std::uint64_t id = events[static_cast<std::size_t>(i)].data.u64;
+        if (id == kPeerId) {
+          drain_peer(now);
+        } else if (id < clients_.size()) {
+          drain_client(id, now);
+        }
+      }
+      if (now - last_check >= 50 * kMs) {
+        check_timeouts(now);
+        last_check = now;
+      }
+    }
+    return true;
+  }
+
+  void drain_client(std::size_t index, std::uint64_t now) {
+    for (int round = 0; round < 8; ++round) {
+      Client& c = clients_[index];
+      if (c.fd < 0) return;
+      rx_.arm_receive(false);
+      const int n = recvmmsg(c.fd, rx_.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+      for (int i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        on_client_datagram(
+            index, std::span<const std::uint8_t>(rx_.data[k].data(), rx_.hdr[k].msg_len), now);
+      }
+      if (static_cast<std::size_t>(n) < kBatch) return;
+    }
+  }
+
+  void on_client_datagram(std::size_t index, std::span<const std::uint8_t> bytes,
+                          std::uint64_t now) {
+    if (bytes.size() < 4) return;
+    const std::uint8_t first = bytes[0];
+    if ((first & 0xC0) == 0x40) {  // ChannelData (RFC 8656 §12.4)
+      const std::size_t len =
+          std::min<std::size_t>((std::size_t{bytes[2]} << 8) | bytes[3], bytes.size() - 4);
+      on_payload(bytes.subspan(4, len), now);
+      return;
+    }
+    if ((first & 0xC0) != 0) return;
+    if ((bytes[1] & 0x10) != 0 && (bytes[0] & 0x01) == 0) {
+      // An indication: a Data indication carries relayed data.
+      if (auto data = data_indication_payload(bytes)) on_payload(*data, now);
+      return;
+    }
+    if (auto r = parse_response(bytes)) {
+      if (opt_.mode == "binding") return on_binding_response(index, *r, now);
+      on_response(index, *r, now);
+    }
+  }
+
+  // ---- the data phase --------------------------------------------------------------------
+
+  void on_payload(std::span<const std::uint8_t> p, std::uint64_t now) {
+    if (p.size() < kStamp) {
+      ++malformed_;
+      return;
+    }
+    std::uint32_t magic = 0;
+    std::uint32_t index = 0;
+    std::uint64_t sent_at = 0;
+    std::memcpy(&magic, p.data(), 4);
+    std::memcpy(&index, p.data() + 4, 4);
+    std::memcpy(&sent_at, p.data() + 16, 8);
+    if (magic != kMagic || index >= clients_.size()) {
+      ++malformed_;
+      return;
+    }
+    Client& c = clients_[index];
+    ++c.received;
+    c.last_progress_ns = now;
+    ++received_;
+    last_rx_ns_ = now;
+    if (now >= sent_at) rtt_.add(now - sent_at);
+  }
+
+  void drain_peer(std::uint64_t now) {
+    for (int round = 0; round < 16; ++round) {
+      peer_rx_.arm_receive(echo_);
+      const int n = recvmmsg(peer_fd_, peer_rx_.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+      const auto count = static_cast<std::size_t>(n);
+      if (!echo_) {  // raw mode: the forwarder's destination, a sink
+        for (std::size_t i = 0; i < count; ++i) {
+          on_payload(
+              std::span<const std::uint8_t>(peer_rx_.data[i].data(), peer_rx_.hdr[i].msg_len), now);
+        }
+      } else {
+        peer_received_ += count;
+        for (std::size_t i = 0; i < count; ++i) {
+          peer_rx_.iov[i].iov_len = peer_rx_.hdr[i].msg_len;
+          peer_rx_.hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        }
+        std::size_t done = 0;
+        while (done < count) {
+          done += send_batch(peer_fd_, peer_rx_.hdr.data() + done, count - done);
+          if (done < count) {
+            ++peer_echo_failed_;  // refused by the kernel: skip it, as a real peer would lose it
+            ++done;
+          }
+        }
+      }
+      if (count < kBatch) return;
+    }
+  }
+
+  void stamp(std::uint8_t* p, std::uint32_t index, std::uint64_t seq, std::uint64_t now) const {
+    std::memcpy(p, &kMagic, 4);
+    std::memcpy(p + 4, &index, 4);
+    std::memcpy(p + 8, &seq, 8);
+    std::memcpy(p + 16, &now, 8);
+  }
+
+  // When client c's next paced packet is due (its packet k is due at (k - phase) / rate).
+  std::uint64_t due_ns(const Client& c) const {
+    const double at = (static_cast<double>(c.scheduled + 1) - c.phase) / per_client_rate_;
+    return data_start_ns_ + secs_to_ns(std::max(at, 0.0));
+  }
+
+  void send_due(std::uint64_t now) {
+    const std::uint64_t stall = 100 * kMs;
+    next_due_ns_ = ~std::uint64_t{0};
+    for (std::size_t index = 0; index < clients_.size(); ++index) {
+      Client& c = clients_[index];
+      if (c.step != Step::kReady || c.fd < 0) continue;
+      std::size_t n = 0;
+      if (opt_.rate > 0) {
+        const double elapsed = ns_to_secs(now - data_start_ns_);
+        const auto target = static_cast<std::uint64_t>(elapsed * per_client_rate_ + c.phase);
+        if (target <= c.scheduled) {
+          next_due_ns_ = std::min(next_due_ns_, due_ns(c));
+          continue;
+        }
+        std::uint64_t gap = target - c.scheduled;
+        if (gap > 4 * kBatch) {  // the generator fell behind: skip rather than burst
+          skipped_ += gap - kBatch;
+          c.scheduled = target - kBatch;
+          gap = kBatch;
+        }
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(gap, kBatch));
+      } else {
+        const std::uint64_t done = c.received + c.written_off;
+        std::uint64_t outstanding = c.sent > done ? c.sent - done : 0;
+        if (outstanding >= opt_.window) {
+          if (now - c.last_progress_ns < stall) continue;
+          c.written_off += outstanding;  // lost: reopen the window (loss is counted at the end)
+          ++stalls_;
+          c.last_progress_ns = now;
+          outstanding = 0;
+        }
+        n = std::min<std::size_t>(opt_.window - outstanding, kBatch);
+      }
+      if (opt_.packets > 0) {
+        const std::uint64_t base = opt_.rate > 0 ? c.scheduled : c.sent;
+        if (base >= opt_.packets) continue;
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(n, opt_.packets - base));
+      }
+      if (n == 0) continue;
+      fill(c, static_cast<std::uint32_t>(index), n, now);
+      const std::size_t k = send_batch(c.fd, tx_.hdr.data(), n);
+      if (opt_.rate > 0) {
+        c.scheduled += n;
+        send_failed_ += n - k;
+        next_due_ns_ = std::min(next_due_ns_, due_ns(c));
+      }
+      c.seq += k;
+      c.sent += k;
+      sent_ += k;
+      if (c.sent == k) c.last_progress_ns = now;
+    }
+  }
+
+  // Prepares n data packets of client `index` in tx_ (ChannelData, Send indication or raw).
+  void fill(Client& c, std::uint32_t index, std::size_t n, std::uint64_t now) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint8_t* d = tx_.data[i].data();
+      const std::uint64_t seq = c.seq + i;
+      std::size_t len = opt_.size;
+      if (raw_) {
+        stamp(d, index, seq, now);
+      } else if (!opt_.send) {
+        protocol::write_channel_data_header(d, c.channel, static_cast<std::uint16_t>(opt_.size));
+        stamp(d + 4, index, seq, now);
+        len += 4;
+      } else {
+        std::array<std::uint8_t, kMaxPayload> payload{};
+        stamp(payload.data(), index, seq, now);
+        TransactionId tid{};
+        std::memcpy(tid.data(), &index, 4);
+        std::memcpy(tid.data() + 4, &seq, 8);
+        len = build_send_indication(std::span(tx_.data[i]), tid, peer_,
+                                    std::span<const std::uint8_t>(payload.data(), opt_.size));
+      }
+      tx_.arm_send(i, len, false);
+    }
+  }
+
+  // ---- modes -----------------------------------------------------------------------------
+
+  std::uint64_t setup_deadline() const { return now_ns() + secs_to_ns(opt_.setup_timeout); }
+
+  // Allocates (and binds) every client with opt_.inflight dances in flight.
+  bool setup_clients(std::size_t count, Next next) {
+    clients_.resize(count);
+    after_allocate_ = next;
+    for (std::size_t i = 0; i < count; ++i) {
+      clients_[i].channel = static_cast<std::uint16_t>(protocol::kMinChannel + i % 0x1000);
+      pending_.emplace_back(i, Action::kAllocate);
+    }
+    const bool finished =
+        run_until([&] { return settled_ready_ + settled_failed_ >= count && inflight_ == 0; },
+                  setup_deadline());
+    if (!finished) error_ = "setup did not finish in time";
+    return settled_ready_ > 0;
+  }
+
+  // Deletes every ready allocation (Refresh with LIFETIME 0), bounded in time.
+  void teardown() {
+    std::size_t want = 0;
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      if (clients_[i].step == Step::kReady && clients_[i].fd >= 0) {
+        pending_.emplace_back(i, Action::kDelete);
+        ++want;
+      }
+    }
+    const std::size_t closed_before = closed_;
+    const std::size_t failed_before = settled_failed_;
+    run_until([&] { return closed_ + settled_failed_ - closed_before - failed_before >= want; },
+              now_ns() + secs_to_ns(std::min(opt_.setup_timeout, 10.0)));
+    for (auto& c : clients_) close_client(c);
+  }
+
+  void write_setup(Json& j, const char* key) {
+    j.begin(key);
+    j.field("allocations", allocated_).field("ready", settled_ready_);
+    j.field("failed", settled_failed_).field("retransmits", retransmits_);
+    j.field("stale_nonces", stale_nonces_);
+    j.end();
+  }
+
+  void write_requests(Json& j) {
+    j.begin("failures");
+    for (const auto& [k, v] : failures_) j.field(k, v);
+    j.end();
+  }
+
+  std::set<std::uint16_t> tool_ports() const {
+    std::set<std::uint16_t> ports;
+    for (const auto& c : clients_) {
+      if (c.port != 0) ports.insert(c.port);
+    }
+    ports.insert(peer_.port);
+    return ports;
+  }
+
+  std::set<std::uint16_t> server_ports() const {
+    std::set<std::uint16_t> ports{ntohs(opt_.server.sin_port)};
+    for (const auto& c : clients_) {
+      if (c.relayed.port != 0) ports.insert(c.relayed.port);
+    }
+    return ports;
+  }
+
+  bool mode_relay(Json& j) {
+    raw_ = opt_.mode == "raw";
+    if (!open_peer(!raw_)) return false;
+    j.field("clients", static_cast<std::uint64_t>(opt_.clients));
+    j.field("size", static_cast<std::uint64_t>(opt_.size));
+    j.field("channel_data", !raw_ && !opt_.send);
+    j.field("rate_offered", opt_.rate);
+    j.field("window", static_cast<std::uint64_t>(opt_.window));
+    if (raw_) {
+      clients_.resize(opt_.clients);
+      for (std::size_t i = 0; i < clients_.size(); ++i) {
+        if (!open_client(clients_[i], i)) return false;
+        clients_[i].step = Step::kReady;
+        ++settled_ready_;
+      }
+    } else {
+      const bool ready =
+          setup_clients(opt_.clients, opt_.send ? Next::kPermission : Next::kChannel);
+      write_setup(j, "setup");
+      if (!ready) {
+        if (error_.empty()) error_ = "no client got an allocation";
+        return false;
+      }
+    }
+    std::size_t active = 0;
+    for (auto& c : clients_) active += c.step == Step::kReady ? 1 : 0;
+    per_client_rate_ = opt_.rate / static_cast<double>(active);
+    std::size_t k = 0;
+    for (auto& c : clients_) {
+      if (c.step != Step::kReady) continue;
+      c.phase = static_cast<double>(k++) / static_cast<double>(active);  // spread the clients
+    }
+
+    const auto tool = tool_ports();
+    const auto server = server_ports();
+    const auto tool_drops0 = udp_socket_drops(tool);
+    const auto server_drops0 = udp_socket_drops(server);
+    const auto snmp0 = udp_counters();
+    if (!hook(j, "before_data_status", opt_.before_data)) return false;
+    const ProcSample s0 = sample();
+    data_start_ns_ = s0.at;
+    data_active_ = true;
+    run_until([&] { return all_sent(); }, data_start_ns_ + secs_to_ns(opt_.duration));
+    data_active_ = false;
+    const std::uint64_t send_end = now_ns();
+    run_until([&] { return all_answered(); }, send_end + secs_to_ns(opt_.drain));
+    const ProcSample s1 = sample();
+    if (!hook(j, "after_data_status", opt_.after_data)) return false;
+    const auto snmp1 = udp_counters();
+    const auto tool_drops = udp_socket_drops(tool) - tool_drops0;
+    const auto server_drops = udp_socket_drops(server) - server_drops0;
+
+    const double send_secs = ns_to_secs(send_end - data_start_ns_);
+    const double active_secs = ns_to_secs(std::max(last_rx_ns_, send_end) - data_start_ns_);
+    const std::uint64_t relayed = received_ + (raw_ ? 0 : peer_received_);
+    j.field("active_clients", static_cast<std::uint64_t>(active));
+    j.field("send_s", send_secs);
+    j.field("sent", sent_).field("send_failed", send_failed_).field("skipped", skipped_);
+    j.field("offered_rate_achieved", send_secs > 0 ? static_cast<double>(sent_) / send_secs : 0.0);
+    if (!raw_)
+      j.field("peer_received", peer_received_).field("peer_echo_failed", peer_echo_failed_);
+    j.field("received", received_).field("malformed", malformed_).field("stalls", stalls_);
+    const std::uint64_t lost = sent_ > received_ ? sent_ - received_ : 0;
+    j.field("lost", lost);
+    j.field("loss_ratio", sent_ > 0 ? static_cast<double>(lost) / static_cast<double>(sent_) : 0.0);
+    if (!raw_) {
+      const std::uint64_t lost_out = sent_ > peer_received_ ? sent_ - peer_received_ : 0;
+      j.field("lost_to_peer", lost_out);
+    }
+    j.field("relayed_packets", relayed);
+    j.field("relayed_pps", active_secs > 0 ? static_cast<double>(relayed) / active_secs : 0.0);
+    const auto cpu = write_cpu(j, s0, s1);
+    if (cpu && *cpu > 0) {
+      j.field("relayed_per_cpu_s", static_cast<double>(relayed) / *cpu);
+    } else {
+      j.null_field("relayed_per_cpu_s");
+    }
+    if (s1.rss) j.field("server_rss_kib", *s1.rss);
+    j.latency(raw_ ? "one_way_us" : "rtt_us", rtt_);
+    j.field("tool_socket_drops", tool_drops).field("server_socket_drops", server_drops);
+    j.field("udp_rcvbuf_errors", snmp1.rcvbuf_errors - snmp0.rcvbuf_errors);
+    j.field("udp_sndbuf_errors", snmp1.sndbuf_errors - snmp0.sndbuf_errors);
+    if (!raw_) teardown();
+    if (received_ == 0) {
+      error_ = "nothing came back";
+      return false;
+    }
+    return true;
+  }
+
+  // Runs a --before-data/--after-data command; false (and the error set) if it failed.
+  bool hook(Json& j, const char* key, const std::string& command) {
+    if (command.empty()) return true;
+    const int status = std::system(command.c_str());
+    j.field(key, status);
+    if (status != 0) error_ = std::string(key) + " command failed: " + command;
+    return status == 0;
+  }
+
+  // With --packets: every client has sent its share.
+  bool all_sent() const {
+    if (opt_.packets == 0) return false;
+    for (const auto& c : clients_) {
+      if (c.step == Step::kReady && c.sent < opt_.packets) return false;
+    }
+    return true;
+  }
+
+  bool all_answered() const {
+    for (const auto& c : clients_) {
+      if (c.step == Step::kReady && c.received < c.sent) return false;
+    }
+    return true;
+  }
+
+  bool mode_allocate(Json& j) {
+    if (!open_peer(true)) return false;
+    const std::size_t slots = opt_.inflight;
+    clients_.resize(slots);
+    after_allocate_ = Next::kDelete;
+    recycle_ = true;
+    j.field("inflight", static_cast<std::uint64_t>(slots));
+    const ProcSample s0 = sample();
+    recycle_until_ = s0.at + secs_to_ns(opt_.duration);
+    for (std::size_t i = 0; i < slots; ++i) pending_.emplace_back(i, Action::kAllocate);
+    const bool finished =
+        run_until([&] { return now_ns() >= recycle_until_ && inflight_ == 0 && pending_.empty(); },
+                  recycle_until_ + secs_to_ns(opt_.drain + opt_.rto * 8));
+    const ProcSample s1 = sample();
+    recycle_ = false;
+    if (!finished) error_ = "allocations still in flight at the deadline";
+    const double wall = ns_to_secs(s1.at - s0.at);
+    j.field("allocations", allocated_).field("deleted", closed_);
+    j.field("failed", settled_failed_).field("retransmits", retransmits_);
+    j.field("stale_nonces", stale_nonces_);
+    j.field("allocations_per_s", wall > 0 ? static_cast<double>(allocated_) / wall : 0.0);
+    const auto cpu = write_cpu(j, s0, s1);
+    if (cpu && *cpu > 0 && allocated_ > 0) {
+      j.field("allocations_per_cpu_s", static_cast<double>(allocated_) / *cpu);
+      j.field("cpu_us_per_allocation", *cpu * 1e6 / static_cast<double>(allocated_));
+    } else {
+      j.null_field("allocations_per_cpu_s");
+    }
+    j.latency("allocate_us", alloc_dance_);
+    j.latency("allocate_signed_us", alloc_signed_);
+    for (auto& c : clients_) close_client(c);
+    if (allocated_ == 0) {
+      if (error_.empty()) error_ = "no allocation succeeded";
+      return false;
+    }
+    return finished;
+  }
+
+  bool mode_idle(Json& j) {
+    if (!open_peer(true)) return false;
+    j.field("allocations_wanted", static_cast<std::uint64_t>(opt_.clients));
+    j.field("with_channel", opt_.idle_channel);
+    j.field("fd_limit", static_cast<std::uint64_t>(fd_limit_));
+    const ProcSample s0 = sample();
+    const bool ready =
+        setup_clients(opt_.clients, opt_.idle_channel ? Next::kChannel : Next::kHold);
+    const ProcSample s1 = sample();
+    write_setup(j, "setup");
+    if (!ready) {
+      if (error_.empty()) error_ = "no client got an allocation";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const ProcSample s2 = sample();
+    // Refresh every allocation, as a live client does, and look again.
+    std::size_t want = 0;
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      if (clients_[i].step != Step::kReady) continue;
+      pending_.emplace_back(i, Action::kRefresh);
+      ++want;
+    }
+    const std::size_t ready_before = settled_ready_;
+    const std::size_t failed_before = settled_failed_;
+    run_until(
+        [&] { return settled_ready_ + settled_failed_ - ready_before - failed_before >= want; },
+        setup_deadline());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const ProcSample s3 = sample();
+    const std::size_t held = settled_ready_ - ready_before;
+    j.field("allocations", static_cast<std::uint64_t>(held));
+    j.field("refresh_failed", static_cast<std::uint64_t>(settled_failed_ - failed_before));
+    const double wall = ns_to_secs(s1.at - s0.at);
+    j.field("setup_allocations_per_s", wall > 0 ? static_cast<double>(allocated_) / wall : 0.0);
+    if (s0.cpu && s1.cpu && allocated_ > 0) {
+      j.field("setup_cpu_us_per_allocation",
+              (*s1.cpu - *s0.cpu) * 1e6 / static_cast<double>(allocated_));
+    }
+    j.latency("allocate_us", alloc_dance_);
+    if (s0.rss && s2.rss && s3.rss) {
+      j.begin("server_rss_kib");
+      j.field("before", *s0.rss).field("allocated", *s2.rss).field("refreshed", *s3.rss);
+      j.end();
+      const double delta = (static_cast<double>(*s3.rss) - static_cast<double>(*s0.rss)) * 1024.0;
+      j.field("rss_bytes_per_allocation", held > 0 ? delta / static_cast<double>(held) : 0.0);
+    } else {
+      j.null_field("rss_bytes_per_allocation");
+    }
+    teardown();
+    if (s3.rss) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (auto after = process_rss_kib(opt_.server_pid))
+        j.field("server_rss_kib_after_delete", *after);
+    }
+    return held > 0;
+  }
+
+  // Binding: `clients` sockets, each with `window` requests in flight.
+  bool mode_binding(Json& j) {
+    const std::size_t sockets = opt_.clients;
+    const std::size_t window = opt_.window;
+    clients_.resize(sockets);
+    binding_sent_at_.assign(sockets * window, 0);
+    binding_seq_.assign(sockets * window, 0);
+    binding_queue_.assign(sockets, 0);
+    for (std::size_t i = 0; i < sockets; ++i) {
+      if (!open_client(clients_[i], i)) return false;
+      clients_[i].step = Step::kReady;
+    }
+    j.field("sockets", static_cast<std::uint64_t>(sockets))
+        .field("window", static_cast<std::uint64_t>(window));
+    const ProcSample s0 = sample();
+    binding_until_ = s0.at + secs_to_ns(opt_.duration);
+    for (std::size_t i = 0; i < sockets; ++i) {
+      for (std::size_t w = 0; w < window; ++w) queue_binding(i, w, s0.at);
+      flush_bindings(i);
+    }
+    std::array<epoll_event, 512> events{};
+    std::uint64_t last_check = s0.at;
+    const std::uint64_t deadline = binding_until_ + secs_to_ns(opt_.drain);
+    for (;;) {
+      std::uint64_t now = now_ns();
+      if (now >= deadline || (now >= binding_until_ && binding_outstanding_ == 0)) break;
+      const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 5);
+      now = now_ns();
+      for (int i = 0; i < n; ++i) {
+        const std::uint64_t id = events[static_cast<std::size_t>(i)].data.u64;
+        if (id >= clients_.size()) continue;
+        drain_client(id, now);
+        flush_bindings(id);
+      }
+      if (now - last_check >= 50 * kMs) {
+        last_check = now;
+        const std::uint64_t rto = secs_to_ns(opt_.rto);
+        for (std::size_t s = 0; s < sockets; ++s) {
+          for (std::size_t w = 0; w < window; ++w) {
+            const std::uint64_t at = binding_sent_at_[s * window + w];
+            if (at == 0 || now - at < rto) continue;
+            ++binding_timeouts_;
+            --binding_outstanding_;
+            binding_sent_at_[s * window + w] = 0;
+            if (now < binding_until_) queue_binding(s, w, now);
+          }
+          flush_bindings(s);
+        }
+      }
+    }
+    const ProcSample s1 = sample();
+    const double wall = ns_to_secs(s1.at - s0.at);
+    j.field("requests_sent", binding_sent_).field("responses", binding_ok_);
+    j.field("errors", binding_errors_).field("timeouts", binding_timeouts_);
+    j.field("responses_per_s", wall > 0 ? static_cast<double>(binding_ok_) / wall : 0.0);
+    const auto cpu = write_cpu(j, s0, s1);
+    if (cpu && *cpu > 0) {
+      j.field("responses_per_cpu_s", static_cast<double>(binding_ok_) / *cpu);
+    } else {
+      j.null_field("responses_per_cpu_s");
+    }
+    j.latency("rtt_us", binding_rtt_);
+    if (binding_ok_ == 0) {
+      error_ = "no Binding response";
+      return false;
+    }
+    return true;
+  }
+
+  void queue_binding(std::size_t s, std::size_t w, std::uint64_t now) {
+    const std::size_t slot = s * opt_.window + w;
+    const std::uint64_t seq = ++binding_seq_[slot];
+    TransactionId tid{};
+    const auto w32 = static_cast<std::uint32_t>(w);
+    std::memcpy(tid.data(), &w32, 4);
+    std::memcpy(tid.data() + 4, &seq, 8);
+    if (binding_queue_[s] >= kBatch) flush_bindings(s);
+    build_binding(std::span(tx_.data[binding_queue_[s]]), tid);
+    ++binding_queue_[s];
+    binding_sent_at_[slot] = now;
+    ++binding_outstanding_;
+  }
+
+  void flush_bindings(std::size_t s) {
+    const std::size_t n = binding_queue_[s];
+    if (n == 0) return;
+    for (std::size_t i = 0; i < n; ++i) tx_.arm_send(i, protocol::kHeaderSize, false);
+    const std::size_t k = send_batch(clients_[s].fd, tx_.hdr.data(), n);
+    binding_sent_ += k;
+    // What the kernel refused stays outstanding and is retried by the timeout.
+    binding_queue_[s] = 0;
+  }
+
+  void on_binding_response(std::size_t s, const Response& r, std::uint64_t now) {
+    std::uint32_t w = 0;
+    std::uint64_t seq = 0;
+    std::memcpy(&w, r.tid.data(), 4);
+    std::memcpy(&seq, r.tid.data() + 4, 8);
+    if (w >= opt_.window) return;
+    const std::size_t slot = s * opt_.window + w;
+    if (binding_seq_[slot] != seq || binding_sent_at_[slot] == 0) return;  // late
+    binding_rtt_.add(now - binding_sent_at_[slot]);
+    binding_sent_at_[slot] = 0;
+    --binding_outstanding_;
+    if (r.success && r.mapped) {
+      ++binding_ok_;
+    } else {
+      ++binding_errors_;
+    }
+    if (now < binding_until_) queue_binding(s, w, now);
+  }
+
+  Options opt_;
+  std::mt19937_64 rng_;
+  Credentials creds_;
+  TransportAddress peer_{};
+  sockaddr_in client_bind_{};
+  int epoll_ = -1;
+  int peer_fd_ = -1;
+  bool echo_ = true;
+  bool raw_ = false;
+  unsigned long fd_limit_ = 0;
+  std::string error_;
+
+  std::vector<Client> clients_;
+  std::deque<std::pair<std::size_t, Action>> pending_;
+  std::size_t inflight_ = 0;
+  Next after_allocate_ = Next::kHold;
+  bool recycle_ = false;
+  std::uint64_t recycle_until_ = 0;
+
+  // setup and transaction counters
+  std::uint64_t allocated_ = 0;
+  std::size_t settled_ready_ = 0;
+  std::size_t settled_failed_ = 0;
+  std::size_t closed_ = 0;
+  std::uint64_t retransmits_ = 0;
+  std::uint64_t stale_nonces_ = 0;
+  std::uint64_t open_failures_ = 0;
+  std::uint64_t send_errors_ = 0;
+  std::map<std::string, std::uint64_t> failures_;
+  Histogram alloc_dance_;
+  Histogram alloc_signed_;
+
+  // data phase
+  bool data_active_ = false;
+  std::uint64_t data_start_ns_ = 0;
+  double per_client_rate_ = 0;
+  std::uint64_t next_due_ns_ = 0;
+  std::uint64_t sent_ = 0;
+  std::uint64_t send_failed_ = 0;
+  std::uint64_t skipped_ = 0;
+  std::uint64_t received_ = 0;
+  std::uint64_t peer_received_ = 0;
+  std::uint64_t peer_echo_failed_ = 0;
+  std::uint64_t malformed_ = 0;
+  std::uint64_t stalls_ = 0;
+  std::uint64_t last_rx_ns_ = 0;
+  Histogram rtt_;
+
+  // binding mode
+  std::vector<std::uint64_t> binding_sent_at_;
+  std::vector<std::uint64_t> binding_seq_;
+  std::vector<std::size_t> binding_queue_;  // per socket: requests prepared in tx_, not sent
+  std::uint64_t binding_until_ = 0;
+  std::uint64_t binding_outstanding_ = 0;
+  std::uint64_t binding_sent_ = 0;
+  std::uint64_t binding_ok_ = 0;
+  std::uint64_t binding_errors_ = 0;
+  std::uint64_t binding_timeouts_ = 0;
+  Histogram binding_rtt_;
+
+  Batch<kBatch, kSlot> rx_;
+  Batch<kBatch, kSlot> peer_rx_;
+  Batch<kBatch, kSlot> tx_;
+};
+
+}  // namespace
+}  // namespace tern::bench
+
+int main(int argc, char** argv) {
+  tern::bench::Options options;
+  std::string error;
+  if (!tern::bench::parse_options(argc, argv, options, error)) {
+    if (error != "help") std::fprintf(stderr, "tern_bench: %s\n", error.c_str());
+    std::fputs(tern::bench::kUsage, stderr);
+    return 2;
+  }
+  auto bench = std::make_unique<tern::bench::Bench>(std::move(options));
+  return bench->run();
+}

@@ -1,0 +1,95 @@
+// UDP socket helpers for the benchmark tools (see udp.hpp).
+#include "udp.hpp"
+
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tern::bench {
+
+std::optional<sockaddr_in> parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &a.sin_addr) != 1) return std::nullopt;
+  const unsigned long port = std::strtoul(text.c_str() + colon + 1, nullptr, 10);
+  if (port == 0 || port > 65535) return std::nullopt;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  return a;
+}
+
+sockaddr_in make_sockaddr(const std::string& ip, std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  a.sin_port = htons(port);
+  return a;
+}
+
+protocol::TransportAddress to_transport(const sockaddr_in& a) {
+  return protocol::TransportAddress::v4(ntohl(a.sin_addr.s_addr), ntohs(a.sin_port));
+}
+
+sockaddr_in to_sockaddr(const protocol::TransportAddress& t) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  std::memcpy(&a.sin_addr, t.ip.data(), 4);
+  a.sin_port = htons(t.port);
+  return a;
+}
+
+int open_udp(const sockaddr_in& local, const sockaddr_in* remote, int buffer) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (buffer > 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer) != 0) {
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    }
+  }
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0 ||
+      (remote != nullptr &&
+       ::connect(fd, reinterpret_cast<const sockaddr*>(remote), sizeof *remote) != 0)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::uint16_t local_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+  return ntohs(a.sin_port);
+}
+
+unsigned long raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+  r.rlim_cur = r.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &r);
+  getrlimit(RLIMIT_NOFILE, &r);
+  return static_cast<unsigned long>(r.rlim_cur);
+}
+
+std::size_t send_batch(int fd, mmsghdr* hdr, std::size_t count) {
+  std::size_t sent = 0;
+  while (sent < count) {
+    const int n = sendmmsg(fd, hdr + sent, static_cast<unsigned>(count - sent), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (n == 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  return sent;
+}
+
+}  // namespace tern::bench
