@@ -80,6 +80,7 @@ std::optional<std::pair<protocol::Family, std::uint16_t>> RelayPorts::take_reser
 void RelayPorts::release(protocol::Family family, std::uint16_t port) {
   std::lock_guard lock(mutex_);
   used(family).erase(port);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 bool RelayPorts::is_live(const protocol::TransportAddress& address) const {

@@ -1,6 +1,7 @@
 // The relay port range shared by all workers: random free ports, reservations, live relays.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -42,6 +43,8 @@ class RelayPorts {
   bool is_live(const protocol::TransportAddress& address) const;
   bool is_own_ip(const protocol::TransportAddress& address) const;
   std::size_t in_use() const;
+  // Bumped whenever a port is released (a live relay may have ended).
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   std::size_t in_use(protocol::Family family) const;
   std::size_t capacity() const noexcept { return std::size_t{max_} - min_ + 1; }
   const RelayAddresses& addresses() const noexcept { return addresses_; }
@@ -63,6 +66,7 @@ class RelayPorts {
   std::set<std::uint16_t> v4_;  // in use or reserved
   std::set<std::uint16_t> v6_;
   std::map<std::uint64_t, Reservation> reservations_;
+  std::atomic<std::uint64_t> generation_{1};
 };
 
 }  // namespace tern::net

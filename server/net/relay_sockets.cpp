@@ -108,7 +108,8 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
       }
       if (static_cast<std::size_t>(n) < kBatch) break;
     }
-    if (socket_.is_open()) read_errors();
+    // ICMP errors need no extra system call here: a queued error makes recvmmsg fail
+    // (IP_RECVERR), and the loop above then reads the error queue.
     owner_.flush();
   }
 

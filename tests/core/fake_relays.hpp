@@ -55,7 +55,10 @@ class FakeRelays final : public core::RelayProvider {
   void close(core::RelayId id) override {
     closed.push_back(id);
     open_.erase(id);
+    ++generation_;
   }
+
+  std::uint64_t generation() const override { return generation_; }
 
   bool set_dont_fragment(core::RelayId id) override {
     if (!dont_fragment) return false;
@@ -102,6 +105,7 @@ class FakeRelays final : public core::RelayProvider {
 
   std::uint16_t next_port_ = kFirstPort;
   core::RelayId last_id_ = 0;
+  std::uint64_t generation_ = 1;
   std::map<core::RelayId, protocol::TransportAddress> open_;
   std::map<std::uint64_t, protocol::TransportAddress> reserved_;
 };

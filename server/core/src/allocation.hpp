@@ -32,6 +32,11 @@ struct ChannelBinding {
   std::uint16_t number = 0;
   protocol::TransportAddress peer;
   TimePoint expires;  // after this, the number may not be reused for another peer for 5 min
+  // The peer policy's verdict, cached for the ChannelData path; valid while neither the
+  // policy (reload) nor the set of live relays changed since it was computed.
+  mutable bool allowed = false;
+  mutable std::uint64_t checked_epoch = ~std::uint64_t{0};
+  mutable std::uint64_t checked_relays = 0;
 };
 
 struct CachedResponse {

@@ -33,6 +33,7 @@ struct Turn {
   std::span<std::uint8_t> buf;  // scratch for the reply
   std::uint64_t& rng_state;
   bool draining = false;
+  std::uint64_t policy_epoch = 0;  // bumped by every reconfigure
 
   // splitmix64: transaction ids of Data indications need not be secret, only distinct.
   std::uint64_t random() noexcept {

@@ -83,7 +83,7 @@ Server::~Server() = default;
 
 Turn Server::turn() {
   return Turn{options_, deps_, *allocations_, *rate_limit_, stats_, scratch_, rng_state_,
-              draining_};
+              draining_, policy_epoch_};
 }
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
@@ -256,6 +256,7 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   }
   options_ = std::move(options);
   deps_ = std::move(deps);
+  ++policy_epoch_;  // cached peer verdicts are checked again
   // A removed static user loses its allocations; a changed password or a rotated REST secret
   // does not (the allocation keeps the key it was made with).
   std::vector<FiveTuple> gone;

@@ -34,6 +34,8 @@ class RelayProvider {
   // True when `address` is a relayed transport address of this tern process right now, so
   // that two clients of the same tern can reach each other (reference C.0).
   virtual bool is_live_relay(const protocol::TransportAddress& address) const = 0;
+  // Changes whenever a relayed address stops being live (so cached peer verdicts are re-checked).
+  virtual std::uint64_t generation() const { return 0; }
   // True when `address`'s IP is one tern relays from or advertises (port ignored).
   virtual bool is_own_ip(const protocol::TransportAddress& address) const = 0;
 };

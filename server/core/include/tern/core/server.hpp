@@ -132,7 +132,8 @@ class Server {
   std::unique_ptr<ReplyRateLimit> rate_limit_;
   std::vector<std::uint8_t> scratch_;
   std::uint64_t rng_state_ = 0;
-  bool draining_ = false;  // responses and relayed frames are built here
+  bool draining_ = false;
+  std::uint64_t policy_epoch_ = 0;  // responses and relayed frames are built here
 };
 
 }  // namespace tern::core
