@@ -135,5 +135,22 @@ class TurnInteropTest(unittest.TestCase):
         self.assertIn("403", out)
 
 
+@unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
+class Ipv6ClientInteropTest(unittest.TestCase):
+    def test_uclient_over_ipv6_gets_an_ipv4_relay_and_relays_everything(self):
+        with Tern(TURN_CONFIG, listen=[("udp", "::1"), ("tcp", "::1")]) as t:
+            peer_port = free_udp_port(PEER_IP)
+            peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(peer_port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for flags in ([], ["-t"]):
+                    out = uclient(t, ["-v", "-c"] + flags, clients=1, peer_port=peer_port)
+                    self.assertRegex(out, r"IPv4. Received relay addr: 127\.0\.0\.1:\d+")
+                    self.assertEqual(totals(out), ((50, 50), 0), out[-3000:])
+            finally:
+                peer.terminate()
+                peer.wait(10)
+
+
 if __name__ == "__main__":
     unittest.main()
