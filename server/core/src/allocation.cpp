@@ -41,6 +41,17 @@ bool Allocation::has_permission(const protocol::TransportAddress& peer,
   });
 }
 
+void Allocation::grant_permission(protocol::TransportAddress peer, TimePoint until) {
+  peer.port = 0;
+  auto it = std::find_if(permissions.begin(), permissions.end(),
+                         [&](const Permission& p) { return p.ip == peer; });
+  if (it == permissions.end()) {
+    permissions.push_back({peer, until});
+  } else {
+    it->expires = until;
+  }
+}
+
 const ChannelBinding* Allocation::channel_by_number(std::uint16_t number,
                                                     TimePoint now) const noexcept {
   for (const auto& c : channels) {

@@ -57,6 +57,8 @@ struct Allocation {
 
   const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
   bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
+  // Installs a permission for the peer's IP, or moves its expiry to `expires` (RFC 8656 §9).
+  void grant_permission(protocol::TransportAddress peer, TimePoint expires);
   const ChannelBinding* channel_by_number(std::uint16_t number, TimePoint now) const noexcept;
   const ChannelBinding* channel_by_peer(const protocol::TransportAddress& peer,
                                         TimePoint now) const noexcept;

@@ -10,18 +10,6 @@ namespace {
 // A number stays tied to its peer for 5 minutes after the binding expires (RFC 8656 §12).
 constexpr auto kChannelQuarantine = std::chrono::minutes(5);
 
-void refresh_permission(const Turn& t, Allocation& a, protocol::TransportAddress ip,
-                        TimePoint now) {
-  ip.port = 0;
-  auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
-                         [&](const Permission& p) { return p.ip == ip; });
-  if (it == a.permissions.end()) {
-    a.permissions.push_back({ip, now + t.options.permission_lifetime});
-  } else {
-    it->expires = now + t.options.permission_lifetime;
-  }
-}
-
 }  // namespace
 
 Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
@@ -64,7 +52,7 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
   } else {
     same->expires = now + t.options.channel_lifetime;
   }
-  refresh_permission(t, a, *peer, now);
+  a.grant_permission(*peer, now + t.options.permission_lifetime);
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   return finish_response(req, t.options, b, &key);
 }

@@ -39,15 +39,7 @@ Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& ke
     return error_response(req, t.options, 508, t.buf, {}, &key);
   }
   for (std::size_t i = 0; i < count; ++i) {
-    protocol::TransportAddress ip = peers[i];
-    ip.port = 0;
-    auto it = std::find_if(a.permissions.begin(), a.permissions.end(),
-                           [&](const Permission& p) { return p.ip == ip; });
-    if (it == a.permissions.end()) {
-      a.permissions.push_back({ip, now + t.options.permission_lifetime});
-    } else {
-      it->expires = now + t.options.permission_lifetime;
-    }
+    a.grant_permission(peers[i], now + t.options.permission_lifetime);
   }
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   return finish_response(req, t.options, b, &key);
