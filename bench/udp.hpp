@@ -38,16 +38,7 @@ struct Batch {
 
   // Prepares every slot to receive a whole datagram (with its source address if `names`).
   void arm_receive(bool names) noexcept {
-    for (std::size_t i = 0; i < N; ++i) {
-      iov[i] = {data[i].data(), Size};
-      hdr[i] = {};
-      if (names) {
-        hdr[i].msg_hdr.msg_name = &addr[i];
-        hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      }
-      hdr[i].msg_hdr.msg_iov = &iov[i];
-      hdr[i].msg_hdr.msg_iovlen = 1;
-    }
+    for (std::size_t i = 0; i < N; ++i) arm_send(i, Size, names);  // same layout, whole slot
   }
   // Slot i will send `len` bytes of data[i] (to addr[i] if `names`, else on a connected socket).
   void arm_send(std::size_t i, std::size_t len, bool names) noexcept {

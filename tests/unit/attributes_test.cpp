@@ -13,6 +13,7 @@
 #include "tern/protocol/builder.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/integrity.hpp"
+#include "vectors/vector_file.hpp"
 
 namespace tern {
 namespace {
@@ -27,17 +28,7 @@ const error_code kLength = make_error_code(Error::kBadAttributeLength);
 const error_code kValue = make_error_code(Error::kBadAttributeValue);
 const error_code kFamily = make_error_code(Error::kBadAddressFamily);
 
-Buf hex(std::string_view text) {
-  std::string digits;
-  for (char c : text) {
-    if (std::isxdigit(static_cast<unsigned char>(c))) digits.push_back(c);
-  }
-  Buf out;
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<std::uint8_t>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+Buf hex(std::string_view text) { return tern::testing::hex_bytes(text); }
 
 Buf text(std::string_view s) {
   return {s.begin(), s.end()};

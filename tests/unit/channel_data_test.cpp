@@ -8,6 +8,7 @@
 
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/stream.hpp"
+#include "vectors/vector_file.hpp"
 
 namespace tern {
 namespace {
@@ -16,17 +17,7 @@ using namespace protocol;
 using Buf = std::vector<std::uint8_t>;
 using boost::system::error_code;
 
-Buf hex(std::string_view text) {
-  std::string digits;
-  for (char c : text) {
-    if (std::isxdigit(static_cast<unsigned char>(c))) digits.push_back(c);
-  }
-  Buf out;
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<std::uint8_t>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+Buf hex(std::string_view text) { return tern::testing::hex_bytes(text); }
 
 template <class R>
 error_code error_of(const R& r) {
