@@ -99,7 +99,7 @@ json::object sessions_kill(AdminContext& ctx, const json::object& req) {
 
 json::object users_command(AdminContext& ctx, const std::string& action, const json::object& req) {
   const auto& c = ctx.live.config();
-  const auto credentials = config::load_credentials(c);
+  const auto& credentials = ctx.live.credentials();
   if (action == "list") {
     json::array names;
     for (const auto& u : credentials.users) names.push_back(json::value(u.name));
@@ -134,7 +134,7 @@ json::object users_command(AdminContext& ctx, const std::string& action, const j
 json::object secrets_command(AdminContext& ctx, const std::string& action,
                              const json::object& req) {
   const auto& c = ctx.live.config();
-  const auto credentials = config::load_credentials(c);
+  const auto& credentials = ctx.live.credentials();
   if (action == "list") {
     json::array list;
     for (std::size_t i = 0; i < credentials.secrets.size(); ++i) {
@@ -182,7 +182,7 @@ json::object secrets_command(AdminContext& ctx, const std::string& action,
 
 json::object credentials_command(AdminContext& ctx, const json::object& req) {
   const auto& c = ctx.live.config();
-  const auto credentials = config::load_credentials(c);
+  const auto& credentials = ctx.live.credentials();
   if (credentials.secrets.empty()) return fail("no TURN REST secret is configured");
   std::chrono::seconds ttl{3600};
   if (!text(req, "ttl").empty() && !config::parse_duration(text(req, "ttl"), ttl)) {

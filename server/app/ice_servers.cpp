@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <chrono>
 
-#include "config/credential_files.hpp"
 #include "signaling/demo_page.hpp"
 #include "tern/auth/keys.hpp"
 #include "tern/protocol/integrity.hpp"
@@ -59,7 +58,7 @@ signaling::HttpReply signaling_route(const net::Runtime& runtime, const LiveConf
   if (!loopback && !token_ok(c, authorization)) {
     return {401, "application/json", R"({"error":"Authorization: Bearer <signaling.token> required"})"};
   }
-  const auto credentials = config::load_credentials(c);
+  const auto& credentials = live.credentials();
   if (credentials.secrets.empty()) {
     return {503, "application/json", R"({"error":"no TURN REST secret is configured"})"};
   }

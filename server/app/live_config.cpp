@@ -44,7 +44,7 @@ LiveConfig::LiveConfig(std::string path, config::Config initial,
       quota_(options.deps.quota),
       tls_(options.tls) {
   remember_stamps();
-  count_credentials(config_);
+  load_credentials(config_);
   stats_.last_success = unix_now();
 }
 
@@ -73,10 +73,10 @@ void LiveConfig::remember_stamps() {
   for (const auto& f : watched_files(config_)) stamps_[f] = stamp_of(f);
 }
 
-void LiveConfig::count_credentials(const config::Config& c) {
-  const auto credentials = config::load_credentials(c);
-  stats_.users = credentials.users.size();
-  stats_.secrets = credentials.secrets.size();
+void LiveConfig::load_credentials(const config::Config& c) {
+  credentials_ = config::load_credentials(c);
+  stats_.users = credentials_.users.size();
+  stats_.secrets = credentials_.secrets.size();
 }
 
 void LiveConfig::check_files() {
@@ -127,7 +127,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
       config_ = std::move(*loaded.config);
       tls_ = next_tls;
       remember_stamps();
-      count_credentials(config_);
+      load_credentials(config_);
       ++generation_;
       ++stats_.succeeded;
       stats_.last_success = unix_now();

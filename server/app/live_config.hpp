@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/credential_files.hpp"
 #include "net/log.hpp"
 #include "net/runtime.hpp"
 
@@ -39,6 +40,8 @@ class LiveConfig {
   void check_files();
 
   const config::Config& config() const noexcept { return config_; }
+  // Users and secrets in force (config, files, environment), as loaded by the last reload.
+  const config::Credentials& credentials() const noexcept { return credentials_; }
   const std::string& path() const noexcept { return path_; }
   std::uint64_t generation() const noexcept { return generation_; }
   ReloadStats& stats() noexcept { return stats_; }
@@ -54,10 +57,11 @@ class LiveConfig {
   static Stamp stamp_of(const std::string& file);
   std::vector<std::string> watched_files(const config::Config& c) const;
   void remember_stamps();
-  void count_credentials(const config::Config& c);
+  void load_credentials(const config::Config& c);
 
   std::string path_;
   config::Config config_;
+  config::Credentials credentials_;
   net::Runtime& runtime_;
   net::Logger& logger_;
   std::shared_ptr<core::AllocationQuota> quota_;  // the same counts across reloads
