@@ -9,7 +9,7 @@ import sys
 
 # Shapes and the numbers read from each (dotted paths into one tern_bench JSON object).
 METRICS = {
-    "audio": ["relayed_per_cpu_s", "loss_ratio", "rtt_us.p99", "server_cpu_util"],
+    "audio": ["relayed_per_cpu_s", "loss_ratio", "rtt_us.p50", "rtt_us.p99", "server_cpu_util"],
     "high120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
     "high1200": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
     "load50k": ["loss_ratio", "offered_rate_achieved", "relayed_per_cpu_s", "rtt_us.p99"],
@@ -112,6 +112,10 @@ def figures(med, rounds_data):
         r = ratio(t, c, (shape, "relayed_per_cpu_s", "tern", "coturn"))
         rows.append(("relayed packets per server CPU-second, " + label, t, c, None, r,
                      f">= {want}x coturn", None if r is None else r >= want, "pkt/CPU-s"))
+    for pc in ("p50", "p99"):  # what coalescing costs: the round trip crosses the server twice
+        t, c = m("tern", "audio", "rtt_us." + pc), m("coturn", "audio", "rtt_us." + pc)
+        rows.append((f"{pc} round trip client > peer > client, audio-like", ms(t), ms(c), None,
+                     ratio(t, c), "", None, "ms"))
     for shape, label in (("high120", "120 B"), ("high1200", "1200 B")):
         t, f = m("tern", shape, "relayed_per_cpu_s"), m("forwarder", shape, "relayed_per_cpu_s")
         r = ratio(t, f, (shape, "relayed_per_cpu_s", "tern", "forwarder"))

@@ -90,6 +90,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config) {
   options.deps = std::move(built.deps);
   options.core = core_options(config);
   options.workers = config.workers;
+  options.coalesce = std::chrono::microseconds(config.coalesce_us);
   options.relay = {config.relay.address, config.relay.address_v6, config.relay.public_address,
                    config.relay.min_port, config.relay.max_port};
   bool has_tls = false;

@@ -76,6 +76,7 @@ struct Config {
   std::string realm = "tern.local";
   std::string software;
   std::uint32_t workers = 0;
+  std::uint32_t coalesce_us = 250;  // least microseconds between two wake-ups of a busy worker
   std::string state_dir;  // empty = $TERN_STATE_DIR, /var/lib/tern as root, ~/.local/state/tern
   std::vector<Listen> listen{{"udp", "0.0.0.0", 3478}, {"tcp", "0.0.0.0", 3478},
                              {"tls", "0.0.0.0", 5349}};

@@ -187,6 +187,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
         {{"realm", w.string(c.realm, "realm")},
          {"software", w.string(c.software, "software")},
          {"workers", w.number(c.workers, "workers", 0, 256)},
+         {"coalesce_us", w.number(c.coalesce_us, "coalesce_us", 0, 10000)},
          {"state_dir", w.string(c.state_dir, "state_dir")},
          {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
          {"tls", [&](const YAML::Node& n) {
@@ -303,6 +304,7 @@ const char kEmbeddedDefault[] = R"(# tern's embedded default configuration (`ter
 realm: tern.local
 software: ""
 workers: 0                      # 0 = one per core
+coalesce_us: 250                # a busy worker wakes at most once per 250 us; 0 = per datagram
 listen:
   - {transport: udp, address: "0.0.0.0", port: 3478}
   - {transport: tcp, address: "0.0.0.0", port: 3478}

@@ -32,6 +32,7 @@ struct RelayOptions {
 
 struct RuntimeOptions {
   unsigned workers = 0;  // 0 = one per core
+  std::chrono::microseconds coalesce{0};  // least time between two wake-ups of a busy worker
   std::vector<ListenerSpec> listeners;
   TlsFiles tls;
   std::size_t max_connections = 10000;

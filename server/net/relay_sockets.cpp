@@ -55,9 +55,9 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
   RelaySocket(boost::asio::io_context& io, int fd, core::RelayId id, protocol::Family family,
               std::uint16_t port, WorkerRelays& owner)
       : socket_(io), id_(id), family_(family), port_(port), owner_(owner) {
-    socket_.assign(family == protocol::Family::kIPv4 ? boost::asio::ip::udp::v4()
-                                                     : boost::asio::ip::udp::v6(),
-                   fd);
+    socket_.assign(
+        family == protocol::Family::kIPv4 ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(),
+        fd);
   }
   void start() { wait(); }
   void close() {
@@ -68,8 +68,8 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
   bool set_dont_fragment() {
     const bool v4 = family_ == protocol::Family::kIPv4;
     const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
-    return setsockopt(fd(), v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER,
-                      &value, sizeof value) == 0;
+    return setsockopt(fd(), v4 ? IPPROTO_IP : IPPROTO_IPV6,
+                      v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &value, sizeof value) == 0;
   }
   protocol::Family family() const noexcept { return family_; }
   std::uint16_t port() const noexcept { return port_; }
@@ -151,7 +151,9 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
 WorkerRelays::WorkerRelays(boost::asio::io_context& io, RelayPorts& ports)
     : io_(io), ports_(ports) {}
 
-WorkerRelays::~WorkerRelays() { close_all(); }
+WorkerRelays::~WorkerRelays() {
+  close_all();
+}
 
 bool WorkerRelays::family_available(protocol::Family family) const {
   return family == protocol::Family::kIPv4 || ports_.addresses().bind_v6.has_value();
@@ -199,7 +201,7 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t tok
 }
 
 void WorkerRelays::close(core::RelayId id) {
-  if (out_relay_ == id) flush_sends();
+  flush_sends();  // nothing queued may name a closed (and maybe reused) descriptor
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
   it->second->close();
@@ -208,7 +210,7 @@ void WorkerRelays::close(core::RelayId id) {
 }
 
 void WorkerRelays::close_all() {
-  out_count_ = 0;
+  flush_sends();
   for (auto& [id, socket] : sockets_) {
     socket->close();
     ports_.release(socket->family(), socket->port());
@@ -226,43 +228,20 @@ bool WorkerRelays::is_own_ip(const protocol::TransportAddress& address) const {
 
 void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer,
                         std::span<const std::uint8_t> bytes) {
-  if ((out_count_ > 0 && out_relay_ != id) || out_count_ == out_.size()) flush_sends();
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
-  if (bytes.size() > kSlot) {
-    sockaddr_storage ss{};
-    const socklen_t len = to_sockaddr(peer, ss);
+  sockaddr_storage ss{};
+  const socklen_t len = to_sockaddr(peer, ss);
+  if (bytes.size() > SendBatch::kSlot) {
     (void)::sendto(it->second->fd(), bytes.data(), bytes.size(), MSG_DONTWAIT,
                    reinterpret_cast<sockaddr*>(&ss), len);
     return;
   }
-  out_relay_ = id;
-  OutSlot& slot = out_[out_count_++];
-  std::copy(bytes.begin(), bytes.end(), slot.data.begin());
-  slot.iov = {slot.data.data(), bytes.size()};
-  slot.hdr = {};
-  slot.hdr.msg_hdr.msg_name = &slot.to;
-  slot.hdr.msg_hdr.msg_namelen = to_sockaddr(peer, slot.to);
-  slot.hdr.msg_hdr.msg_iov = &slot.iov;
-  slot.hdr.msg_hdr.msg_iovlen = 1;
+  out_.add(it->second->fd(), ss, len, bytes);
 }
 
 void WorkerRelays::flush_sends() {
-  if (out_count_ == 0) return;
-  auto it = sockets_.find(out_relay_);
-  if (it != sockets_.end()) {
-    std::array<mmsghdr, kOutBatch> hdr{};
-    for (std::size_t i = 0; i < out_count_; ++i) hdr[i] = out_[i].hdr;
-    std::size_t sent = 0;
-    while (sent < out_count_) {
-      const int n = sendmmsg(it->second->fd(), hdr.data() + sent,
-                             static_cast<unsigned>(out_count_ - sent), MSG_DONTWAIT);
-      if (n < 0 && errno == EINTR) continue;
-      // A full socket buffer or an unreachable peer: drop that datagram, as UDP would.
-      sent += n < 0 ? 1 : static_cast<std::size_t>(n);
-    }
-  }
-  out_count_ = 0;
+  out_.flush();
 }
 
 bool WorkerRelays::set_dont_fragment(core::RelayId id) {

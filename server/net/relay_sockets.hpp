@@ -5,13 +5,14 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
-#include <functional>
 #include <boost/asio/ip/udp.hpp>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "relay_ports.hpp"
+#include "send_batch.hpp"
 #include "tern/core/relay.hpp"
 #include "tern/core/server.hpp"
 
@@ -42,7 +43,7 @@ class WorkerRelays final : public core::RelayProvider {
 
   bool set_dont_fragment(core::RelayId id) override;
 
-  // Queues a datagram for `peer`; consecutive datagrams of one relay go out in one sendmmsg.
+  // Queues a datagram for `peer`; a flush sends each relay's datagrams with one sendmmsg.
   void send(core::RelayId id, const protocol::TransportAddress& peer,
             std::span<const std::uint8_t> bytes);
   void flush_sends();
@@ -69,16 +70,7 @@ class WorkerRelays final : public core::RelayProvider {
   core::RelayId next_id_ = 0;
   std::unordered_map<core::RelayId, std::shared_ptr<RelaySocket>> sockets_;
 
-  static constexpr std::size_t kOutBatch = 32;
-  struct OutSlot {
-    std::array<std::uint8_t, 4096> data;
-    sockaddr_storage to;
-    iovec iov;
-    mmsghdr hdr;
-  };
-  std::array<OutSlot, kOutBatch> out_{};
-  std::size_t out_count_ = 0;
-  core::RelayId out_relay_ = 0;
+  SendBatch out_;
 };
 
 }  // namespace tern::net

@@ -1,16 +1,17 @@
 // Runtime: builds the workers, opens the listeners on each, runs the threads, stops on signals.
 #include "runtime.hpp"
 
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/post.hpp>
 #include <future>
-#include <algorithm>
 #include <map>
 #include <thread>
-#include <unistd.h>
 
 #include "admin_endpoint.hpp"
 #include "relay_addresses.hpp"
@@ -47,6 +48,26 @@ struct Worker {
       core.sweep(core::Instant::current());
       sweep_every_second();
     });
+  }
+
+  // Runs the worker until stopped. A worker woken again less than `coalesce` after its previous
+  // wake-up first sleeps out the rest of that interval, so that under load each wake-up handles
+  // a batch of datagrams instead of one (a software form of interrupt coalescing).
+  void run(std::chrono::microseconds coalesce) {
+    auto guard = boost::asio::make_work_guard(io);
+    if (coalesce.count() <= 0) {
+      io.run();
+      return;
+    }
+    prctl(PR_SET_TIMERSLACK, 1000UL);  // sleep 1 us past the interval, not the default 50 us
+    auto woke = std::chrono::steady_clock::now() - coalesce;
+    while (!io.stopped()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - woke < coalesce) std::this_thread::sleep_for(woke + coalesce - now);
+      if (io.run_one() == 0) break;
+      woke = std::chrono::steady_clock::now();
+      io.poll();
+    }
   }
 
   boost::asio::io_context io{1};
@@ -174,8 +195,8 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   impl_->budget.max = impl_->options.max_connections;
   const auto& relay = impl_->options.relay;
-  impl_->ports = std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port,
-                                              relay.max_port);
+  impl_->ports =
+      std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port, relay.max_port);
   for (unsigned i = 0; i < n; ++i) {
     impl_->workers.push_back(std::make_unique<Worker>(impl_->options, *impl_->ports));
   }
@@ -194,14 +215,20 @@ Runtime::~Runtime() {
   }
 }
 
-const std::vector<BoundListener>& Runtime::listeners() const noexcept { return impl_->bound; }
-unsigned Runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }
+const std::vector<BoundListener>& Runtime::listeners() const noexcept {
+  return impl_->bound;
+}
+unsigned Runtime::workers() const noexcept {
+  return static_cast<unsigned>(impl_->workers.size());
+}
 
 void Runtime::serve_http(const std::string& listen, HttpHandler handler) {
   impl_->http = std::make_unique<HttpEndpoint>(impl_->main_io, listen, std::move(handler));
 }
 
-boost::asio::io_context& Runtime::main_context() noexcept { return impl_->main_io; }
+boost::asio::io_context& Runtime::main_context() noexcept {
+  return impl_->main_io;
+}
 
 void Runtime::serve_admin(const std::string& path,
                           std::function<std::string(const std::string&)> handler) {
@@ -286,7 +313,8 @@ std::size_t Runtime::update_listeners(const std::vector<ListenerSpec>& wanted) {
                       [&](const ListenerSpec& c) { return same_spec(w, c); })) {
         continue;
       }
-      if (w.transport == core::Transport::kTls && !im.tls) im.tls = make_tls_context(im.options.tls);
+      if (w.transport == core::Transport::kTls && !im.tls)
+        im.tls = make_tls_context(im.options.tls);
       unsigned short port = w.port;
       auto fds = im.open_fds(w, port);
       added.push_back({w, std::move(fds), port});
@@ -320,7 +348,9 @@ std::size_t Runtime::update_listeners(const std::vector<ListenerSpec>& wanted) {
   return remove.size() + added.size();
 }
 
-void Runtime::on_reload(std::function<void()> hook) { impl_->reload_hook = std::move(hook); }
+void Runtime::on_reload(std::function<void()> hook) {
+  impl_->reload_hook = std::move(hook);
+}
 
 void Runtime::every(std::chrono::seconds period, std::function<void()> task) {
   auto timer = std::make_unique<boost::asio::steady_timer>(impl_->main_io);
@@ -349,7 +379,9 @@ void Runtime::drain(std::chrono::seconds deadline) {
   });
 }
 
-bool Runtime::draining() const noexcept { return impl_->draining; }
+bool Runtime::draining() const noexcept {
+  return impl_->draining;
+}
 
 std::vector<core::SessionInfo> Runtime::sessions() const {
   std::mutex m;
@@ -373,7 +405,8 @@ std::size_t Runtime::allocation_count() const {
   std::size_t n = 0;
   for (const auto& w : impl_->workers) {
     for (const auto& per_family : w->core.stats().allocations_active) {
-      for (const auto& g : per_family) n += static_cast<std::size_t>(std::max<std::int64_t>(0, g.get()));
+      for (const auto& g : per_family)
+        n += static_cast<std::size_t>(std::max<std::int64_t>(0, g.get()));
     }
   }
   return n;
@@ -390,10 +423,7 @@ void Runtime::run() {
     for (auto& l : w->udp) l->start();
     for (auto& l : w->streams) l->start();
     w->sweep_every_second();
-    w->thread = std::thread([&io = w->io] {
-      auto guard = boost::asio::make_work_guard(io);
-      io.run();
-    });
+    w->thread = std::thread([w = w.get(), c = impl_->options.coalesce] { w->run(c); });
   }
   impl_->signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();

@@ -8,24 +8,21 @@
 
 namespace tern::net {
 
-UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core,
-                         Router& router)
+UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router)
     : socket_(io), core_(core), router_(router) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
   local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  socket_.assign(local.ss_family == AF_INET6 ? boost::asio::ip::udp::v6()
-                                             : boost::asio::ip::udp::v4(),
-                 fd);
+  socket_.assign(
+      local.ss_family == AF_INET6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), fd);
   socket_.non_blocking(true);
-  for (std::size_t i = 0; i < kBatch; ++i) {
-    in_[i].iov = {in_[i].data.data(), kDatagram};
-    out_[i].iov = {out_[i].data.data(), 0};
-  }
+  for (std::size_t i = 0; i < kBatch; ++i) in_[i].iov = {in_[i].data.data(), kDatagram};
 }
 
-void UdpListener::start() { wait(); }
+void UdpListener::start() {
+  wait();
+}
 
 void UdpListener::stop() {
   boost::system::error_code ignored;
@@ -57,7 +54,8 @@ void UdpListener::drain() {
     for (int i = 0; i < n; ++i) {
       const core::FiveTuple flow{from_sockaddr(reinterpret_cast<sockaddr*>(&in_[i].addr)), local_,
                                  core::Transport::kUdp};
-      if ((in_hdr_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any STUN we take
+      if ((in_hdr_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0)
+        continue;  // larger than any STUN we take
       core_.handle(flow, std::span(in_[i].data.data(), in_hdr_[i].msg_len), now, *this);
     }
     flush();
@@ -67,39 +65,18 @@ void UdpListener::drain() {
 }
 
 void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > kDatagram) {
-    sockaddr_storage ss{};
-    const socklen_t len = to_sockaddr(flow.client, ss);
+  sockaddr_storage ss{};
+  const socklen_t len = to_sockaddr(flow.client, ss);
+  if (bytes.size() > SendBatch::kSlot) {
     (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
                    reinterpret_cast<sockaddr*>(&ss), len);
     return;
   }
-  if (out_count_ == kBatch) flush();
-  Slot& s = out_[out_count_];
-  std::copy(bytes.begin(), bytes.end(), s.data.begin());
-  s.iov.iov_len = bytes.size();
-  mmsghdr& h = out_hdr_[out_count_];
-  h = {};
-  h.msg_hdr.msg_name = &s.addr;
-  h.msg_hdr.msg_namelen = to_sockaddr(flow.client, s.addr);
-  h.msg_hdr.msg_iov = &s.iov;
-  h.msg_hdr.msg_iovlen = 1;
-  ++out_count_;
+  out_.add(socket_.native_handle(), ss, len, bytes);
 }
 
 void UdpListener::flush() {
-  std::size_t sent = 0;
-  while (sent < out_count_) {
-    const int n = sendmmsg(socket_.native_handle(), out_hdr_.data() + sent,
-                           static_cast<unsigned>(out_count_ - sent), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ++sent;  // skip the datagram the kernel refused (e.g. unreachable) and go on
-      continue;
-    }
-    sent += static_cast<std::size_t>(n);
-  }
-  out_count_ = 0;
+  out_.flush();
 }
 
 }  // namespace tern::net

@@ -1,4 +1,5 @@
-// One worker's UDP socket on a shared SO_REUSEPORT port, drained with recvmmsg, answered with sendmmsg.
+// One worker's UDP socket on a shared SO_REUSEPORT port, drained with recvmmsg, answered with
+// sendmmsg.
 #pragma once
 
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "router.hpp"
+#include "send_batch.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
 
@@ -48,9 +50,7 @@ class UdpListener final : public core::Outbox {
   };
   std::array<Slot, kBatch> in_{};
   std::array<mmsghdr, kBatch> in_hdr_{};
-  std::array<Slot, kBatch> out_{};
-  std::array<mmsghdr, kBatch> out_hdr_{};
-  std::size_t out_count_ = 0;
+  SendBatch out_;
 };
 
 }  // namespace tern::net

@@ -20,6 +20,7 @@ TEST(Config, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(r.config->peers.deny, std::vector<std::string>{"default"});
   EXPECT_EQ(r.config->metrics_listen, "127.0.0.1:9641");
   EXPECT_FALSE(r.config->stun.rfc3489);
+  EXPECT_EQ(r.config->coalesce_us, 250u);
 }
 
 TEST(Config, EmbeddedDefaultLoadsCleanly) {
@@ -34,6 +35,7 @@ TEST(Config, ReadsEveryDesignKey) {
 realm: example.org
 software: "tern test"
 workers: 3
+coalesce_us: 0
 listen:
   - {transport: udp, address: "::1", port: 3479}
 tls: {cert_file: /a.crt, key_file: /a.key, min_version: "1.3"}
@@ -59,6 +61,7 @@ connections: {max: 5, idle_timeout: 30s}
   EXPECT_EQ(c.realm, "example.org");
   EXPECT_EQ(c.software, "tern test");
   EXPECT_EQ(c.workers, 3u);
+  EXPECT_EQ(c.coalesce_us, 0u);
   ASSERT_EQ(c.listen.size(), 1u);
   EXPECT_EQ(c.listen[0].address, "::1");
   EXPECT_EQ(c.listen[0].port, 3479);
@@ -124,6 +127,8 @@ TEST(Config, RejectsBadValues) {
       "log: {level: loud}",
       "stun: {rfc3489: maybe}",
       "workers: -1",
+      "coalesce_us: 20000",
+      "coalesce_us: 1ms",
       "alternate_servers: [nohost]",
       "realm: ''",
   };
