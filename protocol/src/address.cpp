@@ -30,6 +30,27 @@ bool TransportAddress::parse_ip(const std::string& text, TransportAddress& out) 
   return true;
 }
 
+bool TransportAddress::parse(const std::string& text, TransportAddress& out) noexcept {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) {
+    return false;
+  }
+  unsigned port = 0;
+  for (std::size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    port = port * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  if (port > 65535) return false;
+  std::string host = text.substr(0, colon);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  TransportAddress a;
+  if (!parse_ip(host, a) || (a.family == Family::kIPv6) != bracketed) return false;
+  a.port = static_cast<std::uint16_t>(port);
+  out = a;
+  return true;
+}
+
 std::string TransportAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   const bool v4 = family == Family::kIPv4;

@@ -20,18 +20,6 @@ core::Transport transport_of(const std::string& name) {
 }
 
 // "IP:port" or "[IPv6]:port" (the loader has checked the port's syntax).
-std::optional<protocol::TransportAddress> parse_ip_port(const std::string& text) {
-  const auto colon = text.rfind(':');
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  protocol::TransportAddress a;
-  if (colon == std::string::npos || !protocol::TransportAddress::parse_ip(host, a)) {
-    return std::nullopt;
-  }
-  a.port = static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1)));
-  return a;
-}
-
 core::ServerOptions core_options(const config::Config& c) {
   core::ServerOptions o;
   o.software = c.software;
@@ -42,7 +30,8 @@ core::ServerOptions core_options(const config::Config& c) {
   o.channels_per_allocation = c.limits.channels_per_allocation;
   o.strict_expiry = c.auth.strict_expiry;
   for (const auto& server : c.alternate_servers) {
-    if (auto a = parse_ip_port(server)) o.alternate_servers.push_back(*a);
+    protocol::TransportAddress a;
+    if (protocol::TransportAddress::parse(server, a)) o.alternate_servers.push_back(a);
   }
   o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
@@ -63,12 +52,6 @@ BuiltDeps build_deps(const config::Config& c) {
   for (auto& e : store.errors) out.errors.push_back("auth: " + e);
   out.users = users.size();
   out.secrets = credentials.secrets.size();
-  for (const auto& server : c.alternate_servers) {
-    if (!parse_ip_port(server)) {
-      out.errors.push_back("alternate_servers: '" + server +
-                           "' must be IP:port (ALTERNATE-SERVER carries an address)");
-    }
-  }
   auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
   for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
   if (!out.errors.empty()) return out;

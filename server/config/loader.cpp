@@ -3,12 +3,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 #include "tern/protocol/address.hpp"
 
@@ -118,12 +118,9 @@ bool is_ip(const std::string& text) {
   return protocol::TransportAddress::parse_ip(text, a);
 }
 
-bool is_host_port(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
-  const auto port = text.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5) return false;
-  return std::stoul(port) <= 65535;
+bool is_ip_port(const std::string& text) {
+  protocol::TransportAddress ignored;
+  return protocol::TransportAddress::parse(text, ignored);
 }
 
 void check_one_of(Walker& w, const YAML::Node& n, const std::string& value,
@@ -152,7 +149,8 @@ void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
             }}});
     if (!item.IsMap()) continue;
     check_one_of(w, item, l.transport, {"udp", "tcp", "tls"}, "listen.transport");
-    if (!is_ip(l.address)) w.error(item, "listen.address must be an IP address, got '" + l.address + "'");
+    if (!is_ip(l.address))
+      w.error(item, "listen.address must be an IP address, got '" + l.address + "'");
     if (!has_port) w.error(item, "listen entry needs a port");
     out.push_back(l);
   }
@@ -174,8 +172,9 @@ void load_users(Walker& w, const YAML::Node& n, std::vector<User>& out) {
     if (u.password.empty() == u.key.empty()) {
       w.error(item, "auth.users entry '" + u.name + "' needs exactly one of password and key");
     }
-    if (!u.key.empty() && (u.key.size() % 2 != 0 ||
-                           u.key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    if (!u.key.empty() &&
+        (u.key.size() % 2 != 0 ||
+         u.key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
       w.error(item, "auth.users entry '" + u.name + "': key must be hex");
     }
     out.push_back(u);
@@ -183,124 +182,134 @@ void load_users(Walker& w, const YAML::Node& n, std::vector<User>& out) {
 }
 
 void load_root(Walker& w, const YAML::Node& root, Config& c) {
-  w.map(root, "the config",
-        {{"realm", w.string(c.realm, "realm")},
-         {"software", w.string(c.software, "software")},
-         {"workers", w.number(c.workers, "workers", 0, 256)},
-         {"coalesce_us", w.number(c.coalesce_us, "coalesce_us", 0, 10000)},
-         {"state_dir", w.string(c.state_dir, "state_dir")},
-         {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
-         {"tls", [&](const YAML::Node& n) {
-            w.map(n, "tls",
-                  {{"cert_file", w.string(c.tls.cert_file, "tls.cert_file")},
-                   {"key_file", w.string(c.tls.key_file, "tls.key_file")},
-                   {"min_version", w.string(c.tls.min_version, "tls.min_version")}});
-            check_one_of(w, n, c.tls.min_version, {"1.2", "1.3"}, "tls.min_version");
-            if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
-              w.error(n, "tls needs both cert_file and key_file, or neither (self-signed)");
-            }
-          }},
-         {"relay", [&](const YAML::Node& n) {
-            w.map(n, "relay",
-                  {{"address", w.string(c.relay.address, "relay.address")},
-                   {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
-                   {"public_address", w.string(c.relay.public_address, "relay.public_address")},
-                   {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
-                   {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
-                   {"rfc5766_channels",
-                    w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")}});
-            if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
-            if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
-              w.error(n, "relay.address_v6 must be an IP address or empty");
-            }
-            if (!c.relay.public_address.empty() && !is_ip(c.relay.public_address)) {
-              w.error(n, "relay.public_address must be an IP address or empty");
-            }
-            if (c.relay.min_port > c.relay.max_port) {
-              w.error(n, "relay.min_port must not be above relay.max_port");
-            }
-          }},
-         {"auth", [&](const YAML::Node& n) {
-            w.map(n, "auth",
-                  {{"users", [&](const YAML::Node& u) { load_users(w, u, c.auth.users); }},
-                   {"users_file", w.string(c.auth.users_file, "auth.users_file")},
-                   {"users_env", w.string(c.auth.users_env, "auth.users_env")},
-                   {"secrets_env", w.string(c.auth.secrets_env, "auth.secrets_env")},
-                   {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
-                   {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
-                   {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")},
-                   {"generated_secret",
-                    w.boolean(c.auth.generated_secret, "auth.generated_secret")}});
-          }},
-         {"limits", [&](const YAML::Node& n) {
-            auto& l = c.limits;
-            w.map(n, "limits",
-                  {{"allocations_per_user",
-                    w.number(l.allocations_per_user, "limits.allocations_per_user", 0, 1000000)},
-                   {"allocations_total",
-                    w.number(l.allocations_total, "limits.allocations_total", 0, 10000000)},
-                   {"permissions_per_allocation",
-                    w.number(l.permissions_per_allocation, "limits.permissions_per_allocation", 1,
-                             100000)},
-                   {"channels_per_allocation",
-                    w.number(l.channels_per_allocation, "limits.channels_per_allocation", 0,
-                             4096)},
-                   {"max_allocation_lifetime",
-                    w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")},
-                   {"unauthenticated_replies_per_second",
-                    w.number(l.unauthenticated_replies_per_second,
-                             "limits.unauthenticated_replies_per_second", 0, 1000000)}});
-          }},
-         {"peers", [&](const YAML::Node& n) {
-            const auto deny_ok = [](const std::string& s) {
-              return s == "default" || is_valid_cidr(s);
-            };
-            w.map(n, "peers",
-                  {{"deny", w.string_list(c.peers.deny, "peers.deny", deny_ok,
-                                          "a CIDR or 'default'")},
-                   {"allow", w.string_list(c.peers.allow, "peers.allow", is_valid_cidr,
-                                           "a CIDR")}});
-          }},
-         {"alternate_servers", w.string_list(c.alternate_servers, "alternate_servers",
-                                             is_host_port, "host:port")},
-         {"metrics", [&](const YAML::Node& n) {
-            w.map(n, "metrics", {{"listen", w.string(c.metrics_listen, "metrics.listen")}});
-            if (!c.metrics_listen.empty() && !is_host_port(c.metrics_listen)) {
-              w.error(n, "metrics.listen must be host:port or empty");
-            }
-          }},
-         {"signaling", [&](const YAML::Node& n) {
-            w.map(n, "signaling",
-                  {{"listen", w.string(c.signaling_listen, "signaling.listen")},
-                   {"token", w.string(c.signaling_token, "signaling.token")},
-                   {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")}});
-            if (!c.signaling_listen.empty() && !is_host_port(c.signaling_listen)) {
-              w.error(n, "signaling.listen must be host:port or empty");
-            }
-          }},
-         {"admin", [&](const YAML::Node& n) {
-            w.map(n, "admin", {{"socket", w.string(c.admin_socket, "admin.socket")}});
-          }},
-         {"log", [&](const YAML::Node& n) {
-            w.map(n, "log",
-                  {{"level", w.string(c.log_level, "log.level")},
-                   {"format", w.string(c.log_format, "log.format")}});
-            check_one_of(w, n, c.log_level, {"debug", "info", "warn", "error"}, "log.level");
-            check_one_of(w, n, c.log_format, {"text", "json"}, "log.format");
-          }},
-         {"stun", [&](const YAML::Node& n) {
-            w.map(n, "stun", {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")}});
-          }},
-         {"connections", [&](const YAML::Node& n) {
-            w.map(n, "connections",
-                  {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
-                   {"idle_timeout",
-                    w.duration(c.connections.idle_timeout, "connections.idle_timeout")}});
-          }}});
+  w.map(
+      root, "the config",
+      {{"realm", w.string(c.realm, "realm")},
+       {"software", w.string(c.software, "software")},
+       {"workers", w.number(c.workers, "workers", 0, 256)},
+       {"coalesce_us", w.number(c.coalesce_us, "coalesce_us", 0, 10000)},
+       {"state_dir", w.string(c.state_dir, "state_dir")},
+       {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
+       {"tls",
+        [&](const YAML::Node& n) {
+          w.map(n, "tls",
+                {{"cert_file", w.string(c.tls.cert_file, "tls.cert_file")},
+                 {"key_file", w.string(c.tls.key_file, "tls.key_file")},
+                 {"min_version", w.string(c.tls.min_version, "tls.min_version")}});
+          check_one_of(w, n, c.tls.min_version, {"1.2", "1.3"}, "tls.min_version");
+          if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+            w.error(n, "tls needs both cert_file and key_file, or neither (self-signed)");
+          }
+        }},
+       {"relay",
+        [&](const YAML::Node& n) {
+          w.map(n, "relay",
+                {{"address", w.string(c.relay.address, "relay.address")},
+                 {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
+                 {"public_address", w.string(c.relay.public_address, "relay.public_address")},
+                 {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
+                 {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
+                 {"rfc5766_channels",
+                  w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")}});
+          if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
+          if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
+            w.error(n, "relay.address_v6 must be an IP address or empty");
+          }
+          if (!c.relay.public_address.empty() && !is_ip(c.relay.public_address)) {
+            w.error(n, "relay.public_address must be an IP address or empty");
+          }
+          if (c.relay.min_port > c.relay.max_port) {
+            w.error(n, "relay.min_port must not be above relay.max_port");
+          }
+        }},
+       {"auth",
+        [&](const YAML::Node& n) {
+          w.map(
+              n, "auth",
+              {{"users", [&](const YAML::Node& u) { load_users(w, u, c.auth.users); }},
+               {"users_file", w.string(c.auth.users_file, "auth.users_file")},
+               {"users_env", w.string(c.auth.users_env, "auth.users_env")},
+               {"secrets_env", w.string(c.auth.secrets_env, "auth.secrets_env")},
+               {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
+               {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
+               {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")},
+               {"generated_secret", w.boolean(c.auth.generated_secret, "auth.generated_secret")}});
+        }},
+       {"limits",
+        [&](const YAML::Node& n) {
+          auto& l = c.limits;
+          w.map(n, "limits",
+                {{"allocations_per_user",
+                  w.number(l.allocations_per_user, "limits.allocations_per_user", 0, 1000000)},
+                 {"allocations_total",
+                  w.number(l.allocations_total, "limits.allocations_total", 0, 10000000)},
+                 {"permissions_per_allocation",
+                  w.number(l.permissions_per_allocation, "limits.permissions_per_allocation", 1,
+                           100000)},
+                 {"channels_per_allocation",
+                  w.number(l.channels_per_allocation, "limits.channels_per_allocation", 0, 4096)},
+                 {"max_allocation_lifetime",
+                  w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")},
+                 {"unauthenticated_replies_per_second",
+                  w.number(l.unauthenticated_replies_per_second,
+                           "limits.unauthenticated_replies_per_second", 0, 1000000)}});
+        }},
+       {"peers",
+        [&](const YAML::Node& n) {
+          const auto deny_ok = [](const std::string& s) {
+            return s == "default" || is_valid_cidr(s);
+          };
+          w.map(
+              n, "peers",
+              {{"deny", w.string_list(c.peers.deny, "peers.deny", deny_ok, "a CIDR or 'default'")},
+               {"allow", w.string_list(c.peers.allow, "peers.allow", is_valid_cidr, "a CIDR")}});
+        }},
+       {"alternate_servers", w.string_list(c.alternate_servers, "alternate_servers", is_ip_port,
+                                           "IP:port ([v6]:port for IPv6)")},
+       {"metrics",
+        [&](const YAML::Node& n) {
+          w.map(n, "metrics", {{"listen", w.string(c.metrics_listen, "metrics.listen")}});
+          if (!c.metrics_listen.empty() && !is_ip_port(c.metrics_listen)) {
+            w.error(n, "metrics.listen must be IP:port ([v6]:port for IPv6) or empty");
+          }
+        }},
+       {"signaling",
+        [&](const YAML::Node& n) {
+          w.map(n, "signaling",
+                {{"listen", w.string(c.signaling_listen, "signaling.listen")},
+                 {"token", w.string(c.signaling_token, "signaling.token")},
+                 {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")}});
+          if (!c.signaling_listen.empty() && !is_ip_port(c.signaling_listen)) {
+            w.error(n, "signaling.listen must be IP:port ([v6]:port for IPv6) or empty");
+          }
+        }},
+       {"admin",
+        [&](const YAML::Node& n) {
+          w.map(n, "admin", {{"socket", w.string(c.admin_socket, "admin.socket")}});
+        }},
+       {"log",
+        [&](const YAML::Node& n) {
+          w.map(n, "log",
+                {{"level", w.string(c.log_level, "log.level")},
+                 {"format", w.string(c.log_format, "log.format")}});
+          check_one_of(w, n, c.log_level, {"debug", "info", "warn", "error"}, "log.level");
+          check_one_of(w, n, c.log_format, {"text", "json"}, "log.format");
+        }},
+       {"stun",
+        [&](const YAML::Node& n) {
+          w.map(n, "stun", {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")}});
+        }},
+       {"connections", [&](const YAML::Node& n) {
+          w.map(n, "connections",
+                {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
+                 {"idle_timeout",
+                  w.duration(c.connections.idle_timeout, "connections.idle_timeout")}});
+        }}});
   if (c.realm.empty()) w.error(root, "realm must not be empty");
 }
 
-const char kEmbeddedDefault[] = R"(# tern's embedded default configuration (`tern print-default-config`).
+const char kEmbeddedDefault[] =
+    R"(# tern's embedded default configuration (`tern print-default-config`).
 realm: tern.local
 software: ""
 workers: 0                      # 0 = one per core
@@ -361,7 +370,8 @@ bool is_valid_cidr(const std::string& text) {
   if (!protocol::TransportAddress::parse_ip(text.substr(0, slash), a)) return false;
   if (slash == std::string::npos) return true;
   const auto bits = text.substr(slash + 1);
-  if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos) {
+  if (bits.empty() || bits.size() > 3 ||
+      bits.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
   return std::stoul(bits) <= (a.family == protocol::Family::kIPv4 ? 32u : 128u);
@@ -409,7 +419,8 @@ std::string resolve_state_dir(const Config& config) {
   if (!config.state_dir.empty()) return config.state_dir;
   if (const char* env = std::getenv("TERN_STATE_DIR"); env && *env) return env;
   if (::geteuid() == 0) return "/var/lib/tern";
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/tern";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/tern";
   if (const char* home = std::getenv("HOME"); home && *home) {
     return std::string(home) + "/.local/state/tern";
   }

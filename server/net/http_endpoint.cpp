@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -18,18 +19,25 @@ constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return "Bad Request";
+    case 200:
+      return "OK";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Bad Request";
   }
 }
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(boost::asio::ip::tcp::socket socket, const HttpHandler& handler)
-      : socket_(std::move(socket)), handler_(handler), timer_(socket_.get_executor()),
+      : socket_(std::move(socket)),
+        handler_(handler),
+        timer_(socket_.get_executor()),
         in_(kMaxRequestHead) {}
 
   void start() {
@@ -66,10 +74,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
            "\r\nContent-Type: " + r.content_type +
            "\r\nContent-Length: " + std::to_string(r.body.size()) +
            "\r\nConnection: close\r\n\r\n" + r.body;
-    boost::asio::async_write(socket_, boost::asio::buffer(out_),
-                             [self = shared_from_this()](boost::system::error_code, std::size_t) {
-                               self->finish();
-                             });
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(out_),
+        [self = shared_from_this()](boost::system::error_code, std::size_t) { self->finish(); });
   }
   void finish() {
     boost::system::error_code ignored;
@@ -86,15 +93,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 };
 
 boost::asio::ip::tcp::endpoint parse_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("metrics.listen: need IP:port: " + listen);
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("metrics.listen: not an IP address: " + host);
-  const unsigned long port = std::stoul(listen.substr(colon + 1));
-  return {ip, static_cast<unsigned short>(port)};
+  protocol::TransportAddress a;
+  if (!protocol::TransportAddress::parse(listen, a)) {
+    throw std::runtime_error("metrics.listen: need IP:port, got " + listen);
+  }
+  sockaddr_storage ss{};
+  const socklen_t len = to_sockaddr(a, ss);
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::memcpy(endpoint.data(), &ss, len);
+  endpoint.resize(len);
+  return endpoint;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SignalingServer: Beast HTTP sessions that may upgrade to WebSocket sessions fed into the Hub.
 #include "signaling/server.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -39,8 +40,7 @@ constexpr auto kHttpTimeout = std::chrono::seconds(30);
 bool is_loopback(const tcp::endpoint& e) {
   const auto a = e.address();
   if (a.is_v4()) return a.to_v4().to_bytes()[0] == 127;
-  return a.is_loopback() || (a.to_v6().is_v4_mapped() &&
-                             a.to_v6().to_bytes()[12] == 127);
+  return a.is_loopback() || (a.to_v6().is_v4_mapped() && a.to_v6().to_bytes()[12] == 127);
 }
 
 }  // namespace
@@ -75,7 +75,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       if (!self->ws_.got_text()) {
         self->send(error_message("bad-json", "send text frames"));
       } else {
-        self->state_->deliver(self->state_->hub.receive(self->id_, text, std::chrono::steady_clock::now()));
+        self->state_->deliver(
+            self->state_->hub.receive(self->id_, text, std::chrono::steady_clock::now()));
       }
       self->read();
     });
@@ -162,10 +163,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->keep_alive(req.keep_alive());
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) return self->close();
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->close();
+                        self->read();
+                      });
   }
 
   void close() {
@@ -188,14 +190,16 @@ void accept(std::shared_ptr<SignalingServer::State> state) {
 }
 
 tcp::endpoint parse_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("signaling.listen: need IP:port");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  beast::error_code ec;
-  const auto ip = boost::asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("signaling.listen: not an IP address: " + host);
-  return {ip, static_cast<unsigned short>(std::stoul(listen.substr(colon + 1)))};
+  protocol::TransportAddress a;
+  if (!protocol::TransportAddress::parse(listen, a)) {
+    throw std::runtime_error("signaling.listen: need IP:port, got " + listen);
+  }
+  if (a.family == protocol::Family::kIPv4) {
+    boost::asio::ip::address_v4::bytes_type ip{};
+    std::copy_n(a.ip.begin(), ip.size(), ip.begin());
+    return {boost::asio::ip::address_v4(ip), a.port};
+  }
+  return {boost::asio::ip::address_v6(a.ip), a.port};
 }
 
 }  // namespace
@@ -209,7 +213,8 @@ SignalingServer::SignalingServer(boost::asio::io_context& io, SignalingOptions o
   if (!ec) state_->acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
   if (!ec) state_->acceptor.bind(endpoint, ec);
   if (!ec) state_->acceptor.listen(128, ec);
-  if (ec) throw std::runtime_error("signaling listener " + state_->options.listen + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("signaling listener " + state_->options.listen + ": " + ec.message());
   const auto bound = state_->acceptor.local_endpoint();
   protocol::TransportAddress::parse_ip(bound.address().to_string(), state_->local);
   state_->local.port = bound.port();
@@ -222,6 +227,8 @@ SignalingServer::~SignalingServer() {
   state_->acceptor.close(ignored);
 }
 
-const protocol::TransportAddress& SignalingServer::local() const noexcept { return state_->local; }
+const protocol::TransportAddress& SignalingServer::local() const noexcept {
+  return state_->local;
+}
 
 }  // namespace tern::signaling

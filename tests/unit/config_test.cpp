@@ -48,7 +48,7 @@ auth:
   strict_expiry: true
 limits: {allocations_per_user: 2, allocations_total: 9, permissions_per_allocation: 5, channels_per_allocation: 6, max_allocation_lifetime: 10m}
 peers: {deny: [default, 192.0.2.0/24], allow: [127.0.0.1/32, "::1/128"]}
-alternate_servers: ["203.0.113.9:3478"]
+alternate_servers: ["203.0.113.9:3478", "[2001:db8::9]:3478"]
 metrics: {listen: "127.0.0.1:9000"}
 signaling: {listen: "127.0.0.1:8080", token: t}
 admin: {socket: /tmp/a.sock}
@@ -75,7 +75,7 @@ connections: {max: 5, idle_timeout: 30s}
   EXPECT_EQ(c.limits.channels_per_allocation, 6u);
   EXPECT_EQ(c.limits.max_allocation_lifetime, std::chrono::minutes(10));
   EXPECT_EQ(c.peers.allow.size(), 2u);
-  EXPECT_EQ(c.alternate_servers.size(), 1u);
+  EXPECT_EQ(c.alternate_servers.size(), 2u);
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9000");
   EXPECT_EQ(c.signaling_token, "t");
   EXPECT_EQ(c.admin_socket, "/tmp/a.sock");
@@ -130,6 +130,9 @@ TEST(Config, RejectsBadValues) {
       "coalesce_us: 20000",
       "coalesce_us: 1ms",
       "alternate_servers: [nohost]",
+      "alternate_servers: [\"localhost:3478\"]",
+      "metrics: {listen: \"localhost:9641\"}",
+      "signaling: {listen: \"127.0.0.1:80800\"}",
       "realm: ''",
   };
   for (const char* text : bad) {

@@ -21,6 +21,9 @@ struct TransportAddress {
   static TransportAddress v4(std::uint32_t host_order_ip, std::uint16_t port) noexcept;
   // Parses "1.2.3.4" or "2001:db8::1" (no brackets). Returns false on bad syntax.
   static bool parse_ip(const std::string& text, TransportAddress& out) noexcept;
+  // Parses "1.2.3.4:5" or "[2001:db8::1]:5" (the form to_string writes; port 0-65535).
+  // Returns false on bad syntax, a host name or a bad port.
+  static bool parse(const std::string& text, TransportAddress& out) noexcept;
   // "1.2.3.4:5" or "[2001:db8::1]:5".
   std::string to_string() const;
 };
