@@ -74,7 +74,7 @@ std::size_t SendBatch::build_messages(int fd, std::size_t first) {
     sent_[i] = true;
     const Slot& s = slots_[i];
     const std::size_t m = messages - 1;
-    const bool extend = messages > 0 && gso_ && s.size <= gso_max_segment_ &&
+    const bool extend = messages > 0 && gso_ && s.size > 0 && s.size <= gso_max_segment_ &&
                         same_run(slots_[head_[m]], s) && segments_[m] < kMaxSegments &&
                         (segments_[m] + 1u) * s.size <= kMaxGsoBytes;
     iov_[iovs] = {const_cast<std::uint8_t*>(s.data.data()), s.size};

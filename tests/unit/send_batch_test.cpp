@@ -128,6 +128,16 @@ TEST(SendBatch, LargestRunUsesOneMessage) {
   EXPECT_EQ(batch.counters().gso_sends, 1u);
 }
 
+TEST(SendBatch, EmptyDatagramsAreSentOneByOne) {
+  Udp s, a;
+  SendBatch batch;
+  const std::vector<std::string> sent{"", "", "x", ""};
+  for (const auto& d : sent) add(batch, s, a, d);
+  batch.flush();
+  EXPECT_EQ(a.receive(sent.size()), sent);
+  EXPECT_EQ(batch.counters().gso_fallbacks, 0u);
+}
+
 TEST(SendBatch, PendingIcmpErrorDoesNotCostTheNextDatagram) {
   Udp s, a;
   const int one = 1;
