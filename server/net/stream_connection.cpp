@@ -11,8 +11,9 @@
 namespace tern::net {
 
 namespace {
-constexpr std::size_t kBufferSize = protocol::kMaxStreamFrame + 4096;
-constexpr std::size_t kMaxQueuedBytes = 1 << 20;  // a client that never reads gets dropped
+constexpr std::size_t kInitialBuffer = 16 * 1024;    // grows for larger frames, up to one frame
+constexpr std::size_t kMaxQueuedBytes = 1 << 20;     // a client that never reads gets dropped
+constexpr std::size_t kKeptWriteBuffer = 64 * 1024;  // larger write buffers are freed when idle
 
 template <class Stream>
 boost::asio::ip::tcp::socket& lowest(Stream& s) {
@@ -35,7 +36,8 @@ StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, 
       budget_(budget),
       idle_timeout_(idle_timeout),
       idle_(stream_.get_executor()),
-      in_(kBufferSize) {
+      last_read_(std::chrono::steady_clock::now()),
+      in_(kInitialBuffer) {
   budget_.by_transport[static_cast<std::size_t>(flow_.transport)].fetch_add(1);
 }
 
@@ -74,7 +76,7 @@ void StreamConnection<Stream>::read() {
       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
         if (ec || self->closed_) return self->close();
         self->used_ += n;
-        self->arm_idle_timer();
+        self->last_read_ = std::chrono::steady_clock::now();
         if (!self->consume()) return self->close();
         self->read();
       });
@@ -87,8 +89,9 @@ bool StreamConnection<Stream>::consume() {
   const auto now = core::Instant::current();
   while (pos < used_) {
     auto size = protocol::next_frame_size(std::span(in_.data() + pos, used_ - pos),
-                                         core_.options().max_channel);
+                                          core_.options().max_channel);
     if (!size) return false;
+    if (*size > in_.size()) in_.resize(*size);  // at most protocol::kMaxStreamFrame
     if (*size == 0 || *size > used_ - pos) break;
     core_.handle(flow_, std::span(in_.data() + pos, *size), now, *this);
     pos += *size;
@@ -101,38 +104,55 @@ bool StreamConnection<Stream>::consume() {
 }
 
 template <class Stream>
-void StreamConnection<Stream>::to_client(const core::FiveTuple&, std::span<const std::uint8_t> bytes) {
-  std::size_t queued = 0;
-  for (const auto& b : out_) queued += b.size();
-  if (queued + bytes.size() > kMaxQueuedBytes) {
+void StreamConnection<Stream>::to_client(const core::FiveTuple&,
+                                         std::span<const std::uint8_t> bytes) {
+  if (pending_.size() + writing_.size() + bytes.size() > kMaxQueuedBytes) {
     core_.count_drop(core::Drop::kQuota);
     // A client that does not read: close it, but not from inside the core's call.
     boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
     return;
   }
-  out_.emplace_back(bytes.begin(), bytes.end());
-  if (out_.size() == 1) write();
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (write_scheduled_) return;
+  write_scheduled_ = true;
+  // Write once the events at hand are handled, so that every frame they produce for this
+  // client shares one send (and, over TLS, one record).
+  boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->write(); });
 }
 
 template <class Stream>
 void StreamConnection<Stream>::write() {
-  boost::asio::async_write(stream_, boost::asio::buffer(out_.front()),
-                           [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                             if (ec) return self->close();
-                             self->out_.pop_front();
-                             if (!self->out_.empty()) self->write();
-                           });
+  if (closed_) return;
+  writing_.swap(pending_);
+  pending_.clear();
+  boost::asio::async_write(
+      stream_, boost::asio::buffer(writing_),
+      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (ec) return self->close();
+        self->writing_.clear();
+        if (!self->pending_.empty()) return self->write();
+        self->write_scheduled_ = false;
+        if (self->writing_.capacity() > kKeptWriteBuffer)
+          std::vector<std::uint8_t>().swap(self->writing_);
+      });
 }
 
 template <class Stream>
 void StreamConnection<Stream>::arm_idle_timer() {
-  idle_.expires_after(idle_timeout_);
+  // Reads only move last_read_; the timer checks it when it fires, so a busy connection
+  // costs no timer operation per read.
+  idle_.expires_at(last_read_ + idle_timeout_);
   idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     auto self = weak.lock();
-    if (!self) return;
+    if (!self || self->closed_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < self->last_read_ + self->idle_timeout_) return self->arm_idle_timer();
     // A connection that carries an allocation lives as long as the allocation does.
-    if (self->core_.has_allocation(self->flow_)) return self->arm_idle_timer();
+    if (self->core_.has_allocation(self->flow_)) {
+      self->last_read_ = now;
+      return self->arm_idle_timer();
+    }
     self->close();
   });
 }

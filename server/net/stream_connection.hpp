@@ -6,7 +6,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -55,9 +54,12 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   ConnectionBudget& budget_;
   std::chrono::seconds idle_timeout_;
   boost::asio::steady_timer idle_;
-  std::vector<std::uint8_t> in_;
+  std::chrono::steady_clock::time_point last_read_;
+  std::vector<std::uint8_t> in_;  // grows to the largest frame seen
   std::size_t used_ = 0;
-  std::deque<std::vector<std::uint8_t>> out_;
+  std::vector<std::uint8_t> pending_;  // frames queued since the last write began
+  std::vector<std::uint8_t> writing_;  // what the write in flight sends
+  bool write_scheduled_ = false;       // a write is in flight or posted
   bool closed_ = false;
 };
 
