@@ -17,7 +17,7 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --duration S   seconds per timed phase (default 5; smoke 1)
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
-  --shapes LIST  comma-separated subset of: audio,high120,high1200,load50k,load100k,
+  --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,load50k,load100k,
                  allocate,binding,idle1k,idle10k
                  (or "none")
   --targets LIST comma-separated subset of: tern,coturn,forwarder
@@ -34,7 +34,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,high120,high1200,load50k,load100k,allocate,binding,idle1k,idle10k"
+shapes="audio,high120,high1200,tcp120,load50k,load100k,allocate,binding,idle1k,idle10k"
 targets="tern,coturn,forwarder"
 while (($#)); do
   case "$1" in
@@ -138,6 +138,7 @@ workers: 1
 state_dir: $tmp/state
 listen:
   - {transport: udp, address: "127.0.0.1", port: $tern_port}
+  - {transport: tcp, address: "127.0.0.1", port: $tern_port}
 relay:
   address: "127.0.0.1"
   min_port: $tern_min
@@ -239,6 +240,7 @@ shape_args() {
       audio) echo "--mode relay --clients 20 --rate 1000 --size 120 --duration $d" ;;
       high120) echo "--mode relay --clients 4 --size 120 --window 32 --duration $d" ;;
       high1200) echo "--mode relay --clients 4 --size 1200 --window 32 --duration $d" ;;
+      tcp120) echo "--mode relay --transport tcp --clients 4 --size 120 --window 32 --duration $d" ;;
       load50k) echo "--mode relay --clients 20 --rate 5000 --size 120 --duration $d" ;;
       load100k) echo "--mode relay --clients 20 --rate 10000 --size 120 --duration $d" ;;
       allocate) echo "--mode allocate --inflight 16 --duration $d" ;;
@@ -252,6 +254,7 @@ shape_args() {
     audio) echo "--mode relay --clients 100 --rate 5000 --size 120 --duration $d" ;;
     high120) echo "--mode relay --clients 8 --size 120 --window 32 --duration $d" ;;
     high1200) echo "--mode relay --clients 8 --size 1200 --window 32 --duration $d" ;;
+    tcp120) echo "--mode relay --transport tcp --clients 8 --size 120 --window 32 --duration $d" ;;
     load50k) echo "--mode relay --clients 100 --rate 50000 --size 120 --duration $d" ;;
     load100k) echo "--mode relay --clients 100 --rate 100000 --size 120 --duration $d" ;;
     allocate) echo "--mode allocate --inflight 64 --duration $d" ;;

@@ -1,5 +1,5 @@
-// tern_bench: a load generator for any TURN server over UDP on loopback (and for a raw UDP
-// forwarder). N clients do the long-term-credential Allocate dance, bind a channel (or create a
+// tern_bench: a load generator for any TURN server over UDP or TCP on loopback (and for a raw
+// UDP forwarder). N clients do the long-term-credential Allocate dance, bind a channel (or create a
 // permission) to an echo peer the tool runs itself, then send ChannelData or Send indications
 // at a given size and rate; or it measures Allocate rate and latency, Binding rate, or memory
 // per idle allocation. One run prints one JSON object. Method: docs/performance.md.
@@ -27,6 +27,7 @@
 
 #include "measure.hpp"
 #include "tern/protocol/channel_data.hpp"
+#include "tern/protocol/stream.hpp"
 #include "turn_messages.hpp"
 #include "udp.hpp"
 
@@ -41,9 +42,12 @@ constexpr std::size_t kStamp = 24;            // magic, client index, sequence, 
 constexpr std::uint64_t kPeerId = ~std::uint64_t{0};
 constexpr std::uint64_t kMs = 1'000'000;
 constexpr std::uint64_t kSec = 1'000'000'000;
+constexpr std::size_t kStreamBacklog = 1 << 20;  // TCP: stop sending while this much is unsent
 
 const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
   --mode relay|allocate|binding|idle|raw   (default relay; raw drives a plain UDP forwarder)
+  --transport udp|tcp   client to server transport for relay, allocate and idle (default udp);
+                        the relay to the echo peer is UDP either way
   --server-pid PID      measure this process's CPU (utime+stime) and VmRSS from /proc
   --clients N           relay/idle/raw: clients (allocations); binding: sockets (default 10)
   --size BYTES          relay/raw payload per packet, 24..1400 (default 120)
@@ -70,6 +74,7 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
 
 struct Options {
   std::string mode = "relay";
+  bool tcp = false;
   std::string server_text;
   sockaddr_in server{};
   pid_t server_pid = 0;
@@ -119,7 +124,11 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
     };
     if (a == "--mode")
       o.mode = value();
-    else if (a == "--server")
+    else if (a == "--transport") {
+      const std::string t = value();
+      if (t != "udp" && t != "tcp") error = "--transport must be udp or tcp";
+      o.tcp = t == "tcp";
+    } else if (a == "--server")
       o.server_text = value();
     else if (a == "--server-pid")
       o.server_pid = static_cast<pid_t>(number());
@@ -179,6 +188,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
   }
   static const std::set<std::string> kModes = {"relay", "allocate", "binding", "idle", "raw"};
   if (!kModes.contains(o.mode)) error = "unknown mode " + o.mode;
+  if (o.tcp && (o.mode == "binding" || o.mode == "raw"))
+    error = "--transport tcp: not in this mode";
   auto server = parse_endpoint(o.server_text);
   if (!server)
     error = "--server IP:PORT is required";
@@ -239,6 +250,9 @@ struct Client {
   std::uint64_t written_off = 0;  // closed loop: given up as lost to reopen the window
   std::uint64_t last_progress_ns = 0;
   double phase = 0;
+  // TCP: bytes received but not yet a whole frame, and bytes the kernel did not take yet.
+  std::vector<std::uint8_t> stream_in;
+  std::vector<std::uint8_t> stream_out;
 };
 
 struct ProcSample {
@@ -284,6 +298,7 @@ class Bench {
     }
     write_requests(j);
     j.field("socket_open_failures", open_failures_).field("request_send_errors", send_errors_);
+    j.field("transport", opt_.tcp ? "tcp" : "udp").field("streams_closed", streams_closed_);
     j.field("ok", ok);
     if (!ok) j.field("error", error_.empty() ? std::string("no numbers") : error_);
     std::printf("%s\n", j.str().c_str());
@@ -340,7 +355,8 @@ class Bench {
   }
 
   bool open_client(Client& c, std::size_t index) {
-    c.fd = open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+    c.fd = opt_.tcp ? open_tcp(client_bind_, opt_.server, opt_.sockbuf)
+                    : open_udp(client_bind_, &opt_.server, opt_.sockbuf);
     if (c.fd < 0) {
       ++open_failures_;
       if (error_.empty())
@@ -358,12 +374,40 @@ class Bench {
   void close_client(Client& c) {
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
+    c.stream_in.clear();
+    c.stream_out.clear();
+  }
+
+  // TCP: writes what is still queued, then `bytes`; keeps what the kernel refuses for later.
+  // False when the connection failed.
+  bool stream_write(Client& c, std::span<const std::uint8_t> bytes) {
+    c.stream_out.insert(c.stream_out.end(), bytes.begin(), bytes.end());
+    std::size_t done = 0;
+    while (done < c.stream_out.size()) {
+      const ssize_t n = ::send(c.fd, c.stream_out.data() + done, c.stream_out.size() - done,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      c.stream_out.clear();
+      return false;
+    }
+    c.stream_out.erase(c.stream_out.begin(), c.stream_out.begin() + static_cast<long>(done));
+    return true;
   }
 
   // ---- TURN transactions -----------------------------------------------------------------
 
   void transmit(Client& c, std::uint64_t now) {
     c.sent_ns = now;
+    if (opt_.tcp) {
+      if (c.retries > 0) return;  // TCP is reliable: a retransmission would only duplicate
+      if (!stream_write(c, std::span(c.req.data(), c.req_len))) ++send_errors_;
+      return;
+    }
     if (::send(c.fd, c.req.data(), c.req_len, MSG_DONTWAIT) < 0) ++send_errors_;
   }
 
@@ -591,6 +635,7 @@ class Bench {
   }
 
   void drain_client(std::size_t index, std::uint64_t now) {
+    if (opt_.tcp) return drain_stream(index, now);
     for (int round = 0; round < 8; ++round) {
       Client& c = clients_[index];
       if (c.fd < 0) return;
@@ -604,6 +649,41 @@ class Bench {
       }
       if (static_cast<std::size_t>(n) < kBatch) return;
     }
+  }
+
+  // TCP: reads what arrived and hands every whole frame (STUN or padded ChannelData) on.
+  void drain_stream(std::size_t index, std::uint64_t now) {
+    for (int round = 0; round < 8; ++round) {
+      Client& c = clients_[index];
+      if (c.fd < 0) return;
+      const std::size_t had = c.stream_in.size();
+      c.stream_in.resize(had + 65536);
+      const ssize_t n = ::recv(c.fd, c.stream_in.data() + had, 65536, MSG_DONTWAIT);
+      c.stream_in.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        return stream_closed(index, now);
+      }
+      if (n < 0) return;
+      std::size_t used = 0;
+      while (used < c.stream_in.size()) {
+        const std::span<const std::uint8_t> rest(c.stream_in.data() + used,
+                                                 c.stream_in.size() - used);
+        const auto size = protocol::next_frame_size(rest);
+        if (!size) return stream_closed(index, now);
+        if (*size == 0 || *size > rest.size()) break;
+        on_client_datagram(index, rest.first(*size), now);
+        if (clients_[index].fd < 0) return;  // the frame ended this client
+        used += *size;
+      }
+      c.stream_in.erase(c.stream_in.begin(), c.stream_in.begin() + static_cast<long>(used));
+    }
+  }
+
+  void stream_closed(std::size_t index, std::uint64_t now) {
+    Client& c = clients_[index];
+    ++streams_closed_;
+    if (c.busy) return fail(index, 2, now);  // 2: connection closed
+    close_client(c);
   }
 
   void on_client_datagram(std::size_t index, std::span<const std::uint8_t> bytes,
@@ -702,6 +782,7 @@ class Bench {
     for (std::size_t index = 0; index < clients_.size(); ++index) {
       Client& c = clients_[index];
       if (c.step != Step::kReady || c.fd < 0) continue;
+      if (opt_.tcp && !c.stream_out.empty()) (void)stream_write(c, {});  // the rest of a write
       std::size_t n = 0;
       if (opt_.rate > 0) {
         const double elapsed = ns_to_secs(now - data_start_ns_);
@@ -735,8 +816,9 @@ class Bench {
         n = static_cast<std::size_t>(std::min<std::uint64_t>(n, opt_.packets - base));
       }
       if (n == 0) continue;
+      if (opt_.tcp && c.stream_out.size() > kStreamBacklog) continue;  // the server is behind
       fill(c, static_cast<std::uint32_t>(index), n, now);
-      const std::size_t k = send_batch(c.fd, tx_.hdr.data(), n);
+      const std::size_t k = opt_.tcp ? stream_send(c, n) : send_batch(c.fd, tx_.hdr.data(), n);
       if (opt_.rate > 0) {
         c.scheduled += n;
         send_failed_ += n - k;
@@ -747,6 +829,18 @@ class Bench {
       sent_ += k;
       if (c.sent == k) c.last_progress_ns = now;
     }
+  }
+
+  // TCP: the n prepared packets as one write (ChannelData padded to 4 bytes, RFC 8656 §12.5).
+  std::size_t stream_send(Client& c, std::size_t n) {
+    std::vector<std::uint8_t>& buf = stream_buf_;
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t size = tx_.iov[i].iov_len;
+      std::memcpy(buf.data() + len, tx_.data[i].data(), size);
+      len += (size + 3) & ~std::size_t{3};
+    }
+    return stream_write(c, std::span(buf.data(), len)) ? n : 0;
   }
 
   // Prepares n data packets of client `index` in tx_ (ChannelData, Send indication or raw).
@@ -1191,6 +1285,8 @@ class Bench {
   std::uint64_t stale_nonces_ = 0;
   std::uint64_t open_failures_ = 0;
   std::uint64_t send_errors_ = 0;
+  std::uint64_t streams_closed_ = 0;
+  std::vector<std::uint8_t> stream_buf_ = std::vector<std::uint8_t>(kBatch * (kSlot + 4));
   std::map<std::string, std::uint64_t> failures_;
   Histogram alloc_dance_;
   Histogram alloc_signed_;

@@ -1,7 +1,9 @@
-// UDP socket helpers for the benchmark tools (see udp.hpp).
+// UDP and TCP socket helpers for the benchmark tools (see udp.hpp).
 #include "udp.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,6 +42,25 @@ sockaddr_in to_sockaddr(const protocol::TransportAddress& t) {
   std::memcpy(&a.sin_addr, t.ip.data(), 4);
   a.sin_port = htons(t.port);
   return a;
+}
+
+int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (buffer > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  }
+  // A blocking connect: on loopback the handshake completes inside the call.
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) != 0 ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 int open_udp(const sockaddr_in& local, const sockaddr_in* remote, int buffer) {

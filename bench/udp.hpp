@@ -1,4 +1,4 @@
-// UDP socket helpers for the benchmark tools: address parsing, bound/connected sockets with
+// Socket helpers for the benchmark tools: address parsing, bound/connected UDP and TCP sockets with
 // large buffers, and fixed batches of mmsghdr slots for recvmmsg/sendmmsg.
 #pragma once
 
@@ -24,6 +24,8 @@ sockaddr_in to_sockaddr(const protocol::TransportAddress& a);
 // with SO_RCVBUF/SO_SNDBUF of `buffer` bytes (forced when allowed). -1 on failure.
 int open_udp(const sockaddr_in& local, const sockaddr_in* remote, int buffer);
 std::uint16_t local_port(int fd);
+// A non-blocking TCP connection from `local` to `remote` with TCP_NODELAY. -1 on failure.
+int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
 unsigned long raise_fd_limit();
