@@ -381,11 +381,13 @@ class Bench {
   // TCP: writes what is still queued, then `bytes`; keeps what the kernel refuses for later.
   // False when the connection failed.
   bool stream_write(Client& c, std::span<const std::uint8_t> bytes) {
-    c.stream_out.insert(c.stream_out.end(), bytes.begin(), bytes.end());
+    const bool queued = !c.stream_out.empty();
+    if (queued) c.stream_out.insert(c.stream_out.end(), bytes.begin(), bytes.end());
+    const std::span<const std::uint8_t> todo = queued ? std::span(c.stream_out) : bytes;
     std::size_t done = 0;
-    while (done < c.stream_out.size()) {
-      const ssize_t n = ::send(c.fd, c.stream_out.data() + done, c.stream_out.size() - done,
-                               MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (done < todo.size()) {
+      const ssize_t n =
+          ::send(c.fd, todo.data() + done, todo.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
@@ -395,7 +397,11 @@ class Bench {
       c.stream_out.clear();
       return false;
     }
-    c.stream_out.erase(c.stream_out.begin(), c.stream_out.begin() + static_cast<long>(done));
+    if (queued) {
+      c.stream_out.erase(c.stream_out.begin(), c.stream_out.begin() + static_cast<long>(done));
+    } else {
+      c.stream_out.assign(todo.begin() + static_cast<long>(done), todo.end());
+    }
     return true;
   }
 
@@ -404,8 +410,10 @@ class Bench {
   void transmit(Client& c, std::uint64_t now) {
     c.sent_ns = now;
     if (opt_.tcp) {
-      if (c.retries > 0) return;  // TCP is reliable: a retransmission would only duplicate
-      if (!stream_write(c, std::span(c.req.data(), c.req_len))) ++send_errors_;
+      // TCP is reliable: a retransmission only pushes out what the kernel did not take yet.
+      const auto req = c.retries > 0 ? std::span<const std::uint8_t>()
+                                     : std::span<const std::uint8_t>(c.req.data(), c.req_len);
+      if (!stream_write(c, req)) ++send_errors_;
       return;
     }
     if (::send(c.fd, c.req.data(), c.req_len, MSG_DONTWAIT) < 0) ++send_errors_;
@@ -656,14 +664,12 @@ class Bench {
     for (int round = 0; round < 8; ++round) {
       Client& c = clients_[index];
       if (c.fd < 0) return;
-      const std::size_t had = c.stream_in.size();
-      c.stream_in.resize(had + 65536);
-      const ssize_t n = ::recv(c.fd, c.stream_in.data() + had, 65536, MSG_DONTWAIT);
-      c.stream_in.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      const ssize_t n = ::recv(c.fd, stream_buf_.data(), stream_buf_.size(), MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         return stream_closed(index, now);
       }
       if (n < 0) return;
+      c.stream_in.insert(c.stream_in.end(), stream_buf_.begin(), stream_buf_.begin() + n);
       std::size_t used = 0;
       while (used < c.stream_in.size()) {
         const std::span<const std::uint8_t> rest(c.stream_in.data() + used,
@@ -676,6 +682,7 @@ class Bench {
         used += *size;
       }
       c.stream_in.erase(c.stream_in.begin(), c.stream_in.begin() + static_cast<long>(used));
+      if (static_cast<std::size_t>(n) < stream_buf_.size()) return;  // nothing more waiting
     }
   }
 

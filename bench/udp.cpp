@@ -49,6 +49,9 @@ int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer) {
   if (fd < 0) return -1;
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // The port is picked at connect time, per destination: closed connections in TIME_WAIT do
+  // not use up the ephemeral range for a long allocate run.
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   if (buffer > 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);

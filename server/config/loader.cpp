@@ -187,7 +187,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
       {{"realm", w.string(c.realm, "realm")},
        {"software", w.string(c.software, "software")},
        {"workers", w.number(c.workers, "workers", 0, 256)},
-       {"coalesce_us", w.number(c.coalesce_us, "coalesce_us", 0, 10000)},
+       {"coalesce_us", w.number(c.coalesce_us, "coalesce_us", 0, 1000)},
        {"state_dir", w.string(c.state_dir, "state_dir")},
        {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
        {"tls",

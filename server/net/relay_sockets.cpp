@@ -233,6 +233,7 @@ void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(peer, ss);
   if (bytes.size() > SendBatch::kSlot) {
+    out_.flush();  // keep the order of what is queued for this peer
     (void)::sendto(it->second->fd(), bytes.data(), bytes.size(), MSG_DONTWAIT,
                    reinterpret_cast<sockaddr*>(&ss), len);
     return;

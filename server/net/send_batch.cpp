@@ -18,6 +18,7 @@ constexpr std::size_t kMaxGsoBytes = 65000;
 // A segment must fit the path MTU: 1452 bytes of UDP payload fit a 1500-byte MTU with an IPv6
 // header. Larger runs go out one datagram per message.
 constexpr std::size_t kDefaultMaxSegment = 1452;
+constexpr auto kGsoRetryAfter = std::chrono::minutes(1);
 
 bool pending_icmp_error(int error) {
   return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH;
@@ -51,6 +52,7 @@ void SendBatch::add(int fd, const sockaddr_storage& to, socklen_t to_len,
 }
 
 void SendBatch::flush() {
+  restore_gso_after_a_while();
   std::fill_n(sent_.begin(), count_, false);
   for (std::size_t i = 0; i < count_; ++i) {
     if (sent_[i]) continue;
@@ -101,7 +103,7 @@ void SendBatch::finish_message(std::size_t m) {
   h.msg_iov = &iov_[first_[m]];
   h.msg_iovlen = segments_[m];
   if (segments_[m] < 2) return;
-  h.msg_control = control_[m].data();
+  h.msg_control = control_[m].bytes.data();
   h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
   cmsghdr* c = CMSG_FIRSTHDR(&h);
   c->cmsg_level = SOL_UDP;
@@ -132,28 +134,45 @@ void SendBatch::send_messages(int fd, std::size_t count) {
       continue;
     }
     retried = false;
-    if (segments_[done] > 1 && error != EAGAIN && error != ENOBUFS) {
-      // The path refused this segment size (MTU) or the device cannot segment: send the run
-      // one datagram at a time, and do not try GSO at this size again.
-      gso_max_segment_ = std::min<std::size_t>(gso_max_segment_, slots_[head_[done]].size - 1u);
-      if (error == EIO) gso_ = false;
-      ++counters_.gso_fallbacks;
-      send_one_by_one(fd, done);
-    }
-    ++done;  // a full buffer or an unreachable peer: drop, as UDP would
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) return;  // full: drop the rest
+    if (segments_[done] > 1 && gso_refusal(error)) refused_run(fd, done, error);
+    ++done;  // an unreachable or forbidden destination: drop, as UDP would
   }
 }
 
-void SendBatch::send_one_by_one(int fd, std::size_t m) {
+// EINVAL or EMSGSIZE for a GSO message may mean that the path's MTU is below the segment size,
+// EIO that the device cannot segment; the same errors also come from routes that refuse
+// everything, which sending the run one datagram at a time tells apart.
+bool SendBatch::gso_refusal(int error) noexcept {
+  return error == EINVAL || error == EMSGSIZE || error == EIO;
+}
+
+void SendBatch::refused_run(int fd, std::size_t m, int error) {
+  ++counters_.gso_fallbacks;
+  if (!send_one_by_one(fd, m)) return;  // the destination refuses any datagram: not GSO's fault
+  if (error == EIO) gso_ = false;
+  gso_max_segment_ = std::min<std::size_t>(gso_max_segment_, slots_[head_[m]].size - 1u);
+  lowered_at_ = std::chrono::steady_clock::now();
+}
+
+bool SendBatch::send_one_by_one(int fd, std::size_t m) {
   msghdr h = msgs_[m].msg_hdr;
   h.msg_control = nullptr;
   h.msg_controllen = 0;
   h.msg_iovlen = 1;
+  bool any = false;
   for (std::size_t k = 0; k < segments_[m]; ++k) {
     h.msg_iov = &iov_[first_[m] + k];
     ++counters_.system_calls;
-    (void)sendmsg(fd, &h, MSG_DONTWAIT);
+    any = sendmsg(fd, &h, MSG_DONTWAIT) >= 0 || any;
   }
+  return any;
+}
+
+void SendBatch::restore_gso_after_a_while() {
+  if (gso_max_segment_ == kDefaultMaxSegment) return;
+  if (std::chrono::steady_clock::now() - lowered_at_ < kGsoRetryAfter) return;
+  gso_max_segment_ = kDefaultMaxSegment;  // path MTUs change; try the usual size again
 }
 
 }  // namespace tern::net

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <span>
 
@@ -49,14 +50,18 @@ class SendBatch {
   std::size_t build_messages(int fd, std::size_t first);
   void finish_message(std::size_t m);
   void send_messages(int fd, std::size_t count);
-  void send_one_by_one(int fd, std::size_t m);
+  static bool gso_refusal(int error) noexcept;
+  void refused_run(int fd, std::size_t m, int error);
+  bool send_one_by_one(int fd, std::size_t m);  // true when at least one was taken
+  void restore_gso_after_a_while();
   bool same_run(const Slot& a, const Slot& b) const noexcept;
 
   std::array<Slot, kCapacity> slots_{};
   std::array<bool, kCapacity> sent_{};
   std::size_t count_ = 0;
   bool gso_ = false;
-  std::size_t gso_max_segment_;  // lowered when a path refuses a segment size
+  std::size_t gso_max_segment_;  // lowered for a minute when a path refuses a segment size
+  std::chrono::steady_clock::time_point lowered_at_;
   Counters counters_;
 
   // Scratch for one socket's messages: message i starts at slot head_[i] and covers
@@ -66,7 +71,10 @@ class SendBatch {
   std::array<std::size_t, kCapacity> head_{};
   std::array<std::size_t, kCapacity> first_{};
   std::array<std::uint16_t, kCapacity> segments_{};
-  std::array<std::array<std::uint8_t, 32>, kCapacity> control_{};  // >= CMSG_SPACE(uint16)
+  struct alignas(cmsghdr) Control {
+    std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
+  };
+  std::array<Control, kCapacity> control_{};
 };
 
 }  // namespace tern::net

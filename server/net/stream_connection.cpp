@@ -90,7 +90,10 @@ bool StreamConnection<Stream>::consume() {
   while (pos < used_) {
     auto size = protocol::next_frame_size(std::span(in_.data() + pos, used_ - pos),
                                           core_.options().max_channel);
-    if (!size) return false;
+    if (!size) {
+      router_.flush();  // what the good frames before it produced still goes out
+      return false;
+    }
     if (*size > in_.size()) in_.resize(*size);  // at most protocol::kMaxStreamFrame
     if (*size == 0 || *size > used_ - pos) break;
     core_.handle(flow_, std::span(in_.data() + pos, *size), now, *this);
@@ -132,8 +135,9 @@ void StreamConnection<Stream>::write() {
         self->writing_.clear();
         if (!self->pending_.empty()) return self->write();
         self->write_scheduled_ = false;
-        if (self->writing_.capacity() > kKeptWriteBuffer)
-          std::vector<std::uint8_t>().swap(self->writing_);
+        for (auto* b : {&self->writing_, &self->pending_}) {
+          if (b->capacity() > kKeptWriteBuffer) std::vector<std::uint8_t>().swap(*b);
+        }
       });
 }
 

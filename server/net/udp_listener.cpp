@@ -68,6 +68,7 @@ void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::ui
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(flow.client, ss);
   if (bytes.size() > SendBatch::kSlot) {
+    out_.flush();  // keep the order of what is queued for this client
     (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
                    reinterpret_cast<sockaddr*>(&ss), len);
     return;

@@ -127,7 +127,7 @@ TEST(Config, RejectsBadValues) {
       "log: {level: loud}",
       "stun: {rfc3489: maybe}",
       "workers: -1",
-      "coalesce_us: 20000",
+      "coalesce_us: 1001",
       "coalesce_us: 1ms",
       "alternate_servers: [nohost]",
       "alternate_servers: [\"localhost:3478\"]",
