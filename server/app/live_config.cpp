@@ -34,14 +34,14 @@ bool LiveConfig::Stamp::operator==(const Stamp& o) const noexcept {
          size == o.size && inode == o.inode;
 }
 
-LiveConfig::LiveConfig(std::string path, config::Config initial,
-                       const net::RuntimeOptions& options, net::Runtime& runtime,
-                       net::Logger& logger)
+LiveConfig::LiveConfig(std::string path, config::Config initial, const net::RuntimeOptions& options,
+                       net::Runtime& runtime, net::Logger& logger)
     : path_(std::move(path)),
       config_(std::move(initial)),
       runtime_(runtime),
       logger_(logger),
       quota_(options.deps.quota),
+      reply_limit_(options.deps.reply_limit),
       tls_(options.tls) {
   remember_stamps();
   load_credentials(config_);
@@ -61,8 +61,8 @@ LiveConfig::Stamp LiveConfig::stamp_of(const std::string& file) {
 
 std::vector<std::string> LiveConfig::watched_files(const config::Config& c) const {
   std::vector<std::string> files;
-  for (const auto* f : {&path_, &c.auth.users_file, &c.auth.secrets_file, &tls_.cert_file,
-                        &tls_.key_file}) {
+  for (const auto* f :
+       {&path_, &c.auth.users_file, &c.auth.secrets_file, &tls_.cert_file, &tls_.key_file}) {
     if (!f->empty()) files.push_back(*f);
   }
   return files;
@@ -108,6 +108,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
       change.core = options.core;
       change.deps = options.deps;
       change.deps.quota = quota_;
+      change.deps.reply_limit = reply_limit_;  // its rate comes with change.core
       quota_->set_limits(loaded.config->limits.allocations_per_user,
                          loaded.config->limits.allocations_total);
       if (tls_changed && !options.tls.cert_file.empty()) change.tls = options.tls;
@@ -149,7 +150,9 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
   std::string joined;
   for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
   logger_.log(net::LogLevel::kError, "config_reload_failed",
-              {{"cause", cause}, {"errors", joined}, {"detail", "the running configuration stays in force"}});
+              {{"cause", cause},
+               {"errors", joined},
+               {"detail", "the running configuration stays in force"}});
   return errors;
 }
 

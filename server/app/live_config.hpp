@@ -64,8 +64,9 @@ class LiveConfig {
   config::Credentials credentials_;
   net::Runtime& runtime_;
   net::Logger& logger_;
-  std::shared_ptr<core::AllocationQuota> quota_;  // the same counts across reloads
-  net::TlsFiles tls_;                             // in force (self-signed paths resolved)
+  std::shared_ptr<core::AllocationQuota> quota_;       // the same counts across reloads
+  std::shared_ptr<core::ReplyRateLimit> reply_limit_;  // the same buckets across reloads
+  net::TlsFiles tls_;                                  // in force (self-signed paths resolved)
   std::map<std::string, Stamp> stamps_;
   std::uint64_t generation_ = 1;
   ReloadStats stats_;

@@ -9,6 +9,7 @@
 #include "tern/auth/credentials.hpp"
 #include "tern/core/peer_policy.hpp"
 #include "tern/core/quota.hpp"
+#include "tern/core/rate_limit.hpp"
 
 namespace tern::app {
 namespace {
@@ -59,6 +60,8 @@ BuiltDeps build_deps(const config::Config& c) {
   out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
   out.deps.quota = std::make_shared<core::AllocationQuota>(c.limits.allocations_per_user,
                                                            c.limits.allocations_total);
+  out.deps.reply_limit =
+      std::make_shared<core::ReplyRateLimit>(c.limits.unauthenticated_replies_per_second);
   return out;
 }
 

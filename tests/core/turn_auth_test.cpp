@@ -318,5 +318,30 @@ TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(c.refresh(600).error(), 437);
 }
 
+TEST(AuthTest, UnauthenticatedReplyLimitHoldsAcrossWorkers) {
+  // Two workers (two servers) share one limiter, as the runtime wires them: a source whose
+  // ports the kernel spreads over both gets the configured budget once, not once per worker.
+  core::ServerOptions options = default_options();
+  options.unauthenticated_replies_per_second = 5;           // bursts of 10
+  auto shared = std::make_shared<core::ReplyRateLimit>(0);  // the servers set the rate
+  Harness w1({.options = options, .reply_limit = shared});
+  Harness w2({.options = options, .reply_limit = shared});
+  auto unauthenticated = [&](TurnClient& c) {
+    return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+                          TurnClient::udp_transport(), false));
+  };
+  TurnClient a(w1, flow("192.0.2.60", 40000));
+  TurnClient b(w2, flow("192.0.2.60", 40001));
+  int answered = 0;
+  for (int i = 0; i < 10; ++i) answered += unauthenticated(i % 2 == 0 ? a : b).empty() ? 0 : 1;
+  EXPECT_EQ(answered, 10);
+  EXPECT_TRUE(unauthenticated(a).empty());
+  EXPECT_TRUE(unauthenticated(b).empty());
+  // A reload to "unlimited" reaches the shared limiter.
+  options.unauthenticated_replies_per_second = 0;
+  w1.server->reconfigure(options, {});
+  EXPECT_EQ(unauthenticated(b).error(), 401);
+}
+
 }  // namespace
 }  // namespace tern::test

@@ -16,6 +16,7 @@
 #include "tern/auth/keys.hpp"
 #include "tern/core/peer_policy.hpp"
 #include "tern/core/quota.hpp"
+#include "tern/core/rate_limit.hpp"
 #include "tern/core/server.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
@@ -157,6 +158,7 @@ struct HarnessConfig {
   bool allow_documentation = true;  // allow 192.0.2.0/24 (denied by the default policy)
   std::uint32_t per_user = 0;       // AllocationQuota limits, 0 = unlimited
   std::uint32_t total = 0;
+  std::shared_ptr<core::ReplyRateLimit> reply_limit = nullptr;  // shared with another harness
 };
 
 // The server under test with everything it depends on.
@@ -165,8 +167,10 @@ class Harness {
   explicit Harness(HarnessConfig config = {})
       : quota(std::make_shared<core::AllocationQuota>(config.per_user, config.total)) {
     relays.ipv6 = config.ipv6;
-    const std::vector<auth::StaticUser> users = {
-        {.name = std::string(kUser), .password = std::string(kPassword), .key_hex = {}, .sha256_key_hex = {}}};
+    const std::vector<auth::StaticUser> users = {{.name = std::string(kUser),
+                                                  .password = std::string(kPassword),
+                                                  .key_hex = {},
+                                                  .sha256_key_hex = {}}};
     auto store =
         auth::CredentialStore::build(std::string(kRealm), users, {std::string(kRestSecret)});
     EXPECT_TRUE(store.errors.empty());
@@ -180,6 +184,7 @@ class Harness {
       deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*built.policy));
     }
     deps.quota = quota;
+    deps.reply_limit = config.reply_limit;
     deps.relays = &relays;
     server = std::make_unique<core::Server>(config.options, std::move(deps));
   }

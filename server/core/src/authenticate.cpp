@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "handlers.hpp"
-#include "rate_limit.hpp"
+#include "tern/core/rate_limit.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/nonce.hpp"
 #include "tern/protocol/attributes.hpp"

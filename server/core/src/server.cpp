@@ -4,9 +4,9 @@
 #include <random>
 
 #include "handlers.hpp"
-#include "rate_limit.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/nonce.hpp"
+#include "tern/core/rate_limit.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
@@ -28,18 +28,23 @@ std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer() {
   std::array<std::uint8_t, 32> secret{};
   for (auto& b : secret) b = static_cast<std::uint8_t>(device());
   return std::make_shared<auth::NonceIssuer>(
-      secret, kNonceLifetime,
-      auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity);
+      secret, kNonceLifetime, auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity);
 }
 
 StatMethod stat_method_of(Method m) {
   switch (m) {
-    case Method::kBinding: return StatMethod::kBinding;
-    case Method::kAllocate: return StatMethod::kAllocate;
-    case Method::kRefresh: return StatMethod::kRefresh;
-    case Method::kCreatePermission: return StatMethod::kCreatePermission;
-    case Method::kChannelBind: return StatMethod::kChannelBind;
-    default: return StatMethod::kOther;
+    case Method::kBinding:
+      return StatMethod::kBinding;
+    case Method::kAllocate:
+      return StatMethod::kAllocate;
+    case Method::kRefresh:
+      return StatMethod::kRefresh;
+    case Method::kCreatePermission:
+      return StatMethod::kCreatePermission;
+    case Method::kChannelBind:
+      return StatMethod::kChannelBind;
+    default:
+      return StatMethod::kOther;
   }
 }
 
@@ -62,9 +67,12 @@ bool is_turn_request(Method m) {
 
 const char* to_string(Transport t) noexcept {
   switch (t) {
-    case Transport::kUdp: return "udp";
-    case Transport::kTcp: return "tcp";
-    case Transport::kTls: return "tls";
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kTls:
+      return "tls";
   }
   return "?";
 }
@@ -73,17 +81,21 @@ Server::Server(ServerOptions options, ServerDeps deps)
     : options_(std::move(options)),
       deps_(std::move(deps)),
       allocations_(std::make_unique<AllocationTable>()),
-      rate_limit_(std::make_unique<ReplyRateLimit>(options_.unauthenticated_replies_per_second)),
       scratch_(kScratchSize) {
   if (!deps_.nonces) deps_.nonces = random_nonce_issuer();
+  if (!deps_.reply_limit) {
+    deps_.reply_limit =
+        std::make_shared<ReplyRateLimit>(options_.unauthenticated_replies_per_second);
+  }
+  deps_.reply_limit->set_rate(options_.unauthenticated_replies_per_second);
   rng_state_ = std::random_device{}();
 }
 
 Server::~Server() = default;
 
 Turn Server::turn() {
-  return Turn{options_, deps_, *allocations_, *rate_limit_, stats_, scratch_, rng_state_,
-              draining_, policy_epoch_};
+  return Turn{options_, deps_,      *allocations_, *deps_.reply_limit, stats_,
+              scratch_, rng_state_, draining_,     policy_epoch_};
 }
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
@@ -223,7 +235,9 @@ void Server::handle_peer_icmp(RelayId relay, const protocol::TransportAddress& p
   report_icmp(t, *a, peer, {type, code, error_data}, now.steady, out);
 }
 
-void Server::connection_closed(const FiveTuple& flow) { end_allocations({flow}); }
+void Server::connection_closed(const FiveTuple& flow) {
+  end_allocations({flow});
+}
 
 void Server::sweep(Instant now) {
   Turn t = turn();
@@ -241,7 +255,9 @@ void Server::sweep(Instant now) {
   stats_.channels_active.set(channels);
 }
 
-std::size_t Server::allocation_count() const noexcept { return allocations_->size(); }
+std::size_t Server::allocation_count() const noexcept {
+  return allocations_->size();
+}
 
 bool Server::has_allocation(const FiveTuple& flow) const noexcept {
   return allocations_->find(flow) != nullptr;
@@ -251,9 +267,8 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   deps.relays = deps_.relays;  // the worker's own sockets stay
   if (!deps.events) deps.events = deps_.events;
   if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
-  if (options.unauthenticated_replies_per_second != options_.unauthenticated_replies_per_second) {
-    rate_limit_ = std::make_unique<ReplyRateLimit>(options.unauthenticated_replies_per_second);
-  }
+  if (!deps.reply_limit) deps.reply_limit = deps_.reply_limit;
+  deps.reply_limit->set_rate(options.unauthenticated_replies_per_second);
   options_ = std::move(options);
   deps_ = std::move(deps);
   ++policy_epoch_;  // cached peer verdicts are checked again

@@ -70,10 +70,10 @@ struct ServerDeps {
   std::shared_ptr<const auth::NonceIssuer> nonces;
   std::shared_ptr<const PeerPolicy> peers;
   std::shared_ptr<AllocationQuota> quota;
+  std::shared_ptr<ReplyRateLimit> reply_limit;  // null = the server makes its own
   RelayProvider* relays = nullptr;
   EventSink* events = nullptr;  // allocation lifecycle, for logs; may be null
 };
-
 
 // One per worker; never shared between threads.
 class Server {
@@ -84,8 +84,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // One datagram from UDP, or one frame cut from a TCP/TLS stream.
-  void handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
-              Outbox& out);
+  void handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now, Outbox& out);
   // One datagram a peer sent to relay socket `relay` (RFC 8656 §11.3, §12.7).
   void handle_peer(RelayId relay, const protocol::TransportAddress& peer,
                    std::span<const std::uint8_t> bytes, Instant now, Outbox& out);
@@ -118,8 +117,8 @@ class Server {
  private:
   void handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                    Outbox& out);
-  void handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
-                           Instant now, Outbox& out);
+  void handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
+                           Outbox& out);
   std::span<const std::uint8_t> binding(const Request& req);
   std::span<const std::uint8_t> turn_request(const Request& req, protocol::Method method);
   Turn turn();
@@ -129,7 +128,6 @@ class Server {
   ServerDeps deps_;
   ServerStats stats_;
   std::unique_ptr<AllocationTable> allocations_;
-  std::unique_ptr<ReplyRateLimit> rate_limit_;
   std::vector<std::uint8_t> scratch_;
   std::uint64_t rng_state_ = 0;
   bool draining_ = false;
