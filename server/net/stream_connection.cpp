@@ -11,7 +11,8 @@
 namespace tern::net {
 
 namespace {
-constexpr std::size_t kInitialBuffer = 16 * 1024;    // grows for larger frames, up to one frame
+constexpr std::size_t kInitialBuffer = 4 * 1024;     // one page while a connection is quiet
+constexpr std::size_t kBusyBuffer = 64 * 1024;       // reads that fill the buffer double it
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;     // a client that never reads gets dropped
 constexpr std::size_t kKeptWriteBuffer = 64 * 1024;  // larger write buffers are freed when idle
 
@@ -75,8 +76,10 @@ void StreamConnection<Stream>::read() {
       boost::asio::buffer(in_.data() + used_, in_.size() - used_),
       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
         if (ec || self->closed_) return self->close();
+        const bool filled = n == self->in_.size() - self->used_;
         self->used_ += n;
         self->last_read_ = std::chrono::steady_clock::now();
+        if (filled && self->in_.size() < kBusyBuffer) self->in_.resize(self->in_.size() * 2);
         if (!self->consume()) return self->close();
         self->read();
       });
