@@ -20,6 +20,7 @@ METRICS = {
     "binding": ["responses_per_cpu_s", "responses_per_s", "rtt_us.p99"],
     "idle1k": ["rss_bytes_per_allocation", "allocations"],
     "idle10k": ["rss_bytes_per_allocation", "allocations"],
+    "idletcp1k": ["rss_bytes_per_allocation", "allocations"],
     "callgrind120": ["instructions_per_packet", "relayed_packets"],
 }
 # The number a run must produce to count (smoke check).
@@ -28,7 +29,8 @@ PRIMARY = {
     "tcp120": "relayed_per_cpu_s",
     "load50k": "loss_ratio", "load100k": "loss_ratio", "allocate": "cpu_us_per_allocation",
     "binding": "responses_per_cpu_s", "idle1k": "rss_bytes_per_allocation",
-    "idle10k": "rss_bytes_per_allocation", "callgrind120": "instructions_per_packet",
+    "idle10k": "rss_bytes_per_allocation", "idletcp1k": "rss_bytes_per_allocation",
+    "callgrind120": "instructions_per_packet",
 }
 
 
@@ -154,6 +156,10 @@ def figures(med, rounds_data):
         t, c = m("tern", shape, "rss_bytes_per_allocation"), m("coturn", shape, "rss_bytes_per_allocation")
         rows.append((f"memory (RSS) per idle allocation at {label}", t, c, None, ratio(t, c),
                      "<= 4096 B", None if t is None else t <= 4096, "B"))
+    t, c = m("tern", "idletcp1k", "rss_bytes_per_allocation"), m("coturn", "idletcp1k", "rss_bytes_per_allocation")
+    if t is not None or c is not None:
+        rows.append(("memory (RSS) per idle allocation at 1k, clients on TCP", t, c, None,
+                     ratio(t, c), "", None, "B"))
     t, c = m("tern", "callgrind120", "instructions_per_packet"), m("coturn", "callgrind120", "instructions_per_packet")
     f = m("forwarder", "callgrind120", "instructions_per_packet")
     if t is not None or c is not None:

@@ -18,7 +18,7 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
   --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,load50k,load100k,
-                 allocate,binding,idle1k,idle10k
+                 allocate,binding,idle1k,idle10k,idletcp1k
                  (or "none")
   --targets LIST comma-separated subset of: tern,coturn,forwarder
   --callgrind    also count user-space instructions per relayed packet (120 B, closed loop)
@@ -34,7 +34,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,high120,high1200,tcp120,load50k,load100k,allocate,binding,idle1k,idle10k"
+shapes="audio,high120,high1200,tcp120,load50k,load100k,allocate,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
 while (($#)); do
   case "$1" in
@@ -247,6 +247,7 @@ shape_args() {
       binding) echo "--mode binding --clients 2 --window 16 --duration $d" ;;
       idle1k) echo "--mode idle --clients 100" ;;
       idle10k) echo "--mode idle --clients 500" ;;
+      idletcp1k) echo "--mode idle --transport tcp --clients 100" ;;
     esac
     return
   fi
@@ -261,6 +262,7 @@ shape_args() {
     binding) echo "--mode binding --clients 4 --window 32 --duration $d" ;;
     idle1k) echo "--mode idle --clients 1000 --inflight 64" ;;
     idle10k) echo "--mode idle --clients 10000 --inflight 64" ;;
+    idletcp1k) echo "--mode idle --transport tcp --clients 1000 --inflight 64" ;;
   esac
 }
 
