@@ -37,6 +37,13 @@ namespace {
 
 constexpr auto kHttpTimeout = std::chrono::seconds(30);
 
+// A request that a reverse proxy forwarded comes from the proxy's address, which is loopback
+// when the proxy runs on the tern host; the header it adds shows it speaks for someone else.
+bool proxied(const http::request<http::string_body>& req) {
+  return req.count(http::field::forwarded) > 0 || req.count("X-Forwarded-For") > 0 ||
+         req.count("X-Real-IP") > 0;
+}
+
 bool is_loopback(const tcp::endpoint& e) {
   const auto a = e.address();
   if (a.is_v4()) return a.to_v4().to_bytes()[0] == 127;
@@ -149,7 +156,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       reply = {405, "text/plain; charset=utf-8", "only GET\n"};
     } else {
       beast::error_code ec;
-      const bool loopback = is_loopback(stream_.socket().remote_endpoint(ec));
+      const bool loopback = is_loopback(stream_.socket().remote_endpoint(ec)) && !proxied(req);
       reply = state_->route(std::string_view(req.target().data(), req.target().size()),
                             std::string_view(req[http::field::authorization].data(),
                                              req[http::field::authorization].size()),

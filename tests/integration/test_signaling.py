@@ -1,6 +1,7 @@
 """Signaling listener routes on the real binary: the demo page and /api/ice-servers."""
 import json
 import unittest
+import urllib.error
 import urllib.request
 
 from harness import Tern
@@ -25,6 +26,25 @@ class SignalingRoutesTest(unittest.TestCase):
             with urllib.request.urlopen("http://%s:%d/" % (ip, port), timeout=5) as r:
                 self.assertIn(b"<html", r.read())
                 self.assertEqual(r.headers["Content-Type"], "text/html; charset=utf-8")
+
+
+    def test_a_proxied_loopback_request_needs_the_token(self):
+        # A reverse proxy on the tern host connects from loopback; the header it adds shows the
+        # request is someone else's, so /api/ice-servers asks for the token as off loopback.
+        with Tern(CONFIG.replace("ice_host:", "token: tok, ice_host:")) as t:
+            ip, port = t.addr("signaling")
+            url = "http://%s:%d/api/ice-servers" % (ip, port)
+            for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+                req = urllib.request.Request(url, headers={header: "198.51.100.7"})
+                with self.assertRaises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen(req, timeout=5)
+                self.assertEqual(e.exception.code, 401, header)
+                req = urllib.request.Request(
+                    url, headers={header: "198.51.100.7", "Authorization": "Bearer tok"})
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    self.assertIn("iceServers", json.load(r))
+            with urllib.request.urlopen(url, timeout=5) as r:  # direct from loopback: no token
+                self.assertIn("iceServers", json.load(r))
 
 
 if __name__ == "__main__":
