@@ -177,6 +177,54 @@ class RateLimitTest(unittest.TestCase):
         # Binding is never limited.
         self.assertIsNotNone(sc.udp_exchange(t.addr("udp"), sc.binding_request()[0]))
 
+    def test_limit_holds_across_workers(self):
+        # One source IP from 60 ports: SO_REUSEPORT spreads them over the harness's two workers,
+        # which share one budget (bursts of 10): the flood gets about 10 answers, not 10 each.
+        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
+                                "unauthenticated_replies_per_second: 5")).__enter__()
+        self.addCleanup(t.__exit__, None, None, None)
+        socks = []
+        for _ in range(60):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(s.close)
+            s.bind(("127.0.0.4", 0))
+            s.settimeout(0.05)
+            socks.append(s)
+        for s in socks:
+            s.sendto(sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0], t.addr("udp"))
+        time.sleep(0.3)
+        replies = 0
+        for s in socks:
+            try:
+                s.recv(1000)
+                replies += 1
+            except socket.timeout:
+                pass
+        self.assertGreaterEqual(replies, 5)
+        self.assertLessEqual(replies, 14)
+
+
+
+class NoCoalescingTest(unittest.TestCase):
+    def test_relays_with_coalescing_off(self):
+        # coalesce_us: 0 runs each worker's io_context directly (no sleeps between wake-ups).
+        with Tern("coalesce_us: 0\n" + CONFIG) as t:
+            c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            self.addCleanup(c.close)
+            self.assertEqual(c.allocate()[0], 0x0103)
+            self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+            peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(peer.close)
+            peer.bind(("127.0.0.2", 0))
+            peer.settimeout(2)
+            for i in range(20):
+                c.send_indication("127.0.0.2", peer.getsockname()[1], b"ping %d" % i)
+                data, relay = peer.recvfrom(100)
+                self.assertEqual(data, b"ping %d" % i)
+                peer.sendto(b"pong %d" % i, relay)
+                mtype, tid, attrs, _ = c.receive()
+                self.assertEqual(mtype, tc.DATA_INDICATION)
+                self.assertEqual(sc.find(attrs, 0x0013), b"pong %d" % i)
 
 
 class Ipv6ClientTest(unittest.TestCase):
