@@ -11,6 +11,7 @@ import sys
 METRICS = {
     "audio": ["relayed_per_cpu_s", "loss_ratio", "rtt_us.p50", "rtt_us.p99", "server_cpu_util"],
     "tcp120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio"],
+    "tls120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio"],
     "high120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
     "high1200": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
     "load50k": ["loss_ratio", "offered_rate_achieved", "relayed_per_cpu_s", "rtt_us.p99"],
@@ -26,7 +27,7 @@ METRICS = {
 # The number a run must produce to count (smoke check).
 PRIMARY = {
     "audio": "relayed_per_cpu_s", "high120": "relayed_per_cpu_s", "high1200": "relayed_per_cpu_s",
-    "tcp120": "relayed_per_cpu_s",
+    "tcp120": "relayed_per_cpu_s", "tls120": "relayed_per_cpu_s",
     "load50k": "loss_ratio", "load100k": "loss_ratio", "allocate": "cpu_us_per_allocation",
     "binding": "responses_per_cpu_s", "idle1k": "rss_bytes_per_allocation",
     "idle10k": "rss_bytes_per_allocation", "idletcp1k": "rss_bytes_per_allocation",
@@ -120,11 +121,12 @@ def figures(med, rounds_data):
         t, c = m("tern", "audio", "rtt_us." + pc), m("coturn", "audio", "rtt_us." + pc)
         rows.append((f"{pc} round trip client > peer > client, audio-like", ms(t), ms(c), None,
                      ratio(t, c), "", None, "ms"))
-    t, c = m("tern", "tcp120", "relayed_per_cpu_s"), m("coturn", "tcp120", "relayed_per_cpu_s")
-    if t is not None or c is not None:
-        rows.append(("relayed packets per server CPU-second, high load over TCP, 120 B", t, c, None,
-                     ratio(t, c, ("tcp120", "relayed_per_cpu_s", "tern", "coturn")), "", None,
-                     "pkt/CPU-s"))
+    for shape, label in (("tcp120", "TCP"), ("tls120", "TLS")):
+        t, c = m("tern", shape, "relayed_per_cpu_s"), m("coturn", shape, "relayed_per_cpu_s")
+        if t is not None or c is not None:
+            rows.append((f"relayed packets per server CPU-second, high load over {label}, 120 B",
+                         t, c, None, ratio(t, c, (shape, "relayed_per_cpu_s", "tern", "coturn")),
+                         "", None, "pkt/CPU-s"))
     for shape, label in (("high120", "120 B"), ("high1200", "1200 B")):
         t, f = m("tern", shape, "relayed_per_cpu_s"), m("forwarder", shape, "relayed_per_cpu_s")
         r = ratio(t, f, (shape, "relayed_per_cpu_s", "tern", "forwarder"))

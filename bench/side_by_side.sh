@@ -17,7 +17,7 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --duration S   seconds per timed phase (default 5; smoke 1)
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
-  --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,load50k,load100k,
+  --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,tls120,load50k,load100k,
                  allocate,binding,idle1k,idle10k,idletcp1k
                  (or "none")
   --targets LIST comma-separated subset of: tern,coturn,forwarder
@@ -34,7 +34,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,high120,high1200,tcp120,load50k,load100k,allocate,binding,idle1k,idle10k,idletcp1k"
+shapes="audio,high120,high1200,tcp120,tls120,load50k,load100k,allocate,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
 while (($#)); do
   case "$1" in
@@ -118,16 +118,23 @@ if command -v taskset >/dev/null && (($(nproc) >= 2)); then
 fi
 
 # Free UDP ports on 127.0.0.1 (and one on the peer address 127.0.0.2) for the listeners.
-read -r tern_port coturn_port fwd_port sink_port < <(python3 - <<'EOF'
+read -r tern_port coturn_port fwd_port sink_port tern_tls_port coturn_tls_port < <(python3 - <<'EOF'
 import socket
 socks = []
 for ip in ("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, 0))
     socks.append(s)
+for _ in range(2):  # TLS listeners (TCP)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
 print(*(s.getsockname()[1] for s in socks))
 EOF
 )
+# coturn needs a certificate for TLS; tern makes its own self-signed one in state_dir.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=bench.local -keyout "$tmp/coturn.key" -out "$tmp/coturn.crt" 2>/dev/null
 # Relay port ranges: disjoint from each other and (on a default Linux) from the ephemeral range
 # 32768-60999 that client sockets draw from.
 coturn_min=10000 coturn_max=21999 tern_min=22000 tern_max=32767
@@ -139,6 +146,7 @@ state_dir: $tmp/state
 listen:
   - {transport: udp, address: "127.0.0.1", port: $tern_port}
   - {transport: tcp, address: "127.0.0.1", port: $tern_port}
+  - {transport: tls, address: "127.0.0.1", port: $tern_tls_port}
 relay:
   address: "127.0.0.1"
   min_port: $tern_min
@@ -166,7 +174,9 @@ user=bench:bench
 realm=bench.local
 total-quota=0
 user-quota=0
-no-tls
+tls-listening-port=$coturn_tls_port
+cert=$tmp/coturn.crt
+pkey=$tmp/coturn.key
 no-dtls
 no-tcp-relay
 allow-loopback-peers
@@ -208,6 +218,11 @@ start_target() {
   esac
   server_pid=$!
   server_addr=127.0.0.1:$port
+  case "$target" in
+    tern) tls_addr=127.0.0.1:$tern_tls_port ;;
+    coturn) tls_addr=127.0.0.1:$coturn_tls_port ;;
+    *) tls_addr="" ;;
+  esac
   for _ in $(seq "$start_wait"); do
     port_open "$port" && break
     kill -0 "$server_pid" 2>/dev/null || break
@@ -241,6 +256,7 @@ shape_args() {
       high120) echo "--mode relay --clients 4 --size 120 --window 32 --duration $d" ;;
       high1200) echo "--mode relay --clients 4 --size 1200 --window 32 --duration $d" ;;
       tcp120) echo "--mode relay --transport tcp --clients 4 --size 120 --window 32 --duration $d" ;;
+      tls120) echo "--mode relay --transport tls --clients 4 --size 120 --window 32 --duration $d" ;;
       load50k) echo "--mode relay --clients 20 --rate 5000 --size 120 --duration $d" ;;
       load100k) echo "--mode relay --clients 20 --rate 10000 --size 120 --duration $d" ;;
       allocate) echo "--mode allocate --inflight 16 --duration $d" ;;
@@ -256,6 +272,7 @@ shape_args() {
     high120) echo "--mode relay --clients 8 --size 120 --window 32 --duration $d" ;;
     high1200) echo "--mode relay --clients 8 --size 1200 --window 32 --duration $d" ;;
     tcp120) echo "--mode relay --transport tcp --clients 8 --size 120 --window 32 --duration $d" ;;
+    tls120) echo "--mode relay --transport tls --clients 8 --size 120 --window 32 --duration $d" ;;
     load50k) echo "--mode relay --clients 100 --rate 50000 --size 120 --duration $d" ;;
     load100k) echo "--mode relay --clients 100 --rate 100000 --size 120 --duration $d" ;;
     allocate) echo "--mode allocate --inflight 64 --duration $d" ;;
@@ -284,8 +301,10 @@ run_one() {  # round target shape
     stop_target "$target"
     return
   fi
+  local addr=$server_addr
+  [[ $args == *"--transport tls"* ]] && addr=$tls_addr
   # shellcheck disable=SC2086  # word splitting of the shape's arguments is intended
-  line=$("${on_gen_cpu[@]}" timeout 300 "$bench_bin" --server "$server_addr" --server-pid "$server_pid" \
+  line=$("${on_gen_cpu[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
     --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
   stop_target "$target"
   if [[ -z $line || $line != \{* ]]; then

@@ -28,6 +28,7 @@
 #include "measure.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/stream.hpp"
+#include "tls_client.hpp"
 #include "turn_messages.hpp"
 #include "udp.hpp"
 
@@ -46,8 +47,8 @@ constexpr std::size_t kStreamBacklog = 1 << 20;  // TCP: stop sending while this
 
 const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
   --mode relay|allocate|binding|idle|raw   (default relay; raw drives a plain UDP forwarder)
-  --transport udp|tcp   client to server transport for relay, allocate and idle (default udp);
-                        the relay to the echo peer is UDP either way
+  --transport udp|tcp|tls  client to server transport for relay, allocate and idle (default
+                        udp); the relay to the echo peer is UDP either way
   --server-pid PID      measure this process's CPU (utime+stime) and VmRSS from /proc
   --clients N           relay/idle/raw: clients (allocations); binding: sockets (default 10)
   --size BYTES          relay/raw payload per packet, 24..1400 (default 120)
@@ -74,7 +75,8 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
 
 struct Options {
   std::string mode = "relay";
-  bool tcp = false;
+  bool tcp = false;  // a stream transport: TCP, or TLS over it
+  bool tls = false;
   std::string server_text;
   sockaddr_in server{};
   pid_t server_pid = 0;
@@ -126,8 +128,9 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
       o.mode = value();
     else if (a == "--transport") {
       const std::string t = value();
-      if (t != "udp" && t != "tcp") error = "--transport must be udp or tcp";
-      o.tcp = t == "tcp";
+      if (t != "udp" && t != "tcp" && t != "tls") error = "--transport must be udp, tcp or tls";
+      o.tcp = t == "tcp" || t == "tls";
+      o.tls = t == "tls";
     } else if (a == "--server")
       o.server_text = value();
     else if (a == "--server-pid")
@@ -189,7 +192,7 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
   static const std::set<std::string> kModes = {"relay", "allocate", "binding", "idle", "raw"};
   if (!kModes.contains(o.mode)) error = "unknown mode " + o.mode;
   if (o.tcp && (o.mode == "binding" || o.mode == "raw"))
-    error = "--transport tcp: not in this mode";
+    error = "--transport: only udp in this mode";
   auto server = parse_endpoint(o.server_text);
   if (!server)
     error = "--server IP:PORT is required";
@@ -250,6 +253,7 @@ struct Client {
   std::uint64_t written_off = 0;  // closed loop: given up as lost to reopen the window
   std::uint64_t last_progress_ns = 0;
   double phase = 0;
+  SSL* ssl = nullptr;  // --transport tls
   // TCP: bytes received but not yet a whole frame, and bytes the kernel did not take yet.
   std::vector<std::uint8_t> stream_in;
   std::vector<std::uint8_t> stream_out;
@@ -298,7 +302,10 @@ class Bench {
     }
     write_requests(j);
     j.field("socket_open_failures", open_failures_).field("request_send_errors", send_errors_);
-    j.field("transport", opt_.tcp ? "tcp" : "udp").field("streams_closed", streams_closed_);
+    j.field("transport", opt_.tls   ? "tls"
+                         : opt_.tcp ? "tcp"
+                                    : "udp")
+        .field("streams_closed", streams_closed_);
     j.field("ok", ok);
     if (!ok) j.field("error", error_.empty() ? std::string("no numbers") : error_);
     std::printf("%s\n", j.str().c_str());
@@ -357,6 +364,16 @@ class Bench {
   bool open_client(Client& c, std::size_t index) {
     c.fd = opt_.tcp ? open_tcp(client_bind_, opt_.server, opt_.sockbuf)
                     : open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+    if (c.fd >= 0 && opt_.tls) {  // a blocking handshake: on loopback it takes a millisecond
+      set_non_blocking(c.fd, false);
+      c.ssl = tls_.connect(c.fd);
+      if (c.ssl == nullptr || !set_non_blocking(c.fd, true)) {
+        close_client(c);
+        ++open_failures_;
+        if (error_.empty()) error_ = "TLS handshake failed";
+        return false;
+      }
+    }
     if (c.fd < 0) {
       ++open_failures_;
       if (error_.empty())
@@ -372,10 +389,35 @@ class Bench {
   }
 
   void close_client(Client& c) {
+    if (c.ssl != nullptr) tls_free(c.ssl);
+    c.ssl = nullptr;
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     c.stream_in.clear();
     c.stream_out.clear();
+  }
+
+  // One write on a stream client: bytes taken, 0 when it would block, -1 when it failed.
+  static ssize_t stream_send_some(Client& c, const std::uint8_t* data, std::size_t size) {
+    if (c.ssl != nullptr) return tls_write(c.ssl, data, size);
+    for (;;) {
+      const ssize_t n = ::send(c.fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    }
+  }
+
+  // One read on a stream client: bytes read, 0 when nothing is waiting, -1 when it closed.
+  static ssize_t stream_receive_some(Client& c, std::uint8_t* data, std::size_t size) {
+    if (c.ssl != nullptr) return tls_read(c.ssl, data, size);
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, data, size, MSG_DONTWAIT);
+      if (n > 0) return n;
+      if (n == 0) return -1;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    }
   }
 
   // TCP: writes what is still queued, then `bytes`; keeps what the kernel refuses for later.
@@ -386,14 +428,12 @@ class Bench {
     const std::span<const std::uint8_t> todo = queued ? std::span(c.stream_out) : bytes;
     std::size_t done = 0;
     while (done < todo.size()) {
-      const ssize_t n =
-          ::send(c.fd, todo.data() + done, todo.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      const ssize_t n = stream_send_some(c, todo.data() + done, todo.size() - done);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n == 0) break;  // the kernel (or TLS) takes no more for now
       c.stream_out.clear();
       return false;
     }
@@ -664,11 +704,9 @@ class Bench {
     for (int round = 0; round < 8; ++round) {
       Client& c = clients_[index];
       if (c.fd < 0) return;
-      const ssize_t n = ::recv(c.fd, stream_buf_.data(), stream_buf_.size(), MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        return stream_closed(index, now);
-      }
-      if (n < 0) return;
+      const ssize_t n = stream_receive_some(c, stream_buf_.data(), stream_buf_.size());
+      if (n < 0) return stream_closed(index, now);
+      if (n == 0) return;
       c.stream_in.insert(c.stream_in.end(), stream_buf_.begin(), stream_buf_.begin() + n);
       std::size_t used = 0;
       while (used < c.stream_in.size()) {
@@ -682,7 +720,8 @@ class Bench {
         used += *size;
       }
       c.stream_in.erase(c.stream_in.begin(), c.stream_in.begin() + static_cast<long>(used));
-      if (static_cast<std::size_t>(n) < stream_buf_.size()) return;  // nothing more waiting
+      // A short TCP read emptied the socket; TLS reads one record at a time, so it goes on.
+      if (c.ssl == nullptr && static_cast<std::size_t>(n) < stream_buf_.size()) return;
     }
   }
 
@@ -1293,6 +1332,7 @@ class Bench {
   std::uint64_t open_failures_ = 0;
   std::uint64_t send_errors_ = 0;
   std::uint64_t streams_closed_ = 0;
+  TlsClients tls_;
   std::vector<std::uint8_t> stream_buf_ = std::vector<std::uint8_t>(kBatch * (kSlot + 4));
   std::map<std::string, std::uint64_t> failures_;
   Histogram alloc_dance_;

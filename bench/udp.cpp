@@ -66,6 +66,11 @@ int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer) {
   return fd;
 }
 
+bool set_non_blocking(int fd, bool on) {
+  const int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) == 0;
+}
+
 int open_udp(const sockaddr_in& local, const sockaddr_in* remote, int buffer) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;

@@ -26,6 +26,7 @@ int open_udp(const sockaddr_in& local, const sockaddr_in* remote, int buffer);
 std::uint16_t local_port(int fd);
 // A non-blocking TCP connection from `local` to `remote` with TCP_NODELAY. -1 on failure.
 int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer);
+bool set_non_blocking(int fd, bool on);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
 unsigned long raise_fd_limit();
