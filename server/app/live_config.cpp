@@ -44,7 +44,7 @@ LiveConfig::LiveConfig(std::string path, config::Config initial, const net::Runt
       reply_limit_(options.deps.reply_limit),
       tls_(options.tls) {
   remember_stamps();
-  load_credentials(config_);
+  adopt_credentials(config::load_credentials(config_));
   stats_.last_success = unix_now();
 }
 
@@ -73,8 +73,8 @@ void LiveConfig::remember_stamps() {
   for (const auto& f : watched_files(config_)) stamps_[f] = stamp_of(f);
 }
 
-void LiveConfig::load_credentials(const config::Config& c) {
-  credentials_ = config::load_credentials(c);
+void LiveConfig::adopt_credentials(config::Credentials credentials) {
+  credentials_ = std::move(credentials);
   stats_.users = credentials_.users.size();
   stats_.secrets = credentials_.secrets.size();
 }
@@ -96,11 +96,12 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
     errors.push_back(e.file + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " + e.message);
   }
   net::Runtime::Reconfiguration change;
+  config::Credentials credentials;  // read once, for the workers and for this object
   net::TlsFiles next_tls = tls_;
   std::vector<net::ListenerSpec> listeners;
   if (errors.empty()) {
     try {
-      net::RuntimeOptions options = to_runtime_options(*loaded.config);
+      net::RuntimeOptions options = to_runtime_options(*loaded.config, &credentials);
       const bool tls_changed = options.tls.cert_file != tls_.cert_file ||
                                options.tls.key_file != tls_.key_file ||
                                !(stamp_of(tls_.cert_file) == stamps_[tls_.cert_file]) ||
@@ -128,7 +129,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
       config_ = std::move(*loaded.config);
       tls_ = next_tls;
       remember_stamps();
-      load_credentials(config_);
+      adopt_credentials(std::move(credentials));
       ++generation_;
       ++stats_.succeeded;
       stats_.last_success = unix_now();

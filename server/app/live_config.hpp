@@ -57,7 +57,7 @@ class LiveConfig {
   static Stamp stamp_of(const std::string& file);
   std::vector<std::string> watched_files(const config::Config& c) const;
   void remember_stamps();
-  void load_credentials(const config::Config& c);
+  void adopt_credentials(config::Credentials credentials);
 
   std::string path_;
   config::Config config_;

@@ -62,10 +62,12 @@ BuiltDeps build_deps(const config::Config& c) {
                                                            c.limits.allocations_total);
   out.deps.reply_limit =
       std::make_shared<core::ReplyRateLimit>(c.limits.unauthenticated_replies_per_second);
+  out.credentials = std::move(credentials);
   return out;
 }
 
-net::RuntimeOptions to_runtime_options(const config::Config& config) {
+net::RuntimeOptions to_runtime_options(const config::Config& config,
+                                       config::Credentials* credentials) {
   net::RuntimeOptions options;
   auto built = build_deps(config);
   if (!built.errors.empty()) {
@@ -74,6 +76,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config) {
     throw std::runtime_error(message);
   }
   options.deps = std::move(built.deps);
+  if (credentials != nullptr) *credentials = std::move(built.credentials);
   options.core = core_options(config);
   options.workers = config.workers;
   options.coalesce = std::chrono::microseconds(config.coalesce_us);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/credential_files.hpp"
 #include "net/options.hpp"
 
 namespace tern::app {
@@ -15,11 +16,15 @@ struct BuiltDeps {
   std::vector<std::string> errors;
   std::size_t users = 0;  // loaded, for metrics
   std::size_t secrets = 0;
+  config::Credentials credentials;  // the users and secrets the store was built from
 };
 BuiltDeps build_deps(const config::Config& config);
 
 // Generates a self-signed certificate when a TLS listener has no cert_file. Throws
 // std::runtime_error on failure, with every problem in the message.
-net::RuntimeOptions to_runtime_options(const config::Config& config);
+// `credentials`, when given, receives the users and secrets read for these options, so that a
+// reload reads the files once.
+net::RuntimeOptions to_runtime_options(const config::Config& config,
+                                       config::Credentials* credentials = nullptr);
 
 }  // namespace tern::app
