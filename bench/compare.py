@@ -55,16 +55,11 @@ def load(paths):
 
 
 def medians(runs):
-    """{target: {shape: {metric: median}}} over the runs that produced the metric."""
-    values = {}
-    for r in runs:
-        target, shape = r.get("target") or r.get("label"), r.get("shape")
-        for metric in METRICS.get(shape, []):
-            v = get(r, metric)
-            if v is not None:
-                values.setdefault(target, {}).setdefault(shape, {}).setdefault(metric, []).append(v)
-    return {t: {s: {m: statistics.median(v) for m, v in ms.items()} for s, ms in ss.items()}
-            for t, ss in values.items()}
+    """{target: {shape: {metric: median}}} over the rounds that produced the metric."""
+    out = {}
+    for (target, shape, metric), by_round in per_round(runs).items():
+        out.setdefault(target, {}).setdefault(shape, {})[metric] = statistics.median(by_round.values())
+    return out
 
 
 def per_round(runs):

@@ -293,14 +293,16 @@ TEST(AuthTest, RestAllocationOutlivesItsCredential) {
   EXPECT_EQ(again.allocate().error(), 401);
 }
 
+// An Allocate without MESSAGE-INTEGRITY: what the reply rate limit counts.
+Reply unauthenticated(TurnClient& c) {
+  return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+                        TurnClient::udp_transport(), false));
+}
+
 TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
   core::ServerOptions options = default_options();
   options.unauthenticated_replies_per_second = 5;  // bursts of 10
   Harness h({.options = options});
-  auto unauthenticated = [&](TurnClient& c) {
-    return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
-                          TurnClient::udp_transport(), false));
-  };
   TurnClient c(h, flow("192.0.2.50", 40000));
   TurnClient same_ip(h, flow("192.0.2.50", 40001));
   int answered = 0;
@@ -326,10 +328,6 @@ TEST(AuthTest, UnauthenticatedReplyLimitHoldsAcrossWorkers) {
   auto shared = std::make_shared<core::ReplyRateLimit>(0);  // the servers set the rate
   Harness w1({.options = options, .reply_limit = shared});
   Harness w2({.options = options, .reply_limit = shared});
-  auto unauthenticated = [&](TurnClient& c) {
-    return c.send(c.build(Method::kAllocate, MessageClass::kRequest, c.next_tid(),
-                          TurnClient::udp_transport(), false));
-  };
   TurnClient a(w1, flow("192.0.2.60", 40000));
   TurnClient b(w2, flow("192.0.2.60", 40001));
   int answered = 0;

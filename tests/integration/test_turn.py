@@ -153,17 +153,27 @@ class JsonLogTest(unittest.TestCase):
         self.assertFalse(any("wonderland" in l for l in t.output), "password in the logs")
 
 
+def unauthenticated_allocate():
+    """An Allocate (UDP) without MESSAGE-INTEGRITY, with a fresh transaction ID."""
+    return sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0]
+
+
 class RateLimitTest(unittest.TestCase):
+    def start_limited(self):
+        """tern with 5 unauthenticated replies per second per source (bursts of 10)."""
+        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
+                                "unauthenticated_replies_per_second: 5")).__enter__()
+        self.addCleanup(t.__exit__, None, None, None)
+        return t
+
     def test_unauthenticated_replies_are_rate_limited(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.addCleanup(s.close)
         s.bind(("127.0.0.3", 0))
-        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
-                                "unauthenticated_replies_per_second: 5")).__enter__()
-        self.addCleanup(t.__exit__, None, None, None)
+        t = self.start_limited()
         s.settimeout(0.5)
         for _ in range(100):
-            s.sendto(sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0], t.addr("udp"))
+            s.sendto(unauthenticated_allocate(), t.addr("udp"))
         replies = 0
         try:
             while True:
@@ -180,9 +190,7 @@ class RateLimitTest(unittest.TestCase):
     def test_limit_holds_across_workers(self):
         # One source IP from 60 ports: SO_REUSEPORT spreads them over the harness's two workers,
         # which share one budget (bursts of 10): the flood gets about 10 answers, not 10 each.
-        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
-                                "unauthenticated_replies_per_second: 5")).__enter__()
-        self.addCleanup(t.__exit__, None, None, None)
+        t = self.start_limited()
         socks = []
         for _ in range(60):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -191,7 +199,7 @@ class RateLimitTest(unittest.TestCase):
             s.settimeout(0.05)
             socks.append(s)
         for s in socks:
-            s.sendto(sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0], t.addr("udp"))
+            s.sendto(unauthenticated_allocate(), t.addr("udp"))
         time.sleep(0.3)
         replies = 0
         for s in socks:
