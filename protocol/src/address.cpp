@@ -55,8 +55,15 @@ std::string TransportAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   const bool v4 = family == Family::kIPv4;
   inet_ntop(v4 ? AF_INET : AF_INET6, ip.data(), buf, sizeof buf);
-  std::string s = v4 ? std::string(buf) : "[" + std::string(buf) + "]";
-  return s + ":" + std::to_string(port);
+  // Appends into one string: GCC 12's -Wrestrict misfires on chained operator+ at -O3.
+  std::string s;
+  s.reserve(INET6_ADDRSTRLEN + 8);
+  if (!v4) s.push_back('[');
+  s.append(buf);
+  if (!v4) s.push_back(']');
+  s.push_back(':');
+  s.append(std::to_string(port));
+  return s;
 }
 
 }  // namespace tern::protocol

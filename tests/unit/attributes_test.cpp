@@ -7,10 +7,12 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
+#include "tern/protocol/error_code.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/integrity.hpp"
 #include "vectors/vector_file.hpp"
@@ -163,6 +165,37 @@ TEST(Attributes, TextAttributesAndTheirLimits) {
     EXPECT_EQ(*c.decode(w), longest);
     EXPECT_EQ(error_of(c.decode(Buf(c.max + 1, 'x'))), kLength);
     EXPECT_EQ(*c.decode({}), "");
+  }
+}
+
+// Each named code carries the RFC's number and reason phrase (RFC 8489 §14.8, RFC 8656 §19,
+// RFC 6062 §6.3) and survives the builder and decoder.
+TEST(Attributes, NamedErrorCodes) {
+  const std::vector<std::tuple<ErrorCode, std::uint16_t, std::string_view>> table = {
+      {ErrorCode::kTryAlternate, 300, "Try Alternate"},
+      {ErrorCode::kBadRequest, 400, "Bad Request"},
+      {ErrorCode::kUnauthenticated, 401, "Unauthenticated"},
+      {ErrorCode::kForbidden, 403, "Forbidden"},
+      {ErrorCode::kUnknownAttribute, 420, "Unknown Attribute"},
+      {ErrorCode::kAllocationMismatch, 437, "Allocation Mismatch"},
+      {ErrorCode::kStaleNonce, 438, "Stale Nonce"},
+      {ErrorCode::kAddressFamilyNotSupported, 440, "Address Family not Supported"},
+      {ErrorCode::kWrongCredentials, 441, "Wrong Credentials"},
+      {ErrorCode::kUnsupportedTransportProtocol, 442, "Unsupported Transport Protocol"},
+      {ErrorCode::kPeerAddressFamilyMismatch, 443, "Peer Address Family Mismatch"},
+      {ErrorCode::kConnectionAlreadyExists, 446, "Connection Already Exists"},
+      {ErrorCode::kConnectionTimeoutOrFailure, 447, "Connection Timeout or Failure"},
+      {ErrorCode::kAllocationQuotaReached, 486, "Allocation Quota Reached"},
+      {ErrorCode::kServerError, 500, "Server Error"},
+      {ErrorCode::kInsufficientCapacity, 508, "Insufficient Capacity"}};
+  for (const auto& [code, number, phrase] : table) {
+    EXPECT_EQ(code_number(code), number);
+    EXPECT_EQ(reason_phrase(code), phrase);
+    const Buf v = encode(attr::kErrorCode, [&](MessageBuilder& b) { return b.add_error_code(code); });
+    const auto e = decode_error_code(v);
+    ASSERT_TRUE(e) << number;
+    EXPECT_EQ(e->code, number);
+    EXPECT_EQ(e->reason, phrase);
   }
 }
 

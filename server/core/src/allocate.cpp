@@ -19,42 +19,41 @@ struct Families {
 };
 
 // Steps 5-9: which relayed address families, or the error code.
-std::variant<Families, std::uint16_t> choose_families(const Turn& t, const MessageView& m) {
+std::variant<Families, ErrorCode> choose_families(const Turn& t, const MessageView& m) {
   const auto requested = m.find_value(attr::kRequestedAddressFamily);
   const auto additional = m.find_value(attr::kAdditionalAddressFamily);
   const bool token = m.find(attr::kReservationToken).has_value();
-  if (token && (m.find(attr::kEvenPort) || requested || additional)) return std::uint16_t{400};
-  if (requested && additional) return std::uint16_t{400};
+  if (token && (m.find(attr::kEvenPort) || requested || additional)) return ErrorCode::kBadRequest;
+  if (requested && additional) return ErrorCode::kBadRequest;
   Families f;
   if (requested) {
     auto family = protocol::decode_requested_address_family(*requested);
-    if (!family) return std::uint16_t{400};
+    if (!family) return ErrorCode::kBadRequest;
     f.primary = *family;
   }
-  if (!t.deps.relays->family_available(f.primary)) return std::uint16_t{440};
+  if (!t.deps.relays->family_available(f.primary)) return ErrorCode::kAddressFamilyNotSupported;
   if (additional) {
     auto family = protocol::decode_additional_address_family(*additional);
-    if (!family || *family != Family::kIPv6) return std::uint16_t{400};
+    if (!family || *family != Family::kIPv6) return ErrorCode::kBadRequest;
     if (auto even = m.find_value(attr::kEvenPort)) {
       auto reserve = protocol::decode_even_port(*even);
-      if (!reserve || *reserve) return std::uint16_t{400};
+      if (!reserve || *reserve) return ErrorCode::kBadRequest;
     }
     f.additional = Family::kIPv6;
   }
   return f;
 }
 
-std::variant<std::vector<RelayEndpoint>, std::uint16_t> open_relays(Turn& t, const MessageView& m,
-                                                                   const Families& f,
-                                                                   std::uint16_t& address_error) {
+std::variant<std::vector<RelayEndpoint>, ErrorCode> open_relays(
+    Turn& t, const MessageView& m, const Families& f, std::optional<ErrorCode>& address_error) {
   std::vector<RelayEndpoint> relays;
   if (auto token = m.find_value(attr::kReservationToken)) {
     auto value = protocol::decode_reservation_token(*token);
-    if (!value) return std::uint16_t{400};
+    if (!value) return ErrorCode::kBadRequest;
     std::uint64_t id = 0;
     for (auto b : *value) id = (id << 8) | b;
     auto r = t.deps.relays->open_reserved(id);
-    if (!r) return std::uint16_t{508};
+    if (!r) return ErrorCode::kInsufficientCapacity;
     relays.push_back(*r);
     return relays;
   }
@@ -62,32 +61,30 @@ std::variant<std::vector<RelayEndpoint>, std::uint16_t> open_relays(Turn& t, con
   bool reserve = false;
   if (auto e = m.find_value(attr::kEvenPort)) {
     auto r = protocol::decode_even_port(*e);
-    if (!r) return std::uint16_t{400};
+    if (!r) return ErrorCode::kBadRequest;
     even = true;
     reserve = *r;
   }
   auto primary = t.deps.relays->open(f.primary, even, reserve);
-  if (!primary) return std::uint16_t{508};
+  if (!primary) return ErrorCode::kInsufficientCapacity;
   relays.push_back(*primary);
   if (f.additional) {
     if (!t.deps.relays->family_available(*f.additional)) {
-      address_error = 440;
+      address_error = ErrorCode::kAddressFamilyNotSupported;
     } else if (auto second = t.deps.relays->open(*f.additional, false, false)) {
       relays.push_back(*second);
     } else {
-      address_error = 508;
+      address_error = ErrorCode::kInsufficientCapacity;
     }
   }
   return relays;
 }
 
-Reply success(Turn& t, const Request& req, const Allocation& a, std::uint16_t address_error,
-              std::chrono::seconds lifetime) {
+Reply success(Turn& t, const Request& req, const Allocation& a,
+              std::optional<ErrorCode> address_error, std::chrono::seconds lifetime) {
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   for (const auto& r : a.relays) b.add_xor_address(attr::kXorRelayedAddress, r.address);
-  if (address_error != 0) {
-    b.add_address_error_code(Family::kIPv6, address_error, reason_phrase(address_error));
-  }
+  if (address_error) b.add_address_error_code(Family::kIPv6, *address_error);
   b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
   if (a.relays[0].reservation_token != 0) {
     std::array<std::uint8_t, 8> token{};
@@ -110,40 +107,43 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
         !existing->last.bytes.empty()) {
       return existing->last.bytes;  // a retransmission of the Allocate that made it
     }
-    return error_response(req, t.options, 437, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kAllocationMismatch, t.buf, {}, &key);
   }
   if (t.draining) {  // RFC 8656 §7.2 step 11: send the client elsewhere, or refuse
     if (t.options.alternate_servers.empty()) {
-      return error_response(req, t.options, 508, t.buf, {}, &key);
+      return error_response(req, t.options, ErrorCode::kInsufficientCapacity, t.buf, {}, &key);
     }
     auto b = start_response(req, protocol::MessageClass::kErrorResponse, t.buf);
-    b.add_error_code(300, reason_phrase(300));
+    b.add_error_code(ErrorCode::kTryAlternate);
     b.add_address(attr::kAlternateServer, t.options.alternate_servers.front());
     return finish_response(req, t.options, b, &key);
   }
   const auto transport = m.find_value(attr::kRequestedTransport);
-  if (!transport) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (!transport) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   auto protocol_number = protocol::decode_requested_transport(*transport);
-  if (!protocol_number) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (!protocol_number)
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   if (*protocol_number != protocol::kProtocolUdp) {
-    return error_response(req, t.options, 442, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kUnsupportedTransportProtocol, t.buf, {},
+                          &key);
   }
   if (auto df = m.find_value(attr::kDontFragment); df && !protocol::decode_dont_fragment(*df)) {
-    return error_response(req, t.options, 400, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   }
-  if (t.deps.relays == nullptr) return error_response(req, t.options, 508, t.buf, {}, &key);
+  if (t.deps.relays == nullptr)
+    return error_response(req, t.options, ErrorCode::kInsufficientCapacity, t.buf, {}, &key);
   auto families = choose_families(t, m);
-  if (auto* code = std::get_if<std::uint16_t>(&families)) {
+  if (auto* code = std::get_if<ErrorCode>(&families)) {
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
   const auto lifetime = granted_lifetime(t.options, m);
-  if (!lifetime) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (!lifetime) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   if (t.deps.quota && !t.deps.quota->try_acquire(key.quota_user)) {
-    return error_response(req, t.options, 486, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kAllocationQuotaReached, t.buf, {}, &key);
   }
-  std::uint16_t address_error = 0;
+  std::optional<ErrorCode> address_error;
   auto relays = open_relays(t, m, std::get<Families>(families), address_error);
-  if (auto* code = std::get_if<std::uint16_t>(&relays)) {
+  if (auto* code = std::get_if<ErrorCode>(&relays)) {
     if (t.deps.quota) t.deps.quota->release(key.quota_user);
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
@@ -155,7 +155,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
       for (const auto& r : opened) t.deps.relays->close(r.id);
       if (t.deps.quota) t.deps.quota->release(key.quota_user);
       const std::uint16_t df = attr::kDontFragment;
-      return error_response(req, t.options, 420, t.buf, std::span(&df, 1), &key);
+      return error_response(req, t.options, ErrorCode::kUnknownAttribute, t.buf, std::span(&df, 1),
+                            &key);
     }
   }
   Allocation a;

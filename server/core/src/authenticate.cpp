@@ -2,9 +2,9 @@
 #include <algorithm>
 
 #include "handlers.hpp"
-#include "tern/core/rate_limit.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/nonce.hpp"
+#include "tern/core/rate_limit.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/integrity.hpp"
@@ -31,10 +31,10 @@ bool may_reply(Turn& t, const Request& req) {
 }
 
 // 401 or 438 with REALM, a fresh NONCE and PASSWORD-ALGORITHMS; never with integrity.
-Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
+Reply challenge(Turn& t, const Request& req, ErrorCode code) {
   if (!may_reply(t, req)) return {};
   auto b = start_response(req, protocol::MessageClass::kErrorResponse, t.buf);
-  b.add_error_code(code, reason_phrase(code));
+  b.add_error_code(code);
   b.add_string(attr::kRealm, t.options.realm);
   b.add_string(attr::kNonce, t.deps.nonces->issue(req.flow.client, req.now.wall));
   b.add_password_algorithms(kAlgorithms);
@@ -43,7 +43,7 @@ Reply challenge(Turn& t, const Request& req, std::uint16_t code) {
 
 Reply bad_request(Turn& t, const Request& req) {
   if (!may_reply(t, req)) return {};
-  return error_response(req, t.options, 400, t.buf);
+  return error_response(req, t.options, ErrorCode::kBadRequest, t.buf);
 }
 
 // RFC 8489 §9.2.4 bid-down protection: the algorithm the request uses, or nullopt (400).
@@ -85,12 +85,12 @@ std::optional<auth::CredentialStore::Found> resolve_user(const Turn& t, const Me
 }
 
 // The key that verifies the request: the allocation's own, or one from the credential store.
-std::optional<SessionKey> verified_key(const Turn& t, const Request& req, const Allocation* existing,
-                                       std::uint16_t algorithm, bool sha256_integrity,
-                                       bool& user_known) {
+std::optional<SessionKey> verified_key(const Turn& t, const Request& req,
+                                       const Allocation* existing, std::uint16_t algorithm,
+                                       bool sha256_integrity, bool& user_known) {
   const MessageView& m = req.message;
-  const bool expired = t.options.strict_expiry && existing != nullptr &&
-                       existing->key.expires && *existing->key.expires <= req.now.wall;
+  const bool expired = t.options.strict_expiry && existing != nullptr && existing->key.expires &&
+                       *existing->key.expires <= req.now.wall;
   if (existing != nullptr && !expired && verifies(m, existing->key.key, sha256_integrity)) {
     // A live allocation keeps the key it was made with, even after its credential was
     // rotated away (DESIGN §4); the username must still be the same one.
@@ -137,7 +137,7 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
   const bool sha256_integrity = m.find(attr::kMessageIntegritySha256).has_value();
   if (!sha256_integrity && !m.find(attr::kMessageIntegrity)) {
     t.stats.auth_challenges.add();
-    return {{}, challenge(t, req, 401)};
+    return {{}, challenge(t, req, ErrorCode::kUnauthenticated)};
   }
   const auto nonce_value = m.find_value(attr::kNonce);
   const auto realm_value = m.find_value(attr::kRealm);
@@ -153,19 +153,19 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
   auto realm = protocol::decode_realm(*realm_value);
   if (!realm || *realm != t.options.realm) {
     t.stats.auth_failure(AuthFailure::kWrongRealm);
-    return {{}, challenge(t, req, 401)};
+    return {{}, challenge(t, req, ErrorCode::kUnauthenticated)};
   }
   bool user_known = false;
   auto key = verified_key(t, req, existing, *algorithm, sha256_integrity, user_known);
   if (!key) {
     t.stats.auth_failure(user_known ? AuthFailure::kBadIntegrity : AuthFailure::kUnknownUser);
-    return {{}, challenge(t, req, 401)};
+    return {{}, challenge(t, req, ErrorCode::kUnauthenticated)};
   }
   auto nonce = protocol::decode_nonce(*nonce_value);
   if (!nonce || t.deps.nonces->check(*nonce, req.flow.client, req.now.wall) !=
                     auth::NonceIssuer::Verdict::kValid) {
     t.stats.auth_failure(AuthFailure::kStaleNonce);
-    return {{}, challenge(t, req, 438)};
+    return {{}, challenge(t, req, ErrorCode::kStaleNonce)};
   }
   return {std::move(key), {}};
 }

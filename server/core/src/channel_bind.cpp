@@ -17,11 +17,12 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
   const auto& m = req.message;
   const auto number_value = m.find_value(attr::kChannelNumber);
   const auto peer_value = m.find_value(attr::kXorPeerAddress);
-  if (!number_value || !peer_value) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (!number_value || !peer_value)
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   auto number = protocol::decode_channel_number(*number_value);
   auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());
   if (!number || !peer || *number < protocol::kMinChannel || *number > t.options.max_channel) {
-    return error_response(req, t.options, 400, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   }
   const TimePoint now = req.now.steady;
   ChannelBinding* same = nullptr;
@@ -31,22 +32,21 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
     if (c.number == *number && c.peer == *peer) {
       same = &c;
     } else if ((c.number == *number && held) || (c.peer == *peer && live)) {
-      return error_response(req, t.options, 400, t.buf, {}, &key);
+      return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
     }
   }
   if (a.relay_for(peer->family) == nullptr) {
-    return error_response(req, t.options, 443, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kPeerAddressFamilyMismatch, t.buf, {}, &key);
   }
   if (!peer_allowed(t, *peer)) {
     t.stats.drop(Drop::kDeniedPeer);
-    return error_response(req, t.options, 403, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kForbidden, t.buf, {}, &key);
   }
   if (same == nullptr) {
-    std::erase_if(a.channels, [&](const ChannelBinding& c) {
-      return c.expires + kChannelQuarantine <= now;
-    });
+    std::erase_if(a.channels,
+                  [&](const ChannelBinding& c) { return c.expires + kChannelQuarantine <= now; });
     if (a.channels.size() >= t.options.channels_per_allocation) {
-      return error_response(req, t.options, 508, t.buf, {}, &key);
+      return error_response(req, t.options, ErrorCode::kInsufficientCapacity, t.buf, {}, &key);
     }
     a.channels.push_back({*number, *peer, now + t.options.channel_lifetime});
   } else {

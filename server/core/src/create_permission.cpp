@@ -6,8 +6,7 @@
 
 namespace tern::core {
 
-Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key,
-                               Allocation& a) {
+Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
   namespace attr = protocol::attr;
   const auto& m = req.message;
   std::array<protocol::TransportAddress, protocol::MessageView::kMaxAttributes> peers;
@@ -16,27 +15,28 @@ Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& ke
   for (const auto& attribute : m.attributes()) {
     if (attribute.type != attr::kXorPeerAddress) continue;
     auto peer = protocol::decode_xor_address(m.value(attribute), m.transaction_id());
-    if (!peer) return error_response(req, t.options, 400, t.buf, {}, &key);
+    if (!peer) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
     if (a.relay_for(peer->family) == nullptr) {
-      return error_response(req, t.options, 443, t.buf, {}, &key);
+      return error_response(req, t.options, ErrorCode::kPeerAddressFamilyMismatch, t.buf, {}, &key);
     }
     if (!peer_allowed(t, *peer)) {
       t.stats.drop(Drop::kDeniedPeer);
-      return error_response(req, t.options, 403, t.buf, {}, &key);
+      return error_response(req, t.options, ErrorCode::kForbidden, t.buf, {}, &key);
     }
     peers[count++] = *peer;
   }
-  if (count == 0) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (count == 0) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   const TimePoint now = req.now.steady;
   std::size_t added = 0;
   for (std::size_t i = 0; i < count; ++i) {
     bool repeated = false;
-    for (std::size_t j = 0; j < i; ++j) repeated = repeated || (peers[j].family == peers[i].family && peers[j].ip == peers[i].ip);
+    for (std::size_t j = 0; j < i; ++j)
+      repeated = repeated || (peers[j].family == peers[i].family && peers[j].ip == peers[i].ip);
     if (!repeated && !a.has_permission(peers[i], now)) ++added;
   }
   std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now; });
   if (a.permissions.size() + added > t.options.permissions_per_allocation) {
-    return error_response(req, t.options, 508, t.buf, {}, &key);
+    return error_response(req, t.options, ErrorCode::kInsufficientCapacity, t.buf, {}, &key);
   }
   for (std::size_t i = 0; i < count; ++i) {
     a.grant_permission(peers[i], now + t.options.permission_lifetime);

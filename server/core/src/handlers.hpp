@@ -10,9 +10,12 @@
 #include "tern/core/server.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
+#include "tern/protocol/error_code.hpp"
 #include "tern/protocol/message.hpp"
 
 namespace tern::core {
+
+using protocol::ErrorCode;
 
 struct Request {
   const FiveTuple& flow;
@@ -54,12 +57,11 @@ protocol::MessageBuilder start_response(const Request& req, protocol::MessageCla
                                         std::span<std::uint8_t> buf) noexcept;
 // Adds SOFTWARE (if configured), MESSAGE-INTEGRITY(-SHA256) with `key` (if given) and
 // FINGERPRINT (if the request had one), then finishes.
-Reply finish_response(const Request& req, const ServerOptions& options,
-                      protocol::MessageBuilder& b, const SessionKey* key = nullptr) noexcept;
-Reply error_response(const Request& req, const ServerOptions& options, std::uint16_t code,
+Reply finish_response(const Request& req, const ServerOptions& options, protocol::MessageBuilder& b,
+                      const SessionKey* key = nullptr) noexcept;
+Reply error_response(const Request& req, const ServerOptions& options, ErrorCode code,
                      std::span<std::uint8_t> buf, std::span<const std::uint16_t> unknown = {},
                      const SessionKey* key = nullptr) noexcept;
-std::string_view reason_phrase(std::uint16_t code) noexcept;
 
 // RFC 8489 §12: Binding.
 Reply handle_binding(const Request& req, const ServerOptions& options,
@@ -79,8 +81,7 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
 // RFC 8656 methods, one handler each. They run after authentication.
 Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key);
 Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
-Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key,
-                               Allocation& a);
+Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 
 // Indications and ChannelData: relayed or dropped, never answered.

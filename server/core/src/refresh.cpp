@@ -9,7 +9,9 @@ namespace {
 // RFC 8656 §8: deleting one family of a dual allocation leaves the other family, its
 // permissions and its channels alone.
 void delete_family(Turn& t, Allocation& a, protocol::Family family) {
-  const auto gauge_family = [&] { return a.relays[0].address.family == protocol::Family::kIPv4 ? 0u : 1u; };
+  const auto gauge_family = [&] {
+    return a.relays[0].address.family == protocol::Family::kIPv4 ? 0u : 1u;
+  };
   auto& active = t.stats.allocations_active[static_cast<std::size_t>(a.flow.transport)];
   active[gauge_family()].add(-1);
   const RelayEndpoint* relay = a.relay_for(family);
@@ -29,17 +31,18 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
   std::optional<protocol::Family> only;
   if (auto family_value = m.find_value(attr::kRequestedAddressFamily)) {
     auto family = protocol::decode_requested_address_family(*family_value);
-    if (!family) return error_response(req, t.options, 400, t.buf, {}, &key);
-    if (a.relay_for(*family) == nullptr) return error_response(req, t.options, 443, t.buf, {}, &key);
+    if (!family) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
+    if (a.relay_for(*family) == nullptr)
+      return error_response(req, t.options, ErrorCode::kPeerAddressFamilyMismatch, t.buf, {}, &key);
     only = *family;
   }
   std::chrono::seconds lifetime{0};
   const auto value = m.find_value(attr::kLifetime);
   auto requested = value ? protocol::decode_lifetime(*value) : std::uint32_t{1};
-  if (!requested) return error_response(req, t.options, 400, t.buf, {}, &key);
+  if (!requested) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   if (*requested != 0) {
     auto granted = granted_lifetime(t.options, m);
-    if (!granted) return error_response(req, t.options, 400, t.buf, {}, &key);
+    if (!granted) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
     lifetime = *granted;
   }
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);

@@ -53,9 +53,9 @@ std::uint16_t reply_code(std::span<const std::uint8_t> reply) {
   auto m = MessageView::parse(reply, {.allow_classic = true});
   if (!m || m->message_class() == MessageClass::kSuccessResponse) return 200;
   auto v = m->find_value(protocol::attr::kErrorCode);
-  if (!v) return 500;
+  if (!v) return protocol::code_number(ErrorCode::kServerError);
   auto e = protocol::decode_error_code(*v);
-  return e ? e->code : std::uint16_t{500};
+  return e ? e->code : protocol::code_number(ErrorCode::kServerError);
 }
 
 bool is_turn_request(Method m) {
@@ -166,8 +166,8 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
       if (method == Method::kAllocate) stats_.allocation_attempts[stat_code_index(code)].add();
     }
   } else {
-    reply = error_response(req, options_, 400, scratch_);
-    stats_.request(StatMethod::kOther, 400);
+    reply = error_response(req, options_, ErrorCode::kBadRequest, scratch_);
+    stats_.request(StatMethod::kOther, protocol::code_number(ErrorCode::kBadRequest));
   }
   if (!reply.empty()) out.to_client(flow, reply);
 }
@@ -176,7 +176,8 @@ Reply Server::binding(const Request& req) {
   std::array<std::uint16_t, 16> unknown{};
   stats_.binding_requests[static_cast<std::size_t>(req.flow.transport)].add();
   if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
-    return error_response(req, options_, 420, scratch_, std::span(unknown).first(n));
+    return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
+                          std::span(unknown).first(n));
   }
   return handle_binding(req, options_, scratch_);
 }
@@ -193,12 +194,14 @@ Reply Server::turn_request(const Request& req, Method method) {
   const SessionKey& key = *auth.key;
   std::array<std::uint16_t, 16> unknown{};
   if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
-    return error_response(req, options_, 420, scratch_, std::span(unknown).first(n), &key);
+    return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
+                          std::span(unknown).first(n), &key);
   }
   if (method == Method::kAllocate) return handle_allocate(t, req, key);
-  if (existing == nullptr) return error_response(req, options_, 437, scratch_, {}, &key);
+  if (existing == nullptr)
+    return error_response(req, options_, ErrorCode::kAllocationMismatch, scratch_, {}, &key);
   if (existing->key.username != key.username) {
-    return error_response(req, options_, 441, scratch_, {}, &key);
+    return error_response(req, options_, ErrorCode::kWrongCredentials, scratch_, {}, &key);
   }
   Reply reply;
   if (method == Method::kRefresh) {

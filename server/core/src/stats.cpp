@@ -5,29 +5,46 @@
 
 namespace tern::core {
 
+using protocol::code_number;
+using protocol::ErrorCode;
+
 std::size_t stat_code_index(std::uint16_t code) noexcept {
   const auto it = std::find(kStatCodes.begin(), kStatCodes.end(), code);
-  if (it == kStatCodes.end()) return stat_code_index(500);
+  if (it == kStatCodes.end()) return stat_code_index(code_number(ErrorCode::kServerError));
   return static_cast<std::size_t>(it - kStatCodes.begin());
 }
 
 std::string_view allocation_result_name(std::uint16_t code) noexcept {
-  switch (code) {
-    case 200: return "success";
-    case 300: return "try_alternate";
-    case 400: return "bad_request";
-    case 401: return "unauthenticated";
-    case 403: return "forbidden";
-    case 420: return "unknown_attribute";
-    case 437: return "allocation_mismatch";
-    case 438: return "stale_nonce";
-    case 440: return "family_not_supported";
-    case 441: return "wrong_credentials";
-    case 442: return "unsupported_transport";
-    case 443: return "peer_family_mismatch";
-    case 486: return "quota_reached";
-    case 508: return "insufficient_capacity";
-    default: return "server_error";
+  if (code == kStatSuccess) return "success";
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kTryAlternate:
+      return "try_alternate";
+    case ErrorCode::kBadRequest:
+      return "bad_request";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kUnknownAttribute:
+      return "unknown_attribute";
+    case ErrorCode::kAllocationMismatch:
+      return "allocation_mismatch";
+    case ErrorCode::kStaleNonce:
+      return "stale_nonce";
+    case ErrorCode::kAddressFamilyNotSupported:
+      return "family_not_supported";
+    case ErrorCode::kWrongCredentials:
+      return "wrong_credentials";
+    case ErrorCode::kUnsupportedTransportProtocol:
+      return "unsupported_transport";
+    case ErrorCode::kPeerAddressFamilyMismatch:
+      return "peer_family_mismatch";
+    case ErrorCode::kAllocationQuotaReached:
+      return "quota_reached";
+    case ErrorCode::kInsufficientCapacity:
+      return "insufficient_capacity";
+    default:
+      return "server_error";
   }
 }
 

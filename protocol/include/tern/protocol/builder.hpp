@@ -7,6 +7,7 @@
 
 #include "tern/protocol/address.hpp"
 #include "tern/protocol/attributes.hpp"
+#include "tern/protocol/error_code.hpp"
 #include "tern/protocol/message.hpp"
 
 namespace tern::protocol {
@@ -15,7 +16,8 @@ namespace tern::protocol {
 // then fails too, so callers may check once at the end.
 class MessageBuilder {
  public:
-  MessageBuilder(std::span<std::uint8_t> out, std::uint16_t type, const TransactionId& tid) noexcept;
+  MessageBuilder(std::span<std::uint8_t> out, std::uint16_t type,
+                 const TransactionId& tid) noexcept;
   // A classic RFC 3489 header: the 16 bytes after the length are copied from `header_id`.
   MessageBuilder(std::span<std::uint8_t> out, std::uint16_t type, Bytes header_id) noexcept;
 
@@ -25,11 +27,18 @@ class MessageBuilder {
   bool add_address(std::uint16_t type, const TransportAddress& a) noexcept;
   bool add_xor_address(std::uint16_t type, const TransportAddress& a) noexcept;
   bool add_error_code(std::uint16_t code, std::string_view reason) noexcept;
+  // ERROR-CODE with the RFC's reason phrase.
+  bool add_error_code(ErrorCode code) noexcept {
+    return add_error_code(code_number(code), reason_phrase(code));
+  }
   bool add_unknown_attributes(std::span<const std::uint16_t> types) noexcept;
   bool add_channel_number(std::uint16_t channel) noexcept;
   bool add_requested_transport(std::uint8_t protocol) noexcept;
   bool add_address_family(std::uint16_t type, Family family) noexcept;
   bool add_address_error_code(Family family, std::uint16_t code, std::string_view reason) noexcept;
+  bool add_address_error_code(Family family, ErrorCode code) noexcept {
+    return add_address_error_code(family, code_number(code), reason_phrase(code));
+  }
   bool add_even_port(bool reserve) noexcept;
   bool add_icmp(const IcmpValue& icmp) noexcept;
   bool add_password_algorithm(std::uint16_t algorithm, Bytes parameters = {}) noexcept;

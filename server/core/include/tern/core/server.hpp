@@ -36,7 +36,7 @@ struct ServerOptions {
   std::string realm = "tern.local";
   std::chrono::seconds default_lifetime{600};  // RFC 8656 §3.2
   std::chrono::seconds max_lifetime{3600};
-  std::chrono::seconds permission_lifetime{300};  // RFC 8656 §9
+  std::chrono::seconds permission_lifetime{std::chrono::minutes(5)};  // RFC 8656 §9
   std::chrono::seconds channel_lifetime{600};     // RFC 8656 §12
   std::uint32_t permissions_per_allocation = 64;
   std::uint32_t channels_per_allocation = 64;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "tern/core/five_tuple.hpp"
+#include "tern/protocol/error_code.hpp"
 
 namespace tern::core {
 
@@ -38,28 +39,64 @@ class Gauge {
 };
 
 enum class StatMethod : std::uint8_t {
-  kBinding, kAllocate, kRefresh, kCreatePermission, kChannelBind, kOther, kCount
+  kBinding,
+  kAllocate,
+  kRefresh,
+  kCreatePermission,
+  kChannelBind,
+  kOther,
+  kCount
 };
 inline constexpr std::array<std::string_view, 6> kStatMethodNames = {
     "binding", "allocate", "refresh", "create_permission", "channel_bind", "other"};
 
 // Response codes tern sends; 200 stands for every success.
-inline constexpr std::array<std::uint16_t, 15> kStatCodes = {200, 300, 400, 401, 403, 420, 437, 438,
-                                                             440, 441, 442, 443, 486, 500, 508};
-std::size_t stat_code_index(std::uint16_t code) noexcept;  // unknown codes count as 500
+inline constexpr std::uint16_t kStatSuccess = 200;
+inline constexpr std::array<std::uint16_t, 15> kStatCodes = [] {
+  using protocol::ErrorCode;
+  using protocol::code_number;
+  return std::array<std::uint16_t, 15>{kStatSuccess,
+                                       code_number(ErrorCode::kTryAlternate),
+                                       code_number(ErrorCode::kBadRequest),
+                                       code_number(ErrorCode::kUnauthenticated),
+                                       code_number(ErrorCode::kForbidden),
+                                       code_number(ErrorCode::kUnknownAttribute),
+                                       code_number(ErrorCode::kAllocationMismatch),
+                                       code_number(ErrorCode::kStaleNonce),
+                                       code_number(ErrorCode::kAddressFamilyNotSupported),
+                                       code_number(ErrorCode::kWrongCredentials),
+                                       code_number(ErrorCode::kUnsupportedTransportProtocol),
+                                       code_number(ErrorCode::kPeerAddressFamilyMismatch),
+                                       code_number(ErrorCode::kAllocationQuotaReached),
+                                       code_number(ErrorCode::kServerError),
+                                       code_number(ErrorCode::kInsufficientCapacity)};
+}();
+std::size_t stat_code_index(std::uint16_t code) noexcept;  // unknown codes count as Server Error
 
 // tern_allocation_attempts_total{result}: success, then one per error code an Allocate gets.
 std::string_view allocation_result_name(std::uint16_t code) noexcept;
 
 enum class AuthFailure : std::uint8_t {
-  kMissingAttributes, kPasswordAlgorithms, kWrongRealm, kUnknownUser, kBadIntegrity,
-  kStaleNonce, kCount
+  kMissingAttributes,
+  kPasswordAlgorithms,
+  kWrongRealm,
+  kUnknownUser,
+  kBadIntegrity,
+  kStaleNonce,
+  kCount
 };
 inline constexpr std::array<std::string_view, 6> kAuthFailureNames = {
     "missing_attributes", "password_algorithms", "wrong_realm",
     "unknown_user",       "bad_integrity",       "stale_nonce"};
 
-enum class Drop : std::uint8_t { kNoPermission, kDeniedPeer, kQuota, kMalformed, kRateLimited, kCount };
+enum class Drop : std::uint8_t {
+  kNoPermission,
+  kDeniedPeer,
+  kQuota,
+  kMalformed,
+  kRateLimited,
+  kCount
+};
 inline constexpr std::array<std::string_view, 5> kDropNames = {
     "no_permission", "denied_peer", "quota", "malformed", "rate_limited"};
 
@@ -85,14 +122,14 @@ struct DurationHistogram {
 
 struct ServerStats {
   std::array<std::array<Counter, kStatCodes.size()>, 6> requests;  // [method][code]
-  std::array<DurationHistogram, 6> durations;                       // [method]
-  std::array<Counter, kStatCodes.size()> allocation_attempts;       // [code]; 200 = success
-  std::array<Counter, 6> auth_failures;                             // [AuthFailure]
+  std::array<DurationHistogram, 6> durations;                      // [method]
+  std::array<Counter, kStatCodes.size()> allocation_attempts;      // [code]; 200 = success
+  std::array<Counter, 6> auth_failures;                            // [AuthFailure]
   Counter auth_challenges;
-  std::array<Counter, 5> dropped;                                   // [Drop]
-  std::array<Counter, 3> binding_requests;                          // [Transport]
-  std::array<std::array<Gauge, 2>, 3> allocations_active;           // [Transport][IPv4, IPv6]
-  Gauge permissions_active;  // as of the last sweep
+  std::array<Counter, 5> dropped;                          // [Drop]
+  std::array<Counter, 3> binding_requests;                 // [Transport]
+  std::array<std::array<Gauge, 2>, 3> allocations_active;  // [Transport][IPv4, IPv6]
+  Gauge permissions_active;                                // as of the last sweep
   Gauge channels_active;
   LegCounters client_received, client_sent, peer_received, peer_sent;
 
