@@ -123,4 +123,8 @@ NonceIssuer::Verdict NonceIssuer::check(std::string_view nonce,
   return micros(now) < expiry ? Verdict::kValid : Verdict::kStale;
 }
 
+NonceIssuer NonceIssuer::with_features(std::uint32_t security_features) const {
+  return NonceIssuer(secret_, lifetime_, security_features);
+}
+
 }  // namespace tern::auth

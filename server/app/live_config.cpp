@@ -93,7 +93,9 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
                               : config::load_config_file(path_);
   std::vector<std::string> errors;
   for (const auto& e : loaded.errors) {
-    errors.push_back(e.file + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " + e.message);
+    std::string where = e.file;
+    if (e.line > 0) where.append(":").append(std::to_string(e.line));
+    errors.push_back(where.append(": ").append(e.message));
   }
   net::Runtime::Reconfiguration change;
   config::Credentials credentials;  // read once, for the workers and for this object
@@ -110,8 +112,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
       change.deps = options.deps;
       change.deps.quota = quota_;
       change.deps.reply_limit = reply_limit_;  // its rate comes with change.core
-      quota_->set_limits(loaded.config->limits.allocations_per_user,
-                         loaded.config->limits.allocations_total);
+      quota_->set_limits(quota_limits(*loaded.config));
       if (tls_changed && !options.tls.cert_file.empty()) change.tls = options.tls;
       next_tls = options.tls;
       listeners = options.listeners;

@@ -35,11 +35,17 @@ core::ServerOptions core_options(const config::Config& c) {
     if (protocol::TransportAddress::parse(server, a)) o.alternate_servers.push_back(a);
   }
   o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
+  o.unauthenticated_reply_burst = c.limits.unauthenticated_reply_burst;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   return o;
 }
 
 }  // namespace
+
+core::QuotaLimits quota_limits(const config::Config& c) {
+  return {c.limits.allocations_per_user, c.limits.allocations_per_source_ip,
+          c.limits.allocations_total};
+}
 
 BuiltDeps build_deps(const config::Config& c) {
   BuiltDeps out;
@@ -58,10 +64,10 @@ BuiltDeps build_deps(const config::Config& c) {
   if (!out.errors.empty()) return out;
   out.deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
   out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
-  out.deps.quota = std::make_shared<core::AllocationQuota>(c.limits.allocations_per_user,
-                                                           c.limits.allocations_total);
+  out.deps.quota = std::make_shared<core::AllocationQuota>(quota_limits(c));
   out.deps.reply_limit =
-      std::make_shared<core::ReplyRateLimit>(c.limits.unauthenticated_replies_per_second);
+      std::make_shared<core::ReplyRateLimit>(c.limits.unauthenticated_replies_per_second,
+                                             c.limits.unauthenticated_reply_burst);
   out.credentials = std::move(credentials);
   return out;
 }

@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "config/credential_files.hpp"
 #include "net/options.hpp"
+#include "tern/core/quota.hpp"
 
 namespace tern::app {
 
@@ -19,6 +20,8 @@ struct BuiltDeps {
   config::Credentials credentials;  // the users and secrets the store was built from
 };
 BuiltDeps build_deps(const config::Config& config);
+// The allocation quotas of `config.limits`.
+core::QuotaLimits quota_limits(const config::Config& config);
 
 // Generates a self-signed certificate when a TLS listener has no cert_file. Throws
 // std::runtime_error on failure, with every problem in the message.

@@ -50,12 +50,17 @@ struct Auth {
 };
 
 struct Limits {
-  std::uint32_t allocations_per_user = 10;
-  std::uint32_t allocations_total = 0;
+  // Unlimited by default: browsers make one allocation per TURN URL, and apps share one static
+  // user or one REST name among many people (docs/turn.md, "Quotas").
+  std::uint32_t allocations_per_user = 0;
+  std::uint32_t allocations_per_source_ip = 1000;  // one address: an office, a campus, a CGNAT
+  std::uint32_t allocations_total = 0;             // 0 = bounded by the relay port range
   std::uint32_t permissions_per_allocation = 64;
   std::uint32_t channels_per_allocation = 64;
   std::chrono::seconds max_allocation_lifetime{3600};
   std::uint32_t unauthenticated_replies_per_second = 20;  // per source IP; 0 = unlimited
+  // Replies a source may draw at once; a request that then authenticates gives its one back.
+  std::uint32_t unauthenticated_reply_burst = 512;
 };
 
 struct Peers {

@@ -241,6 +241,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           w.map(n, "limits",
                 {{"allocations_per_user",
                   w.number(l.allocations_per_user, "limits.allocations_per_user", 0, 1000000)},
+                 {"allocations_per_source_ip",
+                  w.number(l.allocations_per_source_ip, "limits.allocations_per_source_ip", 0,
+                           10000000)},
                  {"allocations_total",
                   w.number(l.allocations_total, "limits.allocations_total", 0, 10000000)},
                  {"permissions_per_allocation",
@@ -252,7 +255,10 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                   w.duration(l.max_allocation_lifetime, "limits.max_allocation_lifetime")},
                  {"unauthenticated_replies_per_second",
                   w.number(l.unauthenticated_replies_per_second,
-                           "limits.unauthenticated_replies_per_second", 0, 1000000)}});
+                           "limits.unauthenticated_replies_per_second", 0, 1000000)},
+                 {"unauthenticated_reply_burst",
+                  w.number(l.unauthenticated_reply_burst, "limits.unauthenticated_reply_burst", 1,
+                           1000000)}});
         }},
        {"peers",
         [&](const YAML::Node& n) {

@@ -116,7 +116,10 @@ void Logger::allocation(core::AllocationEvent event, const core::AllocationEvent
   char session[17];
   std::snprintf(session, sizeof session, "%016llx", static_cast<unsigned long long>(info.session_id));
   std::string relayed;
-  for (const auto& r : info.relays) relayed += (relayed.empty() ? "" : ",") + r.address.to_string();
+  for (const auto& r : info.relays) {
+    if (!relayed.empty()) relayed.push_back(',');
+    relayed.append(r.address.to_string());
+  }
   const std::string lifetime =
       info.lifetime.count() > 0 ? std::to_string(info.lifetime.count()) : std::string();
   log(LogLevel::kInfo, event_name(event),

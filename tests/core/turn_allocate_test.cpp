@@ -209,7 +209,7 @@ TEST(AllocateTest, UnknownReservationTokenIs508AndReleasesQuota) {
 }
 
 TEST(AllocateTest, PerUserQuotaGives486UntilTheFirstAllocationIsGone) {
-  Harness h({.per_user = 1});
+  Harness h({.quota = {.per_user = 1}});
   TurnClient first(h, flow("192.0.2.50", 40000));
   first.login_and_allocate();
   TurnClient second(h, flow("192.0.2.50", 40001));
@@ -229,6 +229,42 @@ TEST(AllocateTest, PerUserQuotaGives486UntilTheFirstAllocationIsGone) {
 
   EXPECT_TRUE(first.refresh(0).success());
   EXPECT_TRUE(second.allocate().success());
+}
+
+TEST(AllocateTest, PerSourceIpQuotaCountsAddressesNotPortsOrUsers) {
+  Harness h({.quota = {.per_source_ip = 2}});
+  TurnClient a(h, flow("192.0.2.50", 40000));
+  TurnClient b(h, flow("192.0.2.50", 40001), rest_user(), rest_pass());
+  EXPECT_TRUE(a.login_and_allocate().success());
+  EXPECT_TRUE(b.login_and_allocate().success());
+  // A third allocation from the same address is refused, whoever asks and from which port...
+  const std::string bob = "1700086400:bob";
+  TurnClient c(h, flow("192.0.2.50", 40002), bob, auth::rest_password(kRestSecret, bob));
+  c.challenge();
+  Reply over = c.allocate();
+  EXPECT_EQ(over.error(), 486);
+  EXPECT_TRUE(c.verified(over));
+  // ...another address is not affected...
+  TurnClient d(h, flow("192.0.2.51", 40000), bob, auth::rest_password(kRestSecret, bob));
+  EXPECT_TRUE(d.login_and_allocate().success());
+  // ...and the address gets its budget back when an allocation ends.
+  EXPECT_TRUE(a.refresh(0).success());
+  EXPECT_TRUE(c.allocate().success());
+  EXPECT_EQ(h.quota->in_use(), 3u);
+}
+
+TEST(AllocateTest, QuotaDefaultsServeManyAllocationsUnderOneRestName) {
+  // The config's defaults: no per-user limit, so one REST name shared by many (a demo page, an
+  // app minting one name per room) is not cut off at a handful of allocations.
+  Harness h({.quota = {.per_user = 0, .per_source_ip = 1000, .total = 0}});
+  std::vector<std::unique_ptr<TurnClient>> clients;
+  for (std::uint16_t i = 0; i < 50; ++i) {
+    clients.push_back(std::make_unique<TurnClient>(
+        h, flow("192.0.2." + std::to_string(60 + i % 5), static_cast<std::uint16_t>(41000 + i)),
+        rest_user(), rest_pass()));
+    EXPECT_TRUE(clients.back()->login_and_allocate().success()) << "allocation " << i;
+  }
+  EXPECT_EQ(h.server->allocation_count(), 50u);
 }
 
 TEST(AllocateTest, NoRelayPortIs508AndReleasesQuota) {

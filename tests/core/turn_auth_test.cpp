@@ -240,6 +240,74 @@ TEST(AuthTest, UserhashLogin) {
   EXPECT_TRUE(r.has(attr::kMessageIntegritySha256));
 }
 
+std::uint32_t challenge_features(Harness& h, const core::FiveTuple& f) {
+  TurnClient c(h, f);
+  auto features = auth::nonce_security_features(c.challenge().text(attr::kNonce));
+  EXPECT_TRUE(features);
+  return features.value_or(0);
+}
+
+// RFC 8489 §9.2.1: a client told "username anonymity" sends USERHASH, which cannot name a TURN
+// REST credential. With REST secrets the server does not advertise it; with static users only
+// it does.
+TEST(AuthTest, UsernameAnonymityIsAdvertisedOnlyWithoutRestSecrets) {
+  Harness rest;  // static user + REST secret
+  EXPECT_EQ(challenge_features(rest, flow("192.0.2.50", 40000)) & auth::kFeatureUsernameAnonymity,
+            0u);
+  EXPECT_NE(challenge_features(rest, flow("192.0.2.50", 40000)) & auth::kFeaturePasswordAlgorithms,
+            0u);
+  Harness users_only({.rest_secret = false});
+  EXPECT_NE(
+      challenge_features(users_only, flow("192.0.2.50", 40000)) & auth::kFeatureUsernameAnonymity,
+      0u);
+}
+
+TEST(AuthTest, RestCredentialWithSha256AndUsernameWorksWhereUserhashCannot) {
+  Harness h;
+  const std::string user = rest_user();
+  TurnClient c(h, flow("192.0.2.50", 40000), user, rest_pass());
+  c.challenge();
+  auto key = auth::sha256_key(user, kRealm, rest_pass());
+  const std::vector<std::uint8_t> k(key.begin(), key.end());
+  Reply by_name = c.send(c.build(
+      Method::kAllocate, MessageClass::kRequest, c.next_tid(),
+      [&](MessageBuilder& b) {
+        b.add_requested_transport(protocol::kProtocolUdp);
+        b.add_string(attr::kUsername, user);
+        b.add_string(attr::kRealm, kRealm);
+        b.add_string(attr::kNonce, c.nonce());
+        b.add(attr::kPasswordAlgorithms, kOfferedAlgorithms);
+        b.add_password_algorithm(0x0002);
+        b.add_message_integrity_sha256(k);
+      },
+      false));
+  EXPECT_TRUE(by_name.success()) << by_name.error();
+  EXPECT_TRUE(by_name.has(attr::kMessageIntegritySha256));
+}
+
+TEST(AuthTest, ReconfigureAddingRestSecretsStopsAdvertisingAnonymityAndKeepsNonces) {
+  Harness h({.rest_secret = false});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  const std::string nonce = c.challenge().text(attr::kNonce);
+  ASSERT_NE(*auth::nonce_security_features(nonce) & auth::kFeatureUsernameAnonymity, 0u);
+  const std::vector<auth::StaticUser> users = {{.name = std::string(kUser),
+                                                .password = std::string(kPassword),
+                                                .key_hex = {},
+                                                .sha256_key_hex = {}}};
+  auto store = auth::CredentialStore::build(std::string(kRealm), users, {"fresh-secret"});
+  ASSERT_TRUE(store.store);
+  core::ServerDeps deps;
+  deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
+  deps.quota = h.quota;
+  h.server->reconfigure(default_options(), std::move(deps));
+  TurnClient other(h, flow("192.0.2.51", 40000));
+  EXPECT_EQ(*auth::nonce_security_features(other.challenge().text(attr::kNonce)) &
+                auth::kFeatureUsernameAnonymity,
+            0u);
+  // The nonce issued before the reload still authenticates.
+  EXPECT_TRUE(c.allocate().success());
+}
+
 TEST(AuthTest, WrongRealmIs401) {
   Harness h;
   TurnClient c(h, flow("192.0.2.50", 40000));
@@ -301,7 +369,8 @@ Reply unauthenticated(TurnClient& c) {
 
 TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
   core::ServerOptions options = default_options();
-  options.unauthenticated_replies_per_second = 5;  // bursts of 10
+  options.unauthenticated_replies_per_second = 5;
+  options.unauthenticated_reply_burst = 10;
   Harness h({.options = options});
   TurnClient c(h, flow("192.0.2.50", 40000));
   TurnClient same_ip(h, flow("192.0.2.50", 40001));
@@ -320,12 +389,56 @@ TEST(AuthTest, UnauthenticatedRepliesAreRateLimitedPerSourceIp) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(c.refresh(600).error(), 437);
 }
 
+TEST(AuthTest, ManyClientsBehindOneAddressAreNeverThrottled) {
+  // The defaults (20/s, bursts of 512): 2,000 allocations from one address (a campus, a
+  // carrier NAT), 256 in flight at a time, all at the same instant: every challenge is
+  // answered, because each client that authenticates gives its challenge back.
+  Harness h;
+  ASSERT_EQ(h.server->options().unauthenticated_replies_per_second, 20u);
+  std::uint16_t port = 20000;
+  for (int round = 0; round < 8; ++round) {
+    std::vector<std::unique_ptr<TurnClient>> wave;
+    for (int i = 0; i < 256; ++i) {
+      wave.push_back(std::make_unique<TurnClient>(h, flow("192.0.2.70", port++)));
+      Reply r = wave.back()->challenge();
+      ASSERT_EQ(r.error(), 401) << "round " << round << " client " << i;
+    }
+    for (auto& c : wave) ASSERT_TRUE(c->allocate().success());
+  }
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kRateLimited), 0u);
+  EXPECT_EQ(h.server->allocation_count(), 2048u);
+}
+
+TEST(AuthTest, SourcesThatNeverAuthenticateGetBurstThenRate) {
+  core::ServerOptions options = default_options();
+  options.unauthenticated_replies_per_second = 20;
+  options.unauthenticated_reply_burst = 512;
+  Harness h({.options = options});
+  // One address: 2,000 requests at once draw the burst, then 20 a second.
+  TurnClient flood(h, flow("192.0.2.80", 40000));
+  int answered = 0;
+  for (int i = 0; i < 2000; ++i) answered += unauthenticated(flood).empty() ? 0 : 1;
+  EXPECT_EQ(answered, 512);
+  h.clock.advance(10s);
+  answered = 0;
+  for (int i = 0; i < 1000; ++i) answered += unauthenticated(flood).empty() ? 0 : 1;
+  EXPECT_EQ(answered, 200);
+  // Many addresses: each one is held to its own budget.
+  answered = 0;
+  for (int source = 0; source < 20; ++source) {
+    TurnClient c(h, flow("192.0.2." + std::to_string(100 + source), 40000));
+    for (int i = 0; i < 600; ++i) answered += unauthenticated(c).empty() ? 0 : 1;
+  }
+  EXPECT_EQ(answered, 20 * 512);
+}
+
 TEST(AuthTest, UnauthenticatedReplyLimitHoldsAcrossWorkers) {
   // Two workers (two servers) share one limiter, as the runtime wires them: a source whose
   // ports the kernel spreads over both gets the configured budget once, not once per worker.
   core::ServerOptions options = default_options();
-  options.unauthenticated_replies_per_second = 5;           // bursts of 10
-  auto shared = std::make_shared<core::ReplyRateLimit>(0);  // the servers set the rate
+  options.unauthenticated_replies_per_second = 5;
+  options.unauthenticated_reply_burst = 10;
+  auto shared = std::make_shared<core::ReplyRateLimit>(0, 0);  // the servers set the limits
   Harness w1({.options = options, .reply_limit = shared});
   Harness w2({.options = options, .reply_limit = shared});
   TurnClient a(w1, flow("192.0.2.60", 40000));

@@ -156,8 +156,8 @@ struct HarnessConfig {
   core::ServerOptions options = default_options();
   bool ipv6 = false;
   bool allow_documentation = true;  // allow 192.0.2.0/24 (denied by the default policy)
-  std::uint32_t per_user = 0;       // AllocationQuota limits, 0 = unlimited
-  std::uint32_t total = 0;
+  core::QuotaLimits quota{};        // 0 = unlimited
+  bool rest_secret = true;          // the credential store also verifies TURN REST names
   std::shared_ptr<core::ReplyRateLimit> reply_limit = nullptr;  // shared with another harness
 };
 
@@ -165,14 +165,16 @@ struct HarnessConfig {
 class Harness {
  public:
   explicit Harness(HarnessConfig config = {})
-      : quota(std::make_shared<core::AllocationQuota>(config.per_user, config.total)) {
+      : quota(std::make_shared<core::AllocationQuota>(config.quota)) {
     relays.ipv6 = config.ipv6;
     const std::vector<auth::StaticUser> users = {{.name = std::string(kUser),
                                                   .password = std::string(kPassword),
                                                   .key_hex = {},
                                                   .sha256_key_hex = {}}};
-    auto store =
-        auth::CredentialStore::build(std::string(kRealm), users, {std::string(kRestSecret)});
+    auto store = auth::CredentialStore::build(
+        std::string(kRealm), users,
+        config.rest_secret ? std::vector<std::string>{std::string(kRestSecret)}
+                           : std::vector<std::string>{});
     EXPECT_TRUE(store.errors.empty());
     core::ServerDeps deps;
     deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));

@@ -162,7 +162,8 @@ class RateLimitTest(unittest.TestCase):
     def start_limited(self):
         """tern with 5 unauthenticated replies per second per source (bursts of 10)."""
         t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
-                                "unauthenticated_replies_per_second: 5")).__enter__()
+                                "unauthenticated_replies_per_second: 5, "
+                                "unauthenticated_reply_burst: 10")).__enter__()
         self.addCleanup(t.__exit__, None, None, None)
         return t
 

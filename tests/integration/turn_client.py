@@ -1,4 +1,5 @@
 """A small TURN client over UDP for tern's integration tests (long-term credentials, RFC 8656)."""
+import base64
 import hashlib
 import hmac
 import os
@@ -25,22 +26,71 @@ def error_code(attrs):
     return None if v is None else v[2] * 100 + v[3]
 
 
+def nonce_features(nonce):
+    """The RFC 8489 §9.2 security feature bits of a cookie-prefixed NONCE, else None."""
+    if not nonce.startswith(b"obMatJos2") or len(nonce) < 13:
+        return None
+    raw = base64.b64decode(nonce[9:13])
+    return (raw[0] << 16) | (raw[1] << 8) | raw[2]
+
+
+USERNAME_ANONYMITY = 1 << 1  # bit 1 (Erratum 6290: bit 0 is the least significant)
+MD5, SHA256 = 1, 2
+
+
 class TurnClient:
-    def __init__(self, server, user, password, realm="test.local", local=None):
+    """A TURN client over UDP. `rfc8489=False` is a legacy RFC 5389 client (USERNAME, MD5 key,
+    MESSAGE-INTEGRITY). `rfc8489=True` follows RFC 8489 §9.2: it picks SHA-256 when the server
+    offers it in PASSWORD-ALGORITHMS, signs with MESSAGE-INTEGRITY-SHA256, and sends USERHASH
+    instead of USERNAME when the nonce cookie advertises username anonymity."""
+
+    def __init__(self, server, user, password, realm="test.local", local=None, rfc8489=False):
         self.server = server
         family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((local or ("::1" if family == socket.AF_INET6 else "127.0.0.1"), 0))
-        self.user, self.realm = user, realm
+        self.user, self.realm, self.password = user, realm, password
+        self.rfc8489 = rfc8489
         self.key = hashlib.md5(f"{user}:{realm}:{password}".encode()).digest()
         self.nonce = None
+        self.algorithms = None  # the PASSWORD-ALGORITHMS value of the last challenge
+        self.algorithm = MD5
+        self.used_userhash = False
+
+    def learn(self, attrs):
+        """Takes REALM, NONCE and PASSWORD-ALGORITHMS from a 401 or 438."""
+        self.nonce = sc.find(attrs, 0x0015)
+        realm = sc.find(attrs, 0x0014)
+        if realm is not None:
+            self.realm = realm.decode()
+        self.algorithms = sc.find(attrs, 0x8002)
+        offered = []
+        if self.algorithms:
+            for i in range(0, len(self.algorithms), 4):
+                number, plen = struct.unpack("!HH", self.algorithms[i:i + 4])
+                offered.append(number)
+        features = nonce_features(self.nonce) or 0
+        self.algorithm = SHA256 if self.rfc8489 and SHA256 in offered else MD5
+        creds = f"{self.user}:{self.realm}:{self.password}".encode()
+        self.key = (hashlib.sha256 if self.algorithm == SHA256 else hashlib.md5)(creds).digest()
+        self.used_userhash = self.rfc8489 and bool(features & USERNAME_ANONYMITY)
 
     def close(self):
         self.sock.close()
 
     def signed(self, mtype, attrs, tid):
-        body = attrs + sc.attr(0x0006, self.user.encode()) + sc.attr(0x0014, self.realm.encode())
-        body += sc.attr(0x0015, self.nonce)
+        if self.used_userhash:
+            who = sc.attr(0x001E, hashlib.sha256(f"{self.user}:{self.realm}".encode()).digest())
+        else:
+            who = sc.attr(0x0006, self.user.encode())
+        body = attrs + who + sc.attr(0x0014, self.realm.encode()) + sc.attr(0x0015, self.nonce)
+        if self.rfc8489 and self.algorithms:
+            body += sc.attr(0x8002, self.algorithms)
+            body += sc.attr(0x001D, struct.pack("!HH", self.algorithm, 0))
+        if self.rfc8489 and self.algorithm == SHA256:
+            head = struct.pack("!HHI", mtype, len(body) + 36, sc.MAGIC) + tid
+            mac = hmac.new(self.key, head + body, hashlib.sha256).digest()
+            return head + body + sc.attr(0x001C, mac)
         head = struct.pack("!HHI", mtype, len(body) + 24, sc.MAGIC) + tid
         mac = hmac.new(self.key, head + body, hashlib.sha1).digest()
         return head + body + sc.attr(0x0008, mac)
@@ -60,7 +110,7 @@ class TurnClient:
             if error_code(rattrs) in (401, 438) and sc.find(rattrs, 0x0015) is not None:
                 if self.nonce is not None and error_code(rattrs) == 401:
                     return mtype, rtid, rattrs
-                self.nonce = sc.find(rattrs, 0x0015)
+                self.learn(rattrs)
                 continue
             return mtype, rtid, rattrs
         return mtype, rtid, rattrs
@@ -78,7 +128,7 @@ class TurnClient:
                 return None, None
             mtype, _, attrs, _ = sc.parse(reply)
             if error_code(attrs) == 438:
-                self.nonce = sc.find(attrs, 0x0015)
+                self.learn(attrs)
                 continue
             return mtype, attrs
         return mtype, attrs

@@ -138,13 +138,13 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   }
   const auto lifetime = granted_lifetime(t.options, m);
   if (!lifetime) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
-  if (t.deps.quota && !t.deps.quota->try_acquire(key.quota_user)) {
+  if (t.deps.quota && !t.deps.quota->try_acquire(key.quota_user, req.flow.client)) {
     return error_response(req, t.options, ErrorCode::kAllocationQuotaReached, t.buf, {}, &key);
   }
   std::optional<ErrorCode> address_error;
   auto relays = open_relays(t, m, std::get<Families>(families), address_error);
   if (auto* code = std::get_if<ErrorCode>(&relays)) {
-    if (t.deps.quota) t.deps.quota->release(key.quota_user);
+    if (t.deps.quota) t.deps.quota->release(key.quota_user, req.flow.client);
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
   auto& opened = std::get<std::vector<RelayEndpoint>>(relays);
@@ -153,7 +153,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     for (const auto& r : opened) ok = t.deps.relays->set_dont_fragment(r.id) && ok;
     if (!ok) {
       for (const auto& r : opened) t.deps.relays->close(r.id);
-      if (t.deps.quota) t.deps.quota->release(key.quota_user);
+      if (t.deps.quota) t.deps.quota->release(key.quota_user, req.flow.client);
       const std::uint16_t df = attr::kDontFragment;
       return error_response(req, t.options, ErrorCode::kUnknownAttribute, t.buf, std::span(&df, 1),
                             &key);

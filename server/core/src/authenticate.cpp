@@ -167,6 +167,7 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
     t.stats.auth_failure(AuthFailure::kStaleNonce);
     return {{}, challenge(t, req, ErrorCode::kStaleNonce)};
   }
+  t.rate_limit.refund(req.flow.client, req.now.steady);  // a challenge answered, not a flood
   return {std::move(key), {}};
 }
 

@@ -65,11 +65,22 @@ TransportAddress v4_from(const TransportAddress& a, std::size_t offset) noexcept
   return v4;
 }
 
+// "'TEXT': WHY". Out of line: inlined into parse, GCC 12 at -O3 reports a false -Wrestrict.
+[[gnu::noinline]] std::string quoted_error(std::string_view text, std::string_view why) {
+  std::string out;
+  out.reserve(text.size() + why.size() + 4);
+  out.push_back('\'');
+  out.append(text);
+  out.append("': ");
+  out.append(why);
+  return out;
+}
+
 }  // namespace
 
 std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
-  auto fail = [&](const std::string& why) -> std::optional<Cidr> {
-    if (error) *error = "'" + std::string(text) + "': " + why;
+  auto fail = [&](std::string_view why) -> std::optional<Cidr> {
+    if (error) *error = quoted_error(text, why);
     return std::nullopt;
   };
   const auto slash = text.find('/');

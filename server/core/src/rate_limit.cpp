@@ -5,15 +5,17 @@
 
 namespace tern::core {
 
-bool ReplyRateLimit::allow(const protocol::TransportAddress& source, TimePoint now) noexcept {
+template <class F>
+bool ReplyRateLimit::with_bucket(const protocol::TransportAddress& source, TimePoint now,
+                                 F f) noexcept {
   const std::uint32_t per_second = per_second_.load(std::memory_order_relaxed);
   if (per_second == 0) return true;
+  const double burst = std::max<std::uint32_t>(1, burst_.load(std::memory_order_relaxed));
   std::uint64_t h = 1469598103934665603ull;
   for (std::size_t i = 0; i < source.ip_size(); ++i) h = (h ^ source.ip[i]) * 1099511628211ull;
   const std::size_t index = h % kBuckets;
   const std::lock_guard lock(stripes_[index % kStripes]);
   Bucket& b = buckets_[index];
-  const double burst = 2.0 * per_second;
   if (!b.used) {
     b = {burst, now, true};
   } else {
@@ -21,9 +23,22 @@ bool ReplyRateLimit::allow(const protocol::TransportAddress& source, TimePoint n
     b.tokens = std::min(burst, b.tokens + std::max(0.0, elapsed) * per_second);
     b.last = now;
   }
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
+  return f(b, burst);
+}
+
+bool ReplyRateLimit::allow(const protocol::TransportAddress& source, TimePoint now) noexcept {
+  return with_bucket(source, now, [](Bucket& b, double) {
+    if (b.tokens < 1.0) return false;
+    b.tokens -= 1.0;
+    return true;
+  });
+}
+
+void ReplyRateLimit::refund(const protocol::TransportAddress& source, TimePoint now) noexcept {
+  with_bucket(source, now, [](Bucket& b, double burst) {
+    b.tokens = std::min(burst, b.tokens + 1.0);
+    return true;
+  });
 }
 
 }  // namespace tern::core

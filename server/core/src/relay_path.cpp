@@ -37,7 +37,7 @@ void release_allocation(Turn& t, Allocation& a) {
   if (t.deps.relays != nullptr) {
     for (const auto& r : a.relays) t.deps.relays->close(r.id);
   }
-  if (t.deps.quota) t.deps.quota->release(a.key.quota_user);
+  if (t.deps.quota) t.deps.quota->release(a.key.quota_user, a.flow.client);
 }
 
 void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out) {

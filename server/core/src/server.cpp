@@ -27,8 +27,22 @@ std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer() {
   std::random_device device;  // getrandom(2) on Linux
   std::array<std::uint8_t, 32> secret{};
   for (auto& b : secret) b = static_cast<std::uint8_t>(device());
-  return std::make_shared<auth::NonceIssuer>(
-      secret, kNonceLifetime, auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity);
+  return std::make_shared<auth::NonceIssuer>(secret, kNonceLifetime,
+                                             auth::kFeaturePasswordAlgorithms);
+}
+
+// RFC 8489 §9.2.1 security features of the nonces: username anonymity only when every
+// credential can be found by its USERHASH (not with TURN REST secrets).
+std::uint32_t security_features(const ServerDeps& deps) {
+  const bool anonymity = deps.credentials && deps.credentials->resolves_every_userhash();
+  return auth::kFeaturePasswordAlgorithms | (anonymity ? auth::kFeatureUsernameAnonymity : 0u);
+}
+
+void advertise_features(ServerDeps& deps) {
+  const std::uint32_t features = security_features(deps);
+  if (deps.nonces->security_features() != features) {
+    deps.nonces = std::make_shared<const auth::NonceIssuer>(deps.nonces->with_features(features));
+  }
 }
 
 StatMethod stat_method_of(Method m) {
@@ -83,11 +97,14 @@ Server::Server(ServerOptions options, ServerDeps deps)
       allocations_(std::make_unique<AllocationTable>()),
       scratch_(kScratchSize) {
   if (!deps_.nonces) deps_.nonces = random_nonce_issuer();
+  advertise_features(deps_);
   if (!deps_.reply_limit) {
     deps_.reply_limit =
-        std::make_shared<ReplyRateLimit>(options_.unauthenticated_replies_per_second);
+        std::make_shared<ReplyRateLimit>(options_.unauthenticated_replies_per_second,
+                                         options_.unauthenticated_reply_burst);
   }
-  deps_.reply_limit->set_rate(options_.unauthenticated_replies_per_second);
+  deps_.reply_limit->set_limits(options_.unauthenticated_replies_per_second,
+                                options_.unauthenticated_reply_burst);
   rng_state_ = std::random_device{}();
 }
 
@@ -270,8 +287,10 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   deps.relays = deps_.relays;  // the worker's own sockets stay
   if (!deps.events) deps.events = deps_.events;
   if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
+  advertise_features(deps);
   if (!deps.reply_limit) deps.reply_limit = deps_.reply_limit;
-  deps.reply_limit->set_rate(options.unauthenticated_replies_per_second);
+  deps.reply_limit->set_limits(options.unauthenticated_replies_per_second,
+                               options.unauthenticated_reply_burst);
   options_ = std::move(options);
   deps_ = std::move(deps);
   ++policy_epoch_;  // cached peer verdicts are checked again

@@ -55,6 +55,10 @@ class CredentialStore {
   std::optional<Found> lookup_userhash(const Sha256Key& userhash) const;
 
   const std::string& realm() const noexcept { return realm_; }
+  // Whether every credential can be found from its USERHASH: not so for TURN REST names, which
+  // are minted on the fly and cannot be listed to hash. Only then may a server offer username
+  // anonymity (RFC 8489 §9.2.1), or a client that uses it is refused for ever.
+  bool resolves_every_userhash() const noexcept { return secrets_.empty(); }
 
  private:
   std::string realm_;

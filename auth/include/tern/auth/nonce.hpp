@@ -46,6 +46,8 @@ class NonceIssuer {
                 std::chrono::system_clock::time_point now) const noexcept;
 
   std::uint32_t security_features() const noexcept { return features_; }
+  // The same secret and lifetime with other features: nonces either one issued check on both.
+  NonceIssuer with_features(std::uint32_t security_features) const;
   std::chrono::seconds lifetime() const noexcept { return lifetime_; }
 
  private:

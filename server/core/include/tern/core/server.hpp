@@ -49,6 +49,9 @@ struct ServerOptions {
   std::vector<protocol::TransportAddress> alternate_servers{};
   // Replies per second per source IP to requests that fail authentication; 0 = unlimited.
   std::uint32_t unauthenticated_replies_per_second = 20;
+  // Replies one source IP may draw at once; each request of its that authenticates gives one
+  // back, so sources whose challenges are answered are never throttled.
+  std::uint32_t unauthenticated_reply_burst = 512;
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
