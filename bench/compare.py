@@ -18,6 +18,10 @@ METRICS = {
     "load100k": ["loss_ratio", "offered_rate_achieved", "relayed_per_cpu_s", "rtt_us.p99"],
     "allocate": ["cpu_us_per_allocation", "allocations_per_cpu_s", "allocations_per_s",
                  "allocate_us.p99", "allocate_signed_us.p99"],
+    "alloc64def": ["allocations_per_s", "allocate_us.p50", "allocate_us.p99", "retransmits",
+                   "failed"],
+    "alloc256def": ["allocations_per_s", "allocate_us.p50", "allocate_us.p99", "retransmits",
+                    "failed"],
     "binding": ["responses_per_cpu_s", "responses_per_s", "rtt_us.p99"],
     "idle1k": ["rss_bytes_per_allocation", "allocations"],
     "idle10k": ["rss_bytes_per_allocation", "allocations"],
@@ -29,6 +33,7 @@ PRIMARY = {
     "audio": "relayed_per_cpu_s", "high120": "relayed_per_cpu_s", "high1200": "relayed_per_cpu_s",
     "tcp120": "relayed_per_cpu_s", "tls120": "relayed_per_cpu_s",
     "load50k": "loss_ratio", "load100k": "loss_ratio", "allocate": "cpu_us_per_allocation",
+    "alloc64def": "allocations_per_s", "alloc256def": "allocations_per_s",
     "binding": "responses_per_cpu_s", "idle1k": "rss_bytes_per_allocation",
     "idle10k": "rss_bytes_per_allocation", "idletcp1k": "rss_bytes_per_allocation",
     "callgrind120": "instructions_per_packet",
@@ -145,6 +150,15 @@ def figures(med, rounds_data):
     t, c = m("tern", "allocate", "allocate_us.p99"), m("coturn", "allocate", "allocate_us.p99")
     rows.append(("p99 allocate latency (401 + signed Allocate), 64 in flight",
                  ms(t), ms(c), None, ratio(t, c), "< 5 ms", None if t is None else t < 5000, "ms"))
+    for shape, k in (("alloc64def", 64), ("alloc256def", 256)):  # many clients behind one address
+        t, c = m("tern", shape, "allocations_per_s"), m("coturn", shape, "allocations_per_s")
+        r = ratio(t, c, (shape, "allocations_per_s", "tern", "coturn"))
+        rows.append((f"allocations per second, {k} in flight from one address, default config",
+                     t, c, None, r, ">= 0.9x coturn", None if r is None else r >= 0.9, "alloc/s"))
+        t, c = m("tern", shape, "allocate_us.p99"), m("coturn", shape, "allocate_us.p99")
+        rows.append((f"p99 allocate latency, {k} in flight from one address, default config",
+                     ms(t), ms(c), None, ratio(t, c), "< 100 ms",
+                     None if t is None else t < 100000, "ms"))
     t, c = m("tern", "binding", "responses_per_cpu_s"), m("coturn", "binding", "responses_per_cpu_s")
     r = ratio(t, c, ("binding", "responses_per_cpu_s", "tern", "coturn"))
     rows.append(("STUN Binding requests per server CPU-second", t, c, None, r, ">= 1.5x coturn",

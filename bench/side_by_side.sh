@@ -18,8 +18,9 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
   --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,tls120,load50k,load100k,
-                 allocate,binding,idle1k,idle10k,idletcp1k
-                 (or "none")
+                 allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k
+                 (or "none"). Shapes ending in "def" run both servers on their default
+                 limits and thread counts, unpinned, as an operator starts them.
   --targets LIST comma-separated subset of: tern,coturn,forwarder
   --callgrind    also count user-space instructions per relayed packet (120 B, closed loop)
                  for each target under valgrind --tool=callgrind: exact and repeatable when
@@ -34,7 +35,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,high120,high1200,tcp120,tls120,load50k,load100k,allocate,binding,idle1k,idle10k,idletcp1k"
+shapes="audio,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
 while (($#)); do
   case "$1" in
@@ -187,14 +188,25 @@ pidfile=$tmp/coturn.pid
 userdb=$tmp/turndb
 EOF
 
+# The "...def" shapes run both servers as an operator starts them: tern on its default limits
+# and worker count, coturn on its default thread count, neither pinned to a CPU.
+grep -v -e '^workers:' -e '^limits:' -e '^  allocations_per_user:' -e '^  unauthenticated_replies_per_second:' \
+  "$tmp/tern.yaml" >"$tmp/tern-defaults.yaml"
+grep -v '^relay-threads=' "$tmp/coturn.conf" >"$tmp/coturn-defaults.conf"
+is_default_shape() { [[ $1 == *def ]]; }
+
 port_open() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
 
 # Starts one target in the background (under "${server_wrap[@]}", e.g. valgrind, when set);
 # sets server_pid and server_addr.
 server_wrap=()
 start_wait=100  # x 0.05 s
-start_target() {
-  local target=$1 port
+start_target() {  # target [shape]
+  local target=$1 shape=${2:-} port tern_conf=$tmp/tern.yaml coturn_conf=$tmp/coturn.conf
+  local pin=("${on_server_cpu[@]}")
+  if is_default_shape "$shape"; then
+    tern_conf=$tmp/tern-defaults.yaml coturn_conf=$tmp/coturn-defaults.conf pin=()
+  fi
   for port in "$tern_port" "$coturn_port" "$fwd_port"; do
     if port_open "$port"; then  # SO_REUSEPORT would let a second server share it silently
       echo "side_by_side: UDP port $port is still bound (a previous server still running?)" >&2
@@ -204,15 +216,15 @@ start_target() {
   case "$target" in
     tern)
       port=$tern_port
-      "${on_server_cpu[@]}" "${server_wrap[@]}" "$tern_bin" serve --config "$tmp/tern.yaml" >>"$out/tern.log" 2>&1 &
+      "${pin[@]}" "${server_wrap[@]}" "$tern_bin" serve --config "$tern_conf" >>"$out/tern.log" 2>&1 &
       ;;
     coturn)
       port=$coturn_port
-      "${on_server_cpu[@]}" "${server_wrap[@]}" "$turnserver_bin" -c "$tmp/coturn.conf" --no-stdout-log >>"$out/coturn.out" 2>&1 &
+      "${pin[@]}" "${server_wrap[@]}" "$turnserver_bin" -c "$coturn_conf" --no-stdout-log >>"$out/coturn.out" 2>&1 &
       ;;
     forwarder)
       port=$fwd_port
-      "${on_server_cpu[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" --to "127.0.0.2:$sink_port" \
+      "${pin[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" --to "127.0.0.2:$sink_port" \
         --max-seconds 600 >>"$out/forwarder.log" 2>&1 &
       ;;
   esac
@@ -260,6 +272,8 @@ shape_args() {
       load50k) echo "--mode relay --clients 20 --rate 5000 --size 120 --duration $d" ;;
       load100k) echo "--mode relay --clients 20 --rate 10000 --size 120 --duration $d" ;;
       allocate) echo "--mode allocate --inflight 16 --duration $d" ;;
+      alloc64def) echo "--mode allocate --inflight 64 --duration $d" ;;
+      alloc256def) echo "--mode allocate --inflight 256 --duration $d" ;;
       binding) echo "--mode binding --clients 2 --window 16 --duration $d" ;;
       idle1k) echo "--mode idle --clients 100" ;;
       idle10k) echo "--mode idle --clients 500" ;;
@@ -276,6 +290,8 @@ shape_args() {
     load50k) echo "--mode relay --clients 100 --rate 50000 --size 120 --duration $d" ;;
     load100k) echo "--mode relay --clients 100 --rate 100000 --size 120 --duration $d" ;;
     allocate) echo "--mode allocate --inflight 64 --duration $d" ;;
+    alloc64def) echo "--mode allocate --inflight 64 --duration $d" ;;
+    alloc256def) echo "--mode allocate --inflight 256 --duration $d" ;;
     binding) echo "--mode binding --clients 4 --window 32 --duration $d" ;;
     idle1k) echo "--mode idle --clients 1000 --inflight 64" ;;
     idle10k) echo "--mode idle --clients 10000 --inflight 64" ;;
@@ -295,7 +311,7 @@ run_one() {  # round target shape
   if [[ $target == forwarder ]]; then
     args="${args/--mode relay/--mode raw} --peer-port $sink_port"
   fi
-  if ! start_target "$target"; then
+  if ! start_target "$target" "$shape"; then
     failed=$((failed + 1))
     echo "{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"server did not start\"}" >>"$results"
     stop_target "$target"
@@ -304,7 +320,9 @@ run_one() {  # round target shape
   local addr=$server_addr
   [[ $args == *"--transport tls"* ]] && addr=$tls_addr
   # shellcheck disable=SC2086  # word splitting of the shape's arguments is intended
-  line=$("${on_gen_cpu[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
+  local gen=("${on_gen_cpu[@]}")
+  is_default_shape "$shape" && gen=()
+  line=$("${gen[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
     --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
   stop_target "$target"
   if [[ -z $line || $line != \{* ]]; then
@@ -385,7 +403,7 @@ if ((callgrind)); then
   for target in "${target_list[@]}"; do run_callgrind "$target"; done
 fi
 
-cp "$tmp/tern.yaml" "$tmp/coturn.conf" "$out/"
+cp "$tmp/tern.yaml" "$tmp/coturn.conf" "$tmp/tern-defaults.yaml" "$tmp/coturn-defaults.conf" "$out/"
 note=()
 if ((smoke)); then
   note=(--note "Smoke run: small N and 1 s phases; the labels name the full shapes, the numbers do not measure them.")
