@@ -1,6 +1,7 @@
 // End-to-end tests of tern as a whole WebRTC deployment: the demo page in two headless Chromium
-// pages calls itself through tern's signaling relay and TURN relay (UDP, TCP and TLS), and the
-// signaling relay is fed abusive input. Run: TERN_BINARY=build/release/server/app/tern node run.js
+// pages calls itself through tern's signaling relay and TURN relay (UDP, TCP and TLS), three
+// calls in six tabs run at once on the default limits, a page gathers a server-reflexive
+// candidate from the stun: URL tern lists, and the signaling relay is fed abusive input. Run: TERN_BINARY=build/release/server/app/tern node run.js
 "use strict";
 const { describe, it, before, after } = require("node:test");
 const assert = require("node:assert/strict");
@@ -236,13 +237,16 @@ describe("tern end to end", () => {
     assert.match(r.headers["content-type"], /json/);
     const body = JSON.parse(r.body);
     assert.ok(body.ttl > 0, "ttl");
-    assert.equal(body.iceServers.length, 1);
-    const server = body.iceServers[0];
+    assert.equal(body.iceServers.length, 2);
+    const [stun, server] = body.iceServers;
     const { udp, tcp, tls } = tern.listeners;
+    assert.deepEqual(stun, { urls: [`stun:127.0.0.1:${udp.port}`] });
     assert.deepEqual(server.urls, [`turn:127.0.0.1:${udp.port}?transport=udp`, `turn:127.0.0.1:${tcp.port}?transport=tcp`,
                                    `turns:127.0.0.1:${tls.port}?transport=tcp`]);
-    const m = /^(\d+):/.exec(server.username);
-    assert.ok(m, "username EXPIRY:USER: " + server.username);
+    const m = /^(\d+):[0-9a-f]{16}$/.exec(server.username);
+    assert.ok(m, "username EXPIRY:RANDOM-ID: " + server.username);
+    const again = JSON.parse((await httpGet(tern.url("signaling", "/api/ice-servers"))).body);
+    assert.notEqual(again.iceServers[1].username, server.username, "each visitor gets its own name");
     const expiry = Number(m[1]) - Date.now() / 1000;
     assert.ok(Math.abs(expiry - body.ttl) < 60, `expiry ${expiry} s from now, ttl ${body.ttl}`);
     assert.equal(server.credential, crypto.createHmac("sha1", "e2e-secret").update(server.username).digest("base64"));
@@ -252,6 +256,90 @@ describe("tern end to end", () => {
     it(`calls through tern's relay over ${transport === "tls" ? "turns: TLS" : "turn: " + transport.toUpperCase()}`,
        { timeout: 75000 }, () => call(transport));
   }
+
+  it("three calls in six tabs on the default limits all connect through tern", { timeout: 90000 }, async () => {
+    // Every page gets every URL (stun:, turn: UDP and TCP, turns:), so each peer connection
+    // makes three allocations: 18 in all, under names /api/ice-servers mints per visitor.
+    const logs = [];
+    const peers = [];
+    try {
+      const rooms = [1, 2, 3].map((i) => `tabs-${i}-${process.pid}-${crypto.randomBytes(3).toString("hex")}`);
+      for (const room of rooms) {
+        const url = tern.url("signaling", `/?room=${room}`);
+        const a = await openPeer(`${room}/A`, url, logs);
+        peers.push(a);
+        await waitFor(`A to join ${room}`, async () => (await a.state()).id, 10000);
+        peers.push(await openPeer(`${room}/B`, url, logs));
+      }
+      const states = await waitFor("all six pages connected through tern with video", async () => {
+        const s = await Promise.all(peers.map((p) => p.state()));
+        return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0 &&
+                              x.selectedPair.local.candidateType === "relay") && s;
+      }, 60000);
+      const names = new Set();
+      for (const [i, s] of states.entries()) {
+        assert.equal(s.iceTransportPolicy, "relay", peers[i].name);
+        assert.ok(s.selectedPair.local.address === "127.0.0.1" &&
+                  s.selectedPair.local.port >= RELAY_MIN_PORT && s.selectedPair.local.port <= RELAY_MAX_PORT,
+                  `${peers[i].name}: local candidate is not tern's relay: ${JSON.stringify(s.selectedPair)}`);
+        const urls = s.iceServers.flatMap((x) => x.urls);
+        assert.ok(urls.some((u) => u.startsWith("stun:")) && urls.filter((u) => u.startsWith("turn")).length === 3,
+                  `${peers[i].name} got every URL: ${JSON.stringify(urls)}`);
+        for (const x of s.iceServers) if (x.username) names.add(x.username);
+      }
+      assert.equal(names.size, 6, "one REST name per page: " + JSON.stringify([...names]));
+      const m = await metrics();
+      assert.ok(metricSum(m, "tern_allocations_active") >= 6, "tern_allocations_active < 6");
+      assert.equal(metricSum(m, "tern_requests_total", { method: "allocate", code: "486" }), 0,
+                   "an Allocate got 486 Allocation Quota Reached");
+    } catch (e) {
+      const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
+      e.message += `\n--- page states\n${JSON.stringify(states, null, 1)}\n--- page logs\n${logs.slice(-60).join("\n")}` +
+                   `\n--- tern output (tail)\n${tern.output.slice(-30).join("")}`;
+      throw e;
+    } finally {
+      for (const p of peers) await p.context.close().catch(() => {});
+    }
+  });
+
+  it("gathers a server-reflexive candidate from the stun: URL", { timeout: 40000 }, async () => {
+    // A browser without the fake-media flags: its page has no camera permission, so Chromium
+    // hides host addresses behind mDNS names and keeps a srflx candidate even where the
+    // mapped address equals a local one (as it does on loopback).
+    const plain = await chromium.launch({ executablePath: CHROMIUM, timeout: 30000, args: ["--no-sandbox"] });
+    try {
+      const body = JSON.parse((await httpGet(tern.url("signaling", "/api/ice-servers"))).body);
+      const stunOnly = body.iceServers.filter((s) => s.urls.every((u) => u.startsWith("stun:")));
+      assert.equal(stunOnly.length, 1, "one stun: entry: " + JSON.stringify(body.iceServers));
+      const before = metricSum(await metrics(), "tern_binding_requests_total", { transport: "udp" });
+      const page = await (await plain.newContext()).newPage();
+      await page.goto("about:blank");
+      const candidates = await page.evaluate(async (iceServers) => {
+        const pc = new RTCPeerConnection({ iceServers });
+        const found = [];
+        const done = new Promise((resolve) => {
+          pc.onicecandidate = (e) => (e.candidate ? found.push({ type: e.candidate.type, address: e.candidate.address,
+                                                                  port: e.candidate.port }) : resolve());
+          setTimeout(resolve, 15000);
+        });
+        pc.createDataChannel("probe");
+        await pc.setLocalDescription(await pc.createOffer());
+        await done;
+        pc.close();
+        return found;
+      }, stunOnly);
+      const srflx = candidates.filter((c) => c.type === "srflx");
+      assert.ok(srflx.length > 0, "no srflx candidate: " + JSON.stringify(candidates));
+      // On loopback tern sees the browser at 127.0.0.1 and says so in XOR-MAPPED-ADDRESS.
+      assert.ok(srflx.some((c) => c.address === "127.0.0.1"), "srflx is not the address tern saw: " + JSON.stringify(srflx));
+      assert.ok(candidates.every((c) => c.type !== "relay"), "a stun: URL must not make relay candidates");
+      const after = metricSum(await metrics(), "tern_binding_requests_total", { transport: "udp" });
+      assert.ok(after > before, `tern answered no Binding request (${before} -> ${after})`);
+      console.log(`# srflx from ${stunOnly[0].urls[0]}: ${JSON.stringify(srflx)}`);
+    } finally {
+      await plain.close().catch(() => {});
+    }
+  });
 
   it("withstands signaling abuse", { timeout: 60000 }, async () => {
     const room = `abuse-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
