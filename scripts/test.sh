@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs every test: unit, vector, core, integration and
-# browser end-to-end tests on a release build and again under ASan+UBSan, then each libFuzzer
-# target for a bounded time.
+# Installs what is missing, builds once the plain CMake way (Release), then builds and runs every
+# test: unit, vector, core, integration and browser end-to-end tests on a release build and
+# again under ASan+UBSan, then each libFuzzer target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-30}
@@ -12,6 +12,15 @@ step() { printf '\n==== %s (%ss)\n' "$1" "$SECONDS"; }
 step "setup"
 scripts/setup.sh --test
 (cd tests/e2e && npm ci --no-audit --no-fund)  # playwright-core and ws for the browser tests
+
+# The way the README builds without presets (Release flags, -O3), warnings as errors here so
+# that warnings only the optimiser finds (GCC 12's -Wrestrict, say) fail CI, not users.
+step "plain build (Release, no preset)"
+cmake -S . -B build/plain -DCMAKE_BUILD_TYPE=Release -DTERN_WERROR=ON >/dev/null
+cmake --build build/plain -j "$jobs"
+build/plain/server/app/tern --version
+build/plain/server/app/tern print-default-config >build/plain/default.yaml
+build/plain/server/app/tern check-config build/plain/default.yaml
 
 for preset in release asan; do
   step "build $preset"
