@@ -176,6 +176,7 @@ int serve(const std::string& config_path) {
           [&runtime, &live](std::string_view target, std::string_view auth, bool loopback) {
             return signaling_route(runtime, live, target, auth, loopback);
           });
+      runtime.reserve_service_port(signaling_server->local().port);
     }
     if (!result.config->metrics_listen.empty()) {
       runtime.serve_http(result.config->metrics_listen, [&](std::string_view path) {

@@ -268,7 +268,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           w.map(
               n, "peers",
               {{"deny", w.string_list(c.peers.deny, "peers.deny", deny_ok, "a CIDR or 'default'")},
-               {"allow", w.string_list(c.peers.allow, "peers.allow", is_valid_cidr, "a CIDR")}});
+               {"allow", w.string_list(c.peers.allow, "peers.allow", is_valid_peer_range,
+                                       "a CIDR, optionally with ports (10.0.0.5:5000-5100, "
+                                       "[2001:db8::5]:443)")}});
         }},
        {"alternate_servers", w.string_list(c.alternate_servers, "alternate_servers", is_ip_port,
                                            "IP:port ([v6]:port for IPv6)")},
@@ -381,6 +383,24 @@ bool is_valid_cidr(const std::string& text) {
     return false;
   }
   return std::stoul(bits) <= (a.family == protocol::Family::kIPv4 ? 32u : 128u);
+}
+
+bool is_valid_peer_range(const std::string& text) {
+  if (is_valid_cidr(text)) return true;
+  std::string cidr, ports;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) return false;
+    cidr = text.substr(1, close - 1);
+    ports = text.substr(close + 2);
+  } else {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos || text.find(':', colon + 1) != std::string::npos) return false;
+    cidr = text.substr(0, colon);
+    ports = text.substr(colon + 1);
+  }
+  return is_valid_cidr(cidr) && !ports.empty() && ports.size() <= 11 &&
+         ports.find_first_not_of("0123456789-") == std::string::npos;
 }
 
 LoadResult load_config_string(const std::string& text, const std::string& name) {

@@ -13,7 +13,10 @@ bool same_ip(const protocol::TransportAddress& a, const protocol::TransportAddre
 }  // namespace
 
 RelayPorts::RelayPorts(RelayAddresses addresses, std::uint16_t min_port, std::uint16_t max_port)
-    : addresses_(std::move(addresses)), min_(min_port), max_(max_port), rng_(std::random_device{}()) {}
+    : addresses_(std::move(addresses)),
+      min_(min_port),
+      max_(max_port),
+      rng_(std::random_device{}()) {}
 
 void RelayPorts::expire_reservations() {
   const auto now = std::chrono::steady_clock::now();
@@ -99,6 +102,17 @@ bool RelayPorts::is_own_ip(const protocol::TransportAddress& address) const {
     if (same_ip(ip, address)) return true;
   }
   return false;
+}
+
+bool RelayPorts::is_own_port(std::uint16_t port) const {
+  if (port >= min_ && port <= max_) return true;
+  std::lock_guard lock(mutex_);
+  return service_ports_.contains(port);
+}
+
+void RelayPorts::add_service_port(std::uint16_t port) {
+  std::lock_guard lock(mutex_);
+  service_ports_.insert(port);
 }
 
 std::size_t RelayPorts::in_use(protocol::Family family) const {

@@ -16,7 +16,7 @@
 namespace tern::net {
 
 struct RelayAddresses {
-  protocol::TransportAddress bind_v4;       // port 0; family kIPv4
+  protocol::TransportAddress bind_v4;  // port 0; family kIPv4
   std::optional<protocol::TransportAddress> bind_v6;
   protocol::TransportAddress advertised_v4;  // what XOR-RELAYED-ADDRESS says
   std::optional<protocol::TransportAddress> advertised_v6;
@@ -42,6 +42,10 @@ class RelayPorts {
 
   bool is_live(const protocol::TransportAddress& address) const;
   bool is_own_ip(const protocol::TransportAddress& address) const;
+  // A port of tern's own: the relay range or a registered service port (listeners, metrics,
+  // signaling). Any IP: the caller has checked it is one of tern's.
+  bool is_own_port(std::uint16_t port) const;
+  void add_service_port(std::uint16_t port);
   std::size_t in_use() const;
   // Bumped whenever a port is released (a live relay may have ended).
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
@@ -55,7 +59,10 @@ class RelayPorts {
     std::uint16_t port;
     std::chrono::steady_clock::time_point expires;
   };
-  std::set<std::uint16_t>& used(protocol::Family f) { return f == protocol::Family::kIPv4 ? v4_ : v6_; }
+  std::set<std::uint16_t> service_ports_;  // guarded by mutex_
+  std::set<std::uint16_t>& used(protocol::Family f) {
+    return f == protocol::Family::kIPv4 ? v4_ : v6_;
+  }
   void expire_reservations();
 
   RelayAddresses addresses_;

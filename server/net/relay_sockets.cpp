@@ -226,6 +226,10 @@ bool WorkerRelays::is_own_ip(const protocol::TransportAddress& address) const {
   return ports_.is_own_ip(address);
 }
 
+bool WorkerRelays::is_own_port(const protocol::TransportAddress& address) const {
+  return ports_.is_own_port(address.port);
+}
+
 void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer,
                         std::span<const std::uint8_t> bytes) {
   auto it = sockets_.find(id);

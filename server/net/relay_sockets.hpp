@@ -39,6 +39,7 @@ class WorkerRelays final : public core::RelayProvider {
   bool family_available(protocol::Family family) const override;
   bool is_live_relay(const protocol::TransportAddress& address) const override;
   bool is_own_ip(const protocol::TransportAddress& address) const override;
+  bool is_own_port(const protocol::TransportAddress& address) const override;
   std::uint64_t generation() const override { return ports_.generation(); }
 
   bool set_dont_fragment(core::RelayId id) override;

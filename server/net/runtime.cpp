@@ -185,6 +185,7 @@ void Runtime::Impl::open(const ListenerSpec& spec) {
   protocol::TransportAddress addr;
   protocol::TransportAddress::parse_ip(spec.address, addr);
   addr.port = port;
+  ports->add_service_port(port);  // never a peer, whatever peers.allow says
   bound.push_back({spec.transport, addr});
   configured.push_back(spec);
 }
@@ -224,6 +225,11 @@ unsigned Runtime::workers() const noexcept {
 
 void Runtime::serve_http(const std::string& listen, HttpHandler handler) {
   impl_->http = std::make_unique<HttpEndpoint>(impl_->main_io, listen, std::move(handler));
+  reserve_service_port(impl_->http->local().port);
+}
+
+void Runtime::reserve_service_port(std::uint16_t port) {
+  impl_->ports->add_service_port(port);
 }
 
 boost::asio::io_context& Runtime::main_context() noexcept {

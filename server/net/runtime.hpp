@@ -34,6 +34,9 @@ class Runtime {
   // Serves HTTP GETs on `listen` from the main thread (metrics, health). Throws on bind errors.
   void serve_http(const std::string& listen, HttpHandler handler);
   std::optional<protocol::TransportAddress> http_address() const;
+  // A port another part of tern serves on (signaling): relays never send to it on tern's own
+  // addresses. Listeners and serve_http register theirs.
+  void reserve_service_port(std::uint16_t port);
   // Serves the admin API on a Unix socket from the main thread. Throws on bind errors.
   void serve_admin(const std::string& path, std::function<std::string(const std::string&)> handler);
 

@@ -84,6 +84,11 @@ class FakeRelays final : public core::RelayProvider {
     return same_ip(v4_ip()) || (ipv6 && same_ip(v6_ip()));
   }
 
+  // The fake's own ports: 3478 (a listener) and its relay range 50000-50999.
+  bool is_own_port(const protocol::TransportAddress& address) const override {
+    return address.port == 3478 || (address.port >= kFirstPort && address.port < kFirstPort + 1000);
+  }
+
   std::size_t open_count() const { return open_.size(); }
 
   bool ipv6 = false;           // IPv6 relays configured

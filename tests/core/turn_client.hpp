@@ -155,9 +155,10 @@ inline core::ServerOptions default_options() {
 struct HarnessConfig {
   core::ServerOptions options = default_options();
   bool ipv6 = false;
-  bool allow_documentation = true;  // allow 192.0.2.0/24 (denied by the default policy)
-  core::QuotaLimits quota{};        // 0 = unlimited
-  bool rest_secret = true;          // the credential store also verifies TURN REST names
+  bool allow_documentation = true;   // allow 192.0.2.0/24 (denied by the default policy)
+  core::QuotaLimits quota{};         // 0 = unlimited
+  bool rest_secret = true;           // the credential store also verifies TURN REST names
+  std::vector<std::string> allow{};  // more peers.allow entries
   std::shared_ptr<core::ReplyRateLimit> reply_limit = nullptr;  // shared with another harness
 };
 
@@ -180,7 +181,8 @@ class Harness {
     deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
     if (config.allow_documentation) {
       const std::vector<std::string> deny = {"default"};
-      const std::vector<std::string> allow = {"192.0.2.0/24"};
+      std::vector<std::string> allow = {"192.0.2.0/24"};
+      allow.insert(allow.end(), config.allow.begin(), config.allow.end());
       auto built = core::PeerPolicy::build(deny, allow);
       EXPECT_TRUE(built.errors.empty());
       deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*built.policy));

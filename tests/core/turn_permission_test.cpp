@@ -234,6 +234,50 @@ TEST(TurnPolicyTest, LiveRelayOfThisServerIsAReachablePeer) {
   EXPECT_EQ(a.create_permission({*relay_b}).error(), 403);
 }
 
+// A media server (an SFU) on tern's own relay address: opened only by an allow entry that names
+// its ports, and tern's own ports (listeners, relay range) stay closed whatever the entry says.
+TEST(TurnPolicyTest, AllowEntryWithPortsOpensAServiceOnTernsOwnAddress) {
+  Harness h({.allow = {"198.51.100.1:6000-6010", "198.51.100.1:3478", "198.51.100.1:50900"}});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.login_and_allocate();
+  const TransportAddress sfu = FakeRelays::v4_ip(6000);
+  // CreatePermission's port does not matter (RFC 8656 §9.1): the IP has allowed ports.
+  EXPECT_TRUE(c.create_permission({FakeRelays::v4_ip(1)}).success());
+  EXPECT_TRUE(c.channel_bind(0x4000, sfu).success());
+  c.send_indication(FakeRelays::v4_ip(6010), bytes("media"));
+  ASSERT_EQ(h.out.to_peers.size(), 1u);
+  EXPECT_EQ(h.out.to_peers[0].peer, FakeRelays::v4_ip(6010));
+  // A port the entry does not name stays closed...
+  EXPECT_EQ(c.channel_bind(0x4001, FakeRelays::v4_ip(6011)).error(), 403);
+  c.send_indication(FakeRelays::v4_ip(22), bytes("ssh"));
+  // ...and so do tern's own ports, even when named: a listener and the relay range.
+  EXPECT_EQ(c.channel_bind(0x4002, FakeRelays::v4_ip(3478)).error(), 403);
+  EXPECT_EQ(c.channel_bind(0x4003, FakeRelays::v4_ip(50900)).error(), 403);
+  c.send_indication(FakeRelays::v4_ip(3478), bytes("loop"));
+  EXPECT_EQ(h.out.to_peers.size(), 1u);
+  EXPECT_EQ(h.server->stats().dropped_count(core::Drop::kDeniedPeer), 5u);
+}
+
+TEST(TurnPolicyTest, AllowEntryWithoutPortsNeverOpensTernsOwnAddress) {
+  Harness h({.allow = {"198.51.100.0/24"}});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.login_and_allocate();
+  EXPECT_EQ(c.create_permission({FakeRelays::v4_ip(6000)}).error(), 403);
+  EXPECT_EQ(c.channel_bind(0x4000, FakeRelays::v4_ip(6000)).error(), 403);
+  // Other addresses of that range are ordinary allowed peers.
+  EXPECT_TRUE(c.channel_bind(0x4001, addr("198.51.100.2", 6000)).success());
+}
+
+TEST(TurnPolicyTest, PortedAllowEntryLimitsOtherPeersToItsPorts) {
+  Harness h({.allow = {"10.1.2.3:5000-5001"}});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.login_and_allocate();
+  EXPECT_TRUE(c.create_permission({addr("10.1.2.3", 9)}).success());
+  EXPECT_TRUE(c.channel_bind(0x4000, addr("10.1.2.3", 5001)).success());
+  EXPECT_EQ(c.channel_bind(0x4001, addr("10.1.2.3", 5002)).error(), 403);
+  EXPECT_EQ(c.create_permission({addr("10.1.2.4", 5000)}).error(), 403);
+}
+
 TEST(TurnPolicyTest, ChannelToAnotherClientsRelayStopsWhenThatRelayCloses) {
   Harness h;
   TurnClient a(h, flow("192.0.2.50", 40000));

@@ -254,3 +254,73 @@ class Ipv6ClientTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def denied_peer_drops(t):
+    """tern_dropped_packets_total{reason="denied_peer"} from the running server's /metrics."""
+    import urllib.request
+    ip, port = t.addr("metrics")
+    with urllib.request.urlopen("http://%s:%d/metrics" % (ip, port), timeout=5) as r:
+        text = r.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("tern_dropped_packets_total{") and 'reason="denied_peer"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class OwnHostServiceTest(unittest.TestCase):
+    """A media server next to tern on its relay address: reachable only through a peers.allow
+    entry that names its port; tern's own ports stay closed whatever the entry says."""
+
+    def setUp(self):
+        self.sfu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(self.sfu.close)
+        self.sfu.bind(("127.0.0.1", 0))
+        self.sfu.settimeout(2)
+        self.sfu_port = self.sfu.getsockname()[1]
+
+    def start(self, allow):
+        t = Tern("""
+relay: {address: 127.0.0.1, min_port: 45100, max_port: 45109}
+auth: {users: [{name: alice, password: wonderland}]}
+peers: {allow: [%s]}
+""" % ", ".join('"%s"' % a for a in allow)).__enter__()
+        self.addCleanup(t.__exit__, None, None, None)
+        c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+        self.addCleanup(c.close)
+        mtype, _, attrs = c.allocate()
+        self.assertEqual(mtype, 0x0103, attrs)
+        return t, c
+
+    def test_sfu_port_named_in_allow_is_relayed_both_ways(self):
+        t, c = self.start(["127.0.0.1:%d" % self.sfu_port])
+        mtype, attrs = c.create_permission("127.0.0.1")
+        self.assertEqual(mtype, 0x0108, attrs)
+        c.send_indication("127.0.0.1", self.sfu_port, b"to the sfu")
+        data, relayed = self.sfu.recvfrom(2000)
+        self.assertEqual(data, b"to the sfu")
+        self.sfu.sendto(b"from the sfu", relayed)
+        got = c.receive()
+        self.assertIsNotNone(got, "no Data indication from the SFU")
+        self.assertEqual(sc.find(got[2], 0x0013), b"from the sfu")
+
+    def test_terns_own_ports_stay_closed_even_when_named(self):
+        t, c = self.start(["127.0.0.1:1-65535"])
+        mtype, attrs = c.create_permission("127.0.0.1")
+        self.assertEqual(mtype, 0x0108, attrs)
+        before = denied_peer_drops(t)
+        for kind in ("udp", "metrics"):  # a TURN listener and the metrics listener
+            c.send_indication("127.0.0.1", t.addr(kind)[1], b"loop")
+        c.send_indication("127.0.0.1", 45105, b"relay range")
+        c.send_indication("127.0.0.1", self.sfu_port, b"still open")
+        self.assertEqual(self.sfu.recvfrom(2000)[0], b"still open")
+        deadline = time.time() + 5
+        while denied_peer_drops(t) < before + 3 and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(denied_peer_drops(t), before + 3)
+
+    def test_without_a_ported_entry_the_host_is_refused(self):
+        t, c = self.start(["127.0.0.0/8"])  # an address-only entry does not open tern's host
+        mtype, attrs = c.create_permission("127.0.0.1")
+        self.assertEqual(tc.error_code(attrs), 403)

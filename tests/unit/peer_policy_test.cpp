@@ -165,6 +165,67 @@ TEST(PeerPolicy, AllowOverridesTheDefaultList) {
   EXPECT_FALSE(v6.allowed(ip("::10.1.2.3")));
 }
 
+TransportAddress at(const std::string& text, std::uint16_t port) {
+  TransportAddress a = ip(text);
+  a.port = port;
+  return a;
+}
+
+TEST(PeerRange, ParsesCidrsWithAndWithoutPorts) {
+  auto plain = PeerRange::parse("10.0.0.0/8");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->names_ports());
+  EXPECT_TRUE(plain->contains(at("10.1.1.1", 1), false));
+
+  auto one = PeerRange::parse("203.0.113.5:443");
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(one->names_ports());
+  EXPECT_TRUE(one->contains(at("203.0.113.5", 443), false));
+  EXPECT_FALSE(one->contains(at("203.0.113.5", 444), false));
+  EXPECT_TRUE(one->contains(at("203.0.113.5", 444), true));  // any port: the IP is enough
+  EXPECT_FALSE(one->contains(at("203.0.113.6", 443), false));
+
+  auto range = PeerRange::parse("198.51.100.0/24:5000-5100");
+  ASSERT_TRUE(range);
+  EXPECT_TRUE(range->contains(at("198.51.100.7", 5000), false));
+  EXPECT_TRUE(range->contains(at("198.51.100.7", 5100), false));
+  EXPECT_FALSE(range->contains(at("198.51.100.7", 5101), false));
+
+  auto v6 = PeerRange::parse("[2001:db8::/64]:3000-3999");
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->contains(at("2001:db8::9", 3500), false));
+  EXPECT_FALSE(v6->contains(at("2001:db8::9", 4000), false));
+  auto v6_plain = PeerRange::parse("2001:db8::/64");  // colons of IPv6 are not a port
+  ASSERT_TRUE(v6_plain);
+  EXPECT_FALSE(v6_plain->names_ports());
+}
+
+TEST(PeerRange, RejectsBadPortsWithAMessage) {
+  for (const char* bad :
+       {"10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:9-8", "10.0.0.1:a", "10.0.0.1:1-",
+        "[2001:db8::1]", "[2001:db8::1]443", "[2001:db8::1]:", "10.0.0.1:1:2"}) {
+    std::string error;
+    EXPECT_FALSE(PeerRange::parse(bad, &error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
+TEST(PeerPolicy, PortedAllowEntriesOpenOnlyTheirPorts) {
+  const PeerPolicy p = make({"default"}, {"10.0.0.5:5000-5100", "10.0.0.6/32"});
+  EXPECT_TRUE(p.allowed(at("10.0.0.5", 5050)));
+  EXPECT_FALSE(p.allowed(at("10.0.0.5", 22)));
+  EXPECT_TRUE(p.allowed_some_port(at("10.0.0.5", 22)));
+  EXPECT_TRUE(p.allowed(at("::ffff:10.0.0.5", 5000)));  // embedded forms too
+  EXPECT_TRUE(p.allowed(at("10.0.0.6", 22)));
+  EXPECT_FALSE(p.allowed_some_port(at("10.0.0.7", 5000)));
+  // Only entries that name ports open tern's own address.
+  EXPECT_TRUE(p.opens_port_of_own_host(at("10.0.0.5", 5000), false));
+  EXPECT_FALSE(p.opens_port_of_own_host(at("10.0.0.5", 22), false));
+  EXPECT_TRUE(p.opens_port_of_own_host(at("10.0.0.5", 22), true));
+  EXPECT_FALSE(p.opens_port_of_own_host(at("10.0.0.6", 22), false));
+  EXPECT_FALSE(p.opens_port_of_own_host(at("10.0.0.6", 22), true));
+}
+
 TEST(PeerPolicy, HardDenyIgnoresAllow) {
   const PeerPolicy p =
       make({}, {"0.0.0.0/0", "::/0", "0.0.0.0/8", "::/128", "2001::/32", "2002::/16"});

@@ -19,7 +19,7 @@ Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& ke
     if (a.relay_for(peer->family) == nullptr) {
       return error_response(req, t.options, ErrorCode::kPeerAddressFamilyMismatch, t.buf, {}, &key);
     }
-    if (!peer_allowed(t, *peer)) {
+    if (!peer_allowed(t, *peer, PeerPort::kAny)) {
       t.stats.drop(Drop::kDeniedPeer);
       return error_response(req, t.options, ErrorCode::kForbidden, t.buf, {}, &key);
     }

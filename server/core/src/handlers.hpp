@@ -96,7 +96,11 @@ void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
                  const protocol::IcmpValue& icmp, TimePoint now, Outbox& out);
 
 // Whether tern may send to `peer` at all (deny list, allow list, own relays; reference C.0).
-bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer);
+// `kAny` for CreatePermission, whose port does not matter (RFC 8656 §9.1); the sends it
+// permits are checked again with their ports.
+enum class PeerPort { kExact, kAny };
+bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer,
+                  PeerPort port = PeerPort::kExact);
 // Ends an allocation now: closes its relays and gives back its quota.
 void release_allocation(Turn& t, Allocation& a);
 // Reports an allocation event to deps.events, if any.

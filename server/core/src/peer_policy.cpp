@@ -47,6 +47,34 @@ bool matches(const std::vector<Cidr>& list, const TransportAddress& a,
   return any_contains(list, a) || (v4 && any_contains(list, *v4));
 }
 
+bool allow_matches(const std::vector<PeerRange>& list, const TransportAddress& a,
+                   const std::optional<TransportAddress>& v4, bool any_port,
+                   bool only_named_ports) noexcept {
+  return std::any_of(list.begin(), list.end(), [&](const PeerRange& r) {
+    if (only_named_ports && !r.names_ports()) return false;
+    return r.contains(a, any_port) || (v4 && r.contains(*v4, any_port));
+  });
+}
+
+// "5000" or "5000-5100" into [lo, hi]; false on anything else.
+bool parse_ports(std::string_view text, std::uint16_t& lo, std::uint16_t& hi) {
+  const auto dash = text.find('-');
+  const auto number = [](std::string_view t, std::uint16_t& out) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+    if (ec != std::errc{} || end != t.data() + t.size() || t.empty() || value == 0 || value > 65535)
+      return false;
+    out = static_cast<std::uint16_t>(value);
+    return true;
+  };
+  if (dash == std::string_view::npos) {
+    if (!number(text, lo)) return false;
+    hi = lo;
+    return true;
+  }
+  return number(text.substr(0, dash), lo) && number(text.substr(dash + 1), hi) && lo <= hi;
+}
+
 bool starts_with(const TransportAddress& a, std::initializer_list<std::uint8_t> prefix) noexcept {
   return std::equal(prefix.begin(), prefix.end(), a.ip.begin());
 }
@@ -163,15 +191,72 @@ PeerPolicy::Built PeerPolicy::build(std::span<const std::string> deny,
       add(p.deny_, d, "deny");
     }
   }
-  for (const std::string& a : allow) add(p.allow_, a, "allow");
+  for (const std::string& a : allow) {
+    std::string error;
+    if (auto r = PeerRange::parse(a, &error)) {
+      p.allow_.push_back(*r);
+    } else {
+      out.errors.push_back("peers.allow " + error);
+    }
+  }
   if (out.errors.empty()) out.policy = std::move(p);
   return out;
 }
 
-bool PeerPolicy::allowed(const TransportAddress& peer) const noexcept {
+bool PeerPolicy::decide(const TransportAddress& peer, bool any_port) const noexcept {
   const std::optional<TransportAddress> v4 = embedded_ipv4(peer);
   if (matches(hard_deny(), peer, v4)) return false;
-  return !matches(deny_, peer, v4) || matches(allow_, peer, v4);
+  return !matches(deny_, peer, v4) || allow_matches(allow_, peer, v4, any_port, false);
+}
+
+bool PeerPolicy::allowed(const TransportAddress& peer) const noexcept {
+  return decide(peer, false);
+}
+
+bool PeerPolicy::allowed_some_port(const TransportAddress& peer) const noexcept {
+  return decide(peer, true);
+}
+
+bool PeerPolicy::opens_port_of_own_host(const TransportAddress& peer,
+                                        bool any_port) const noexcept {
+  const std::optional<TransportAddress> v4 = embedded_ipv4(peer);
+  if (matches(hard_deny(), peer, v4)) return false;
+  return allow_matches(allow_, peer, v4, any_port, true);
+}
+
+std::optional<PeerRange> PeerRange::parse(std::string_view text, std::string* error) {
+  std::string_view cidr = text;
+  std::string_view ports;
+  if (!text.empty() && text.front() == '[') {  // [IPv6/len]:ports
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      if (error) *error = quoted_error(text, "expected [IPv6]:port or [IPv6/len]:port");
+      return std::nullopt;
+    }
+    cidr = text.substr(1, close - 1);
+    ports = text.substr(close + 2);
+  } else if (const auto colon = text.find(':');
+             colon != std::string_view::npos &&
+             text.find(':', colon + 1) == std::string_view::npos) {
+    cidr = text.substr(0, colon);  // IPv4 with a port (an IPv6 address has several colons)
+    ports = text.substr(colon + 1);
+  }
+  auto parsed = Cidr::parse(cidr, error);
+  if (!parsed) return std::nullopt;
+  PeerRange r(*parsed);
+  if (cidr.size() != text.size()) {
+    if (!parse_ports(ports, r.min_port_, r.max_port_)) {
+      if (error) *error = quoted_error(text, "ports must be P or LO-HI, 1-65535");
+      return std::nullopt;
+    }
+    r.names_ports_ = true;
+  }
+  return r;
+}
+
+bool PeerRange::contains(const TransportAddress& address, bool any_port) const noexcept {
+  if (!cidr_.contains(address)) return false;
+  return any_port || (address.port >= min_port_ && address.port <= max_port_);
 }
 
 std::span<const std::string_view> PeerPolicy::default_deny_list() noexcept {

@@ -10,17 +10,21 @@ namespace tern::core {
 
 namespace attr = protocol::attr;
 
-bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer) {
-  // Two clients of one tern reach each other through their relayed addresses, whatever the
-  // deny list says; any other port on tern's own addresses (admin, metrics, other services on
-  // the host) is never reachable, whatever the allow list says (reference C.0).
-  if (t.deps.relays != nullptr) {
-    if (t.deps.relays->is_live_relay(peer)) return true;
-    if (t.deps.relays->is_own_ip(peer)) return false;
-  }
+bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer, PeerPort port) {
   static const PeerPolicy kSecureDefault;
   const PeerPolicy& policy = t.deps.peers ? *t.deps.peers : kSecureDefault;
-  return policy.allowed(peer);
+  const bool any_port = port == PeerPort::kAny;
+  // Two clients of one tern reach each other through their relayed addresses, whatever the
+  // deny list says. Other ports of tern's own addresses (other services on the host) only
+  // through an allow entry that names them, and tern's own ports never (reference C.0).
+  if (t.deps.relays != nullptr) {
+    if (t.deps.relays->is_live_relay(peer)) return true;
+    if (t.deps.relays->is_own_ip(peer)) {
+      if (!any_port && t.deps.relays->is_own_port(peer)) return false;
+      return policy.opens_port_of_own_host(peer, any_port);
+    }
+  }
+  return any_port ? policy.allowed_some_port(peer) : policy.allowed(peer);
 }
 
 void report(const Turn& t, AllocationEvent event, const Allocation& a,
@@ -144,8 +148,9 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     protocol::write_channel_data_header(t.buf.data(), binding->number,
                                         static_cast<std::uint16_t>(data.size()));
     std::copy(data.begin(), data.end(), t.buf.begin() + protocol::kChannelDataHeader);
-    std::fill(t.buf.begin() + static_cast<std::ptrdiff_t>(protocol::kChannelDataHeader + data.size()),
-              t.buf.begin() + static_cast<std::ptrdiff_t>(size), std::uint8_t{0});
+    std::fill(
+        t.buf.begin() + static_cast<std::ptrdiff_t>(protocol::kChannelDataHeader + data.size()),
+        t.buf.begin() + static_cast<std::ptrdiff_t>(size), std::uint8_t{0});
     t.stats.client_sent.count(data.size());
     out.to_client(a.flow, t.buf.first(size));
     return;

@@ -38,6 +38,9 @@ class RelayProvider {
   virtual std::uint64_t generation() const { return 0; }
   // True when `address`'s IP is one tern relays from or advertises (port ignored).
   virtual bool is_own_ip(const protocol::TransportAddress& address) const = 0;
+  // True when `address`'s port is one tern itself uses (its listeners, metrics, signaling, the
+  // relay port range): never a peer, whatever the allow list says.
+  virtual bool is_own_port(const protocol::TransportAddress& address) const = 0;
 };
 
 }  // namespace tern::core
