@@ -2,13 +2,22 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tern::app {
 
-// True when `command` is one of the admin subcommands.
-bool is_admin_command(const std::string& command);
-// Runs `tern COMMAND ARGS...` against a running tern; returns the exit code.
-int run_admin_command(const std::vector<std::string>& args);
+// One admin request as the command line gave it.
+struct AdminRequest {
+  std::string command;  // "status", "users.add", "sessions.kill", ...
+  std::vector<std::pair<std::string, std::string>> fields;  // sent as JSON strings
+  std::string stdin_field;  // read one line from stdin into this field ("password", "secret")
+  std::string socket;       // --socket; else $TERN_ADMIN_SOCKET, else --config's admin.socket
+  std::string config;       // --config
+  bool as_json = false;     // --json
+};
+
+// Sends `request` to a running tern and prints the answer; returns the exit code.
+int run_admin_command(const AdminRequest& request);
 
 }  // namespace tern::app
