@@ -27,7 +27,11 @@ for preset in release asan; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   step "test $preset"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  # The network lab (tests/netlab) needs root; as root here it must run, never skip.
+  netlab=()
+  if [[ $(id -u) -eq 0 ]]; then netlab=(TERN_NETLAB_REQUIRED=1); fi
+  env "${netlab[@]}" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --preset "$preset" -j "$jobs" --timeout 600
   if [[ $preset == release ]]; then
     # The benchmark tools against tern, coturn and the forwarder, ~1 s per shape, on the

@@ -8,6 +8,7 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const { startTern, httpGet, metricSum, RELAY_MIN_PORT, RELAY_MAX_PORT } = require("./tern");
+const { sleep, within, waitFor, openPeer: openPage } = require("./pages");
 
 let chromium, WebSocket;
 try {
@@ -29,37 +30,7 @@ setTimeout(() => { console.error(`e2e: suite still running after ${SUITE_LIMIT_M
 
 let tern = null;
 let browser = null;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// `promise`, or null after `ms`.
-function within(promise, ms) {
-  let timer;
-  return Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms, null); })])
-    .finally(() => clearTimeout(timer));
-}
-
-// Polls `probe` until it returns a truthy value; fails with `what` and the last value seen.
-async function waitFor(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-// ---- A call between two pages --------------------------------------------------------------
-
-async function openPeer(name, url, logs) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
-  page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));
-  await page.goto(url, { timeout: 15000 });
-  await page.waitForFunction(() => window.ternDemo !== undefined, null, { timeout: 10000 });
-  return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
-}
+const openPeer = (name, url, logs) => openPage(browser, name, url, logs);
 
 async function metrics() {
   const r = await httpGet(tern.url("metrics", "/metrics"));

@@ -26,13 +26,17 @@ relay: {address: 127.0.0.1, min_port: ${RELAY_MIN_PORT}, max_port: ${RELAY_MAX_P
 `;
 }
 
-async function startTern() {
+// Options (all optional): config(dir) -> YAML text; spawn(binary, args) -> ChildProcess (e.g. in
+// a network namespace); need: the listener kinds the banner must name.
+async function startTern(options = {}) {
   const binary = process.env.TERN_BINARY;
   if (!binary) throw new Error("set TERN_BINARY to the tern executable");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tern-e2e-"));
   const configPath = path.join(dir, "tern.yaml");
-  fs.writeFileSync(configPath, config(dir));
-  const proc = spawn(binary, ["serve", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  fs.writeFileSync(configPath, (options.config || config)(dir));
+  const args = ["serve", "--config", configPath];
+  const proc = options.spawn ? options.spawn(binary, args)
+                             : spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   const listeners = {};
   let exited = null;
@@ -58,7 +62,7 @@ async function startTern() {
     exit.then((code) => { clearTimeout(timer); reject(new Error(`tern exited (${code}) at startup:\n` + output.join(""))); });
   });
   await ready;
-  for (const kind of ["udp", "tcp", "tls", "metrics", "signaling"]) {
+  for (const kind of options.need || ["udp", "tcp", "tls", "metrics", "signaling"]) {
     if (!listeners[kind]) {
       proc.kill("SIGKILL");
       throw new Error(`tern's banner names no ${kind} listener:\n` + output.join(""));

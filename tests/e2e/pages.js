@@ -1,0 +1,37 @@
+// Helpers shared by the browser tests (tests/e2e, tests/netlab): polling with deadlines and
+// opening tern's demo page in a fresh browser context.
+"use strict";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// `promise`, or null after `ms`.
+function within(promise, ms) {
+  let timer;
+  return Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms, null); })])
+    .finally(() => clearTimeout(timer));
+}
+
+// Polls `probe` until it returns a truthy value; fails with `what` and the last value seen.
+async function waitFor(what, probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+// The demo page at `url` in a new context of `browser`; state() reads window.ternDemo.state().
+async function openPeer(browser, name, url, logs) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));
+  await page.goto(url, { timeout: 15000 });
+  await page.waitForFunction(() => window.ternDemo !== undefined, null, { timeout: 10000 });
+  return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
+}
+
+module.exports = { sleep, within, waitFor, openPeer };

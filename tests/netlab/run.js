@@ -1,0 +1,223 @@
+// The network lab: tern between two clients that each sit behind their own symmetric NAT, and
+// tern behind a cloud-style 1:1 NAT, all in network namespaces this file creates and removes.
+// Checks that the NATs really are symmetric, that two Chromium pages cannot connect with STUN
+// alone, and that with tern (iceTransportPolicy "all") they connect through its relay over
+// turn: UDP, turn: TCP and turns: TLS, and through a tern that knows only its private address
+// plus relay.public_address. Run: TERN_BINARY=build/release/server/app/tern node run.js
+// (as root; without root it skips with exit 77, unless TERN_NETLAB_REQUIRED=1).
+"use strict";
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { execFileSync } = require("node:child_process");
+const { Lab, canRun, sweepStale, internet, natClient, oneToOneHost } = require("./lab");
+
+const E2E = path.join(__dirname, "..", "e2e");
+const { startTern, httpGet, metricSum } = require(path.join(E2E, "tern"));
+const { sleep, waitFor, openPeer } = require(path.join(E2E, "pages"));
+const { chromium } = require(path.join(E2E, "node_modules", "playwright-core"));
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const why = canRun() || (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`);
+if (why) {
+  if (process.env.TERN_NETLAB_REQUIRED === "1") {
+    console.error(`netlab: cannot run (${why}) but TERN_NETLAB_REQUIRED=1`);
+    process.exit(1);
+  }
+  console.log(`# SKIP netlab: ${why}`);
+  process.exit(77);
+}
+const SUITE_LIMIT_MS = 280 * 1000;
+setTimeout(() => { console.error(`netlab: still running after ${SUITE_LIMIT_MS / 1000} s, aborting`); process.exit(2); },
+           SUITE_LIMIT_MS).unref();
+
+const SECRET = "netlab-secret";
+const TOKEN = "netlab-token";
+const TERN_IP = "20.0.0.10";
+const CLOUD_IP = "20.0.0.20";  // the 1:1 NAT's public address
+const ROOT_IP = "20.0.0.1";    // this test process, on the lab's internet
+
+const lab = new Lab();
+const logs = [];
+let terns = {};
+const browsers = {};
+
+function ternConfig({ listenIp, relayIp, publicIp }) {
+  return (dir) => `realm: netlab.example
+workers: 2
+state_dir: ${dir}
+admin: {socket: ${dir}/admin.sock}
+listen:
+  - {transport: udp, address: "${listenIp}", port: 3478}
+  - {transport: udp, address: "${listenIp}", port: 3479}
+  - {transport: tcp, address: "${listenIp}", port: 3478}
+  - {transport: tls, address: "${listenIp}", port: 5349}
+relay: {address: ${relayIp}${publicIp ? `, public_address: ${publicIp}` : ""}, min_port: 50000, max_port: 50999}
+metrics: {listen: "${listenIp}:9641"}
+signaling: {listen: "${listenIp}:8080", token: ${TOKEN}}
+auth: {secrets: [${SECRET}]}
+`;
+}
+
+async function ternIn(ns, opts) {
+  return startTern({
+    config: ternConfig(opts),
+    spawn: (binary, args) => lab.spawn(ns, binary, args),
+    need: ["udp", "tcp", "tls", "metrics", "signaling"],
+  });
+}
+
+// A Chromium that runs inside namespace `ns` (Playwright talks to it over a pipe, which crosses
+// namespaces). Pages are served from the lab's public addresses over http: treat those origins
+// as secure so the fake camera works.
+async function browserIn(ns) {
+  const wrapper = path.join(os.tmpdir(), `${lab.ns(ns)}-chromium.sh`);
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.ns(ns)} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  lab.tempFiles = (lab.tempFiles || []).concat(wrapper);
+  return chromium.launch({
+    executablePath: wrapper,
+    timeout: 30000,
+    args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--ignore-certificate-errors",
+           "--no-sandbox", `--unsafely-treat-insecure-origin-as-secure=http://${TERN_IP}:8080,http://${CLOUD_IP}:8080`],
+  });
+}
+
+function pageUrl(host, room, query) {
+  return `http://${host}:8080/?room=${room}&${query}#token=${TOKEN}`;
+}
+
+async function relayedBytes(host) {
+  const r = await httpGet(`http://${host}:9641/metrics`);
+  return metricSum(r.body, "tern_relayed_bytes_total");
+}
+
+// Two pages, one per client namespace, in one room; returns their states once `done` holds.
+async function twoPages(host, query, label) {
+  const room = `lab-${label}-${crypto.randomBytes(4).toString("hex")}`;
+  const a = await openPeer(browsers.c1, `c1/${label}`, pageUrl(host, room, query), logs);
+  await waitFor("c1 to join", async () => (await a.state()).id, 10000);
+  const b = await openPeer(browsers.c2, `c2/${label}`, pageUrl(host, room, query), logs);
+  return [a, b];
+}
+
+function isRelayedThrough(pair, ip) {
+  return [pair.local, pair.remote].some((c) => c.candidateType === "relay" && c.address === ip);
+}
+
+async function relayedCall(host, transport, relayIp) {
+  const peers = await twoPages(host, `relay=0&transport=${transport}`, `${transport}-${host}`);
+  const before = await relayedBytes(host);
+  try {
+    const states = await waitFor(`a call over ${transport} through ${host}`, async () => {
+      const s = await Promise.all(peers.map((p) => p.state()));
+      return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
+    }, 45000);
+    for (const [i, s] of states.entries()) {
+      assert.equal(s.iceTransportPolicy, "all", "policy all: host and relay candidates both allowed");
+      assert.ok(isRelayedThrough(s.selectedPair, relayIp),
+                `${peers[i].name}: the selected pair does not go through tern's relay ${relayIp}: ${JSON.stringify(s.selectedPair)}`);
+    }
+    const relayLocal = states.map((s) => s.selectedPair.local).filter((c) => c.candidateType === "relay");
+    if (transport !== "udp") assert.ok(relayLocal.every((c) => c.relayProtocol === transport), JSON.stringify(relayLocal));
+    const frames = states.map((s) => s.framesDecoded);
+    await waitFor("video frames to keep arriving", async () => {
+      const s = await Promise.all(peers.map((p) => p.state()));
+      return s.every((x, i) => x.framesDecoded > frames[i]);
+    }, 10000);
+    const sent = Array.from({ length: 100 }, (_, i) => `lab message ${i} over ${transport}`);
+    await peers[0].page.evaluate((texts) => { for (const t of texts) window.ternDemo.send(t); }, sent);
+    await waitFor("100 messages at c2", async () =>
+      (await peers[1].page.evaluate(() => window.ternDemo.received().length)) >= sent.length, 15000);
+    assert.deepEqual(await peers[1].page.evaluate(() => window.ternDemo.received()), sent);
+    const after = await relayedBytes(host);
+    assert.ok(after > before, `tern relayed nothing (${before} -> ${after})`);
+    console.log(`# ${transport} via ${host}: ${JSON.stringify(states.map((s) => s.selectedPair))}`);
+  } catch (e) {
+    const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
+    e.message += `\n--- states ${JSON.stringify(states)}\n--- logs\n${logs.slice(-40).join("\n")}`;
+    throw e;
+  } finally {
+    for (const p of peers) await p.context.close().catch(() => {});
+  }
+}
+
+function probe(ns, ...args) {
+  return JSON.parse(lab.exec(ns, "python3", [path.join(__dirname, "nat_probe.py"), ...args]).trim().split("\n").pop());
+}
+
+describe("tern in a network lab", () => {
+  before(async () => {
+    sweepStale();
+    const net = internet(lab);
+    lab.addNamespace("tern");
+    net.attach("tern", TERN_IP);
+    natClient(lab, net, "c1", "20.0.0.11", "192.168.1");
+    natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
+    oneToOneHost(lab, net, "cloud", CLOUD_IP, "10.10.0");
+    // This process on the lab's internet (for /metrics and the probes' view), through a veth
+    // whose other end is in the bridge namespace: it goes when the lab does.
+    const rootIf = `${lab.prefix}r`;
+    execFileSync("ip", ["link", "add", rootIf, "type", "veth", "peer", "name", "vroot", "netns", lab.ns("inet")]);
+    lab.exec("inet", "ip", ["link", "set", "vroot", "master", "br0"]);
+    lab.exec("inet", "ip", ["link", "set", "vroot", "up"]);
+    execFileSync("ip", ["addr", "add", `${ROOT_IP}/24`, "dev", rootIf]);
+    execFileSync("ip", ["link", "set", rootIf, "up"]);
+    terns.public = await ternIn("tern", { listenIp: TERN_IP, relayIp: TERN_IP });
+    terns.cloud = await ternIn("cloud", { listenIp: "10.10.0.2", relayIp: "10.10.0.2", publicIp: CLOUD_IP });
+    browsers.c1 = await browserIn("c1");
+    browsers.c2 = await browserIn("c2");
+  });
+
+  after(async () => {
+    for (const b of Object.values(browsers)) await b.close().catch(() => {});
+    for (const t of Object.values(terns)) await t.stop().catch(() => {});
+    lab.destroy();
+    for (const f of lab.tempFiles || []) fs.rmSync(f, { force: true });
+    assert.deepEqual(lab.leftovers(), [], "namespaces left behind");
+  });
+
+  it("the NATs are symmetric and drop unsolicited inbound", { timeout: 30000 }, async () => {
+    const two = probe("c1", "mapped", "40000", `${TERN_IP}:3478`, `${TERN_IP}:3479`);
+    assert.ok(two.mapped.every((m) => m && m.startsWith("20.0.0.11:")), `mapped by c1's NAT: ${JSON.stringify(two)}`);
+    assert.notEqual(two.mapped[0], two.mapped[1], "one local port, two destinations, one mapping: not symmetric");
+    const listener = lab.spawn("c2", "python3", [path.join(__dirname, "nat_probe.py"), "listen", "40001", `${TERN_IP}:3478`, "3"]);
+    let out = "";
+    listener.stdout.on("data", (d) => { out += d; });
+    const mapped = await waitFor("c2's mapping", async () => {
+      const line = out.split("\n").find((l) => l.includes("mapped"));
+      return line && JSON.parse(line).mapped;
+    }, 5000);
+    assert.ok(mapped.startsWith("20.0.0.12:"), mapped);
+    probe("c1", "send", mapped, "5");  // straight at c2's reflexive address
+    await new Promise((r) => listener.on("exit", r));
+    const stray = JSON.parse(out.trim().split("\n").pop()).stray;
+    assert.deepEqual(stray, [], "a datagram from c1 reached c2 through its NAT");
+  });
+
+  it("with STUN alone the two clients cannot connect (negative control)", { timeout: 60000 }, async () => {
+    const peers = await twoPages(TERN_IP, "relay=0&transport=stun", "stun");
+    try {
+      await sleep(20000);
+      const states = await Promise.all(peers.map((p) => p.state()));
+      for (const s of states) {
+        assert.equal(s.iceTransportPolicy, "all");
+        assert.ok(s.iceServers.flatMap((x) => x.urls).every((u) => u.startsWith("stun:")), JSON.stringify(s.iceServers));
+        assert.ok(!s.connected, `connected without a relay: ${JSON.stringify(s.selectedPair)}`);
+      }
+      console.log(`# stun only: ${states.map((s) => s.connectionState).join(", ")}`);
+    } finally {
+      for (const p of peers) await p.context.close().catch(() => {});
+    }
+  });
+
+  for (const transport of ["udp", "tcp", "tls"]) {
+    it(`through tern over ${transport === "tls" ? "turns: TLS" : "turn: " + transport.toUpperCase()}`, { timeout: 80000 },
+       () => relayedCall(TERN_IP, transport, TERN_IP));
+  }
+
+  it("through a tern behind a 1:1 NAT with relay.public_address", { timeout: 80000 },
+     () => relayedCall(CLOUD_IP, "udp", CLOUD_IP));
+});
