@@ -10,6 +10,7 @@ import sys
 # Shapes and the numbers read from each (dotted paths into one tern_bench JSON object).
 METRICS = {
     "audio": ["relayed_per_cpu_s", "loss_ratio", "rtt_us.p50", "rtt_us.p99", "server_cpu_util"],
+    "audiodef": ["relayed_per_cpu_s", "loss_ratio", "server_cpu_util", "server_cpu_s"],
     "tcp120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio"],
     "tls120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio"],
     "high120": ["relayed_per_cpu_s", "relayed_pps", "loss_ratio", "server_cpu_util"],
@@ -30,7 +31,7 @@ METRICS = {
 }
 # The number a run must produce to count (smoke check).
 PRIMARY = {
-    "audio": "relayed_per_cpu_s", "high120": "relayed_per_cpu_s", "high1200": "relayed_per_cpu_s",
+    "audio": "relayed_per_cpu_s", "audiodef": "relayed_per_cpu_s", "high120": "relayed_per_cpu_s", "high1200": "relayed_per_cpu_s",
     "tcp120": "relayed_per_cpu_s", "tls120": "relayed_per_cpu_s",
     "load50k": "loss_ratio", "load100k": "loss_ratio", "allocate": "cpu_us_per_allocation",
     "alloc64def": "allocations_per_s", "alloc256def": "allocations_per_s",
@@ -117,6 +118,11 @@ def figures(med, rounds_data):
         r = ratio(t, c, (shape, "relayed_per_cpu_s", "tern", "coturn"))
         rows.append(("relayed packets per server CPU-second, " + label, t, c, None, r,
                      f">= {want}x coturn", None if r is None else r >= want, "pkt/CPU-s"))
+    t, c = m("tern", "audiodef", "relayed_per_cpu_s"), m("coturn", "audiodef", "relayed_per_cpu_s")
+    r = ratio(t, c, ("audiodef", "relayed_per_cpu_s", "tern", "coturn"))
+    rows.append(("relayed packets per server CPU-second, audio-like with turnutils_uclient, "
+                 "default config, unpinned", t, c, None, r, ">= 1.5x coturn",
+                 None if r is None else r >= 1.5, "pkt/CPU-s"))
     for pc in ("p50", "p99"):  # what coalescing costs: the round trip crosses the server twice
         t, c = m("tern", "audio", "rtt_us." + pc), m("coturn", "audio", "rtt_us." + pc)
         rows.append((f"{pc} round trip client > peer > client, audio-like", ms(t), ms(c), None,

@@ -17,7 +17,7 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --duration S   seconds per timed phase (default 5; smoke 1)
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
-  --shapes LIST  comma-separated subset of: audio,high120,high1200,tcp120,tls120,load50k,load100k,
+  --shapes LIST  comma-separated subset of: audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,
                  allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k
                  (or "none"). Shapes ending in "def" run both servers on their default
                  limits and thread counts, unpinned, as an operator starts them.
@@ -35,7 +35,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
+shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
 while (($#)); do
   case "$1" in
@@ -98,6 +98,7 @@ stop_server() {
 }
 cleanup() {
   if [[ -n $server_pid ]]; then stop_server "$server_pid" KILL; fi
+  if [[ -n ${peer_pid:-} ]]; then stop_server "$peer_pid" KILL; fi
   rm -rf "$tmp/state" "$tmp"/*.sock
   if ((!keep)) || [[ $out != "$tmp"/* ]]; then rm -rf "$tmp"; fi
 }
@@ -119,10 +120,10 @@ if command -v taskset >/dev/null && (($(nproc) >= 2)); then
 fi
 
 # Free UDP ports on 127.0.0.1 (and one on the peer address 127.0.0.2) for the listeners.
-read -r tern_port coturn_port fwd_port sink_port tern_tls_port coturn_tls_port < <(python3 - <<'EOF'
+read -r tern_port coturn_port fwd_port sink_port uclient_peer_port tern_tls_port coturn_tls_port < <(python3 - <<'EOF'
 import socket
 socks = []
-for ip in ("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2"):
+for ip in ("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.2"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, 0))
     socks.append(s)
@@ -152,6 +153,7 @@ relay:
   address: "127.0.0.1"
   min_port: $tern_min
   max_port: $tern_max
+  rfc5766_channels: true  # coturn 4.6.1's turnutils_uclient picks channels up to 0x7FFF
 auth:
   users: [{name: bench, password: bench}]
 limits:
@@ -300,8 +302,26 @@ shape_args() {
 }
 
 supports() {  # target shape
+  [[ $1 == forwarder && $2 == audiodef ]] && return 1
   [[ $1 != forwarder ]] && return 0
   [[ $2 == high120 || $2 == high1200 ]]
+}
+
+# audiodef: coturn's own load client (turnutils_uclient, 100 clients x 50 pkt/s x 120 B over
+# channels) through turnutils_peer, both servers on their defaults, unpinned.
+peer_pid=""
+start_uclient_peer() {
+  [[ -n $peer_pid ]] && return 0
+  if ! command -v turnutils_uclient >/dev/null || ! command -v turnutils_peer >/dev/null; then
+    echo "side_by_side: audiodef needs turnutils_uclient and turnutils_peer (Debian package coturn)" >&2
+    return 1
+  fi
+  turnutils_peer -L 127.0.0.2 -p "$uclient_peer_port" >/dev/null 2>&1 &
+  peer_pid=$!
+  sleep 0.2
+}
+uclient_args() {
+  if ((smoke)); then echo "--clients 10 --messages 50"; else echo "--clients 100 --messages $((duration * 50))"; fi
 }
 
 failed=0
@@ -322,8 +342,15 @@ run_one() {  # round target shape
   # shellcheck disable=SC2086  # word splitting of the shape's arguments is intended
   local gen=("${on_gen_cpu[@]}")
   is_default_shape "$shape" && gen=()
-  line=$("${gen[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
-    --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
+  if [[ $shape == audiodef ]]; then
+    # shellcheck disable=SC2046
+    line=$(start_uclient_peer && python3 "$root/bench/uclient_run.py" --server "$addr" \
+      --server-pid "$server_pid" --peer "127.0.0.2:$uclient_peer_port" --label "$target" \
+      --shape "$shape" --round "$round" $(uclient_args) 2>>"$out/bench.err") || rc=$?
+  else
+    line=$("${gen[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
+      --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
+  fi
   stop_target "$target"
   if [[ -z $line || $line != \{* ]]; then
     line="{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"no output (exit $rc)\"}"

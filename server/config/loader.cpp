@@ -321,7 +321,7 @@ const char kEmbeddedDefault[] =
 realm: tern.local
 software: ""
 workers: 0                      # 0 = one per core
-coalesce_us: 250                # a busy worker wakes at most once per 250 us; 0 = per datagram
+coalesce_us: 250                # a busy worker (32+ datagrams a wake-up) wakes at most once per 250 us
 listen:
   - {transport: udp, address: "0.0.0.0", port: 3478}
   - {transport: tcp, address: "0.0.0.0", port: 3478}

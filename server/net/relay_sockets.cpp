@@ -1,4 +1,5 @@
 // WorkerRelays: bind relay sockets from the shared port range, read peers, send to peers.
+#include "wake_stats.hpp"
 #include "relay_sockets.hpp"
 
 #include <linux/errqueue.h>
@@ -96,6 +97,7 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
         b.hdr[i].msg_hdr.msg_iovlen = 1;
       }
       const int n = recvmmsg(fd(), b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      note_received(n);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         read_errors();  // an ICMP error is waiting (IP_RECVERR)

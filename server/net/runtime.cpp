@@ -20,6 +20,7 @@
 #include "stream_listener.hpp"
 #include "tls.hpp"
 #include "udp_listener.hpp"
+#include "wake_stats.hpp"
 
 namespace tern::net {
 
@@ -33,6 +34,9 @@ core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays)
 }  // namespace
 
 // One thread, one io_context, one core with its allocations and relay sockets (DESIGN §2).
+// Datagrams one wake-up must receive for the worker to count as busy and start coalescing.
+constexpr std::uint64_t kBusyWake = 32;
+
 struct Worker {
   Worker(const RuntimeOptions& options, RelayPorts& ports)
       : relays(io, ports), router(relays), core(options.core, with_relays(options.deps, relays)) {
@@ -50,9 +54,12 @@ struct Worker {
     });
   }
 
-  // Runs the worker until stopped. A worker woken again less than `coalesce` after its previous
-  // wake-up first sleeps out the rest of that interval, so that under load each wake-up handles
-  // a batch of datagrams instead of one (a software form of interrupt coalescing).
+  // Runs the worker until stopped. Coalescing (a software form of interrupt coalescing) is
+  // adaptive: only after a busy wake-up (one that received at least kBusyWake datagrams) does
+  // the worker sleep out the rest of `coalesce` before waiting again, so that under load each
+  // wake-up handles a batch instead of one datagram. At low load it never sleeps and never
+  // polls: each datagram is handled as soon as it arrives, with one reactor wait per wake-up
+  // (sleeping there costs a context switch per datagram and adds latency for nothing).
   void run(std::chrono::microseconds coalesce) {
     auto guard = boost::asio::make_work_guard(io);
     if (coalesce.count() <= 0) {
@@ -60,13 +67,22 @@ struct Worker {
       return;
     }
     prctl(PR_SET_TIMERSLACK, 1000UL);  // sleep 1 us past the interval, not the default 50 us
-    auto woke = std::chrono::steady_clock::now() - coalesce;
+    auto woke = std::chrono::steady_clock::now();
+    bool busy = false;
     while (!io.stopped()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - woke < coalesce) std::this_thread::sleep_for(woke + coalesce - now);
+      if (busy) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - woke < coalesce) std::this_thread::sleep_for(woke + coalesce - now);
+      }
+      const std::uint64_t before = datagrams_received();
       if (io.run_one() == 0) break;
-      woke = std::chrono::steady_clock::now();
-      io.poll();
+      if (busy) {
+        woke = std::chrono::steady_clock::now();
+        io.poll();  // everything ready now, before sleeping again
+      }
+      const std::uint64_t received = datagrams_received() - before;
+      if (!busy && received >= kBusyWake) woke = std::chrono::steady_clock::now();
+      busy = received >= kBusyWake;
     }
   }
 

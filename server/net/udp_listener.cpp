@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "sockaddr.hpp"
+#include "wake_stats.hpp"
 
 namespace tern::net {
 
@@ -51,6 +52,7 @@ void UdpListener::drain() {
     }
     const int n = recvmmsg(fd, in_hdr_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;
+    note_received(n);
     for (int i = 0; i < n; ++i) {
       const core::FiveTuple flow{from_sockaddr(reinterpret_cast<sockaddr*>(&in_[i].addr)), local_,
                                  core::Transport::kUdp};
