@@ -1,7 +1,9 @@
 // serve / check-config / --version: load the config, report errors, start the runtime.
 #include "commands.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <iostream>
 
@@ -14,6 +16,8 @@
 #include "ice_servers.hpp"
 #include "signaling/server.hpp"
 #include "live_config.hpp"
+#include "relay_check.hpp"
+#include "sd_notify.hpp"
 #include "runtime_options.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/metrics/exporter.hpp"
@@ -107,6 +111,18 @@ net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& 
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
+// systemd's watchdog (WatchdogSec): pets it at half the interval, and only while every worker
+// keeps answering, so that a stuck worker gets tern restarted.
+void watch_workers(net::Runtime& runtime) {
+  const auto interval = watchdog_interval();
+  if (!interval) return;
+  const auto period = std::max(std::chrono::milliseconds(100),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2));
+  runtime.every(period, [&runtime, max_age = period * 2] {
+    if (runtime.workers_responsive(max_age)) sd_notify("WATCHDOG=1");
+  });
+}
+
 }  // namespace
 
 int print_version() {
@@ -144,6 +160,9 @@ int check_config(const std::string& path) {
               << (result.errors.size() == 1 ? "" : "s") << "\n";
     return 1;
   }
+  if (auto warning = private_relay_warning(*result.config)) {
+    std::cerr << path << ": warning: " << *warning << "\n";
+  }
   std::cout << path << ": ok\n";
   return 0;
 }
@@ -164,7 +183,13 @@ int serve(const std::string& config_path) {
     options.deps.events = &logger;
     net::Runtime runtime(options);
     LiveConfig live(config_path, *result.config, options, runtime, logger);
-    runtime.on_reload([&live] { live.reload("SIGHUP"); });
+    runtime.on_reload([&live] {
+      sd_notify(reloading_state());
+      live.reload("SIGHUP");
+      sd_notify("READY=1");
+    });
+    runtime.on_drain([] { sd_notify("STOPPING=1\nSTATUS=draining: no new allocations"); });
+    watch_workers(runtime);
     runtime.every(std::chrono::seconds(2), [&live] { live.check_files(); });
     AdminContext admin{runtime, live, logger};
     serve_admin(runtime, result.config->admin_socket, admin, logger);
@@ -185,9 +210,16 @@ int serve(const std::string& config_path) {
     }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls,
                  signaling_server ? signaling_server->local().to_string() : std::string());
+    if (auto warning = private_relay_warning(runtime.relay_addresses(), *result.config)) {
+      std::cout << "warning: " << *warning << std::endl;
+      logger.log(net::LogLevel::kWarn, "relay_address_private", {{"detail", *warning}});
+    }
     logger.log(net::LogLevel::kInfo, "started",
                {{"version", TERN_VERSION}, {"workers", std::to_string(runtime.workers())}});
+    // Runs once run() has started the workers: every listener is open and served.
+    boost::asio::post(runtime.main_context(), [] { sd_notify("READY=1\nSTATUS=serving"); });
     runtime.run();
+    sd_notify("STOPPING=1");
     logger.log(net::LogLevel::kInfo, "stopped", {});
     std::cout << "tern: stopped" << std::endl;
     return 0;

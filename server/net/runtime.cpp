@@ -96,6 +96,7 @@ struct Worker {
   std::vector<std::unique_ptr<UdpListener>> retired_udp;  // closed by a reload
   std::vector<std::unique_ptr<StreamListener>> retired_streams;
   std::thread thread;
+  std::atomic<std::chrono::steady_clock::rep> heartbeat{0};  // steady_clock ticks, set on its thread
 };
 
 struct Runtime::Impl {
@@ -113,6 +114,7 @@ struct Runtime::Impl {
   boost::asio::signal_set drain_signal{main_io, SIGTERM};
   boost::asio::signal_set reload_signal{main_io, SIGHUP};
   std::function<void()> reload_hook;
+  std::function<void()> drain_hook;
   std::vector<std::unique_ptr<boost::asio::ssl::context>> retired_tls;  // open connections use them
   std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
   std::vector<std::shared_ptr<std::function<void()>>> ticks;
@@ -267,6 +269,10 @@ void Runtime::for_each_worker_stats(
   for (const auto& w : impl_->workers) visit(w->core.stats());
 }
 
+const RelayAddresses& Runtime::relay_addresses() const noexcept {
+  return impl_->ports->addresses();
+}
+
 std::uint64_t Runtime::relay_ports_in_use(protocol::Family family) const {
   return impl_->ports->in_use(family);
 }
@@ -374,7 +380,7 @@ void Runtime::on_reload(std::function<void()> hook) {
   impl_->reload_hook = std::move(hook);
 }
 
-void Runtime::every(std::chrono::seconds period, std::function<void()> task) {
+void Runtime::every(std::chrono::milliseconds period, std::function<void()> task) {
   auto timer = std::make_unique<boost::asio::steady_timer>(impl_->main_io);
   auto* t = timer.get();
   impl_->timers.push_back(std::move(timer));
@@ -391,9 +397,29 @@ void Runtime::every(std::chrono::seconds period, std::function<void()> task) {
   (*tick)();
 }
 
+void Runtime::on_drain(std::function<void()> hook) {
+  impl_->drain_hook = std::move(hook);
+}
+
+bool Runtime::workers_responsive(std::chrono::steady_clock::duration max_age) {
+  const auto now = std::chrono::steady_clock::now();
+  bool all = true;
+  for (auto& w : impl_->workers) {
+    const std::chrono::steady_clock::time_point seen{
+        std::chrono::steady_clock::duration(w->heartbeat.load(std::memory_order_relaxed))};
+    all = all && now - seen <= max_age;
+    boost::asio::post(w->io, [w = w.get()] {
+      w->heartbeat.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                         std::memory_order_relaxed);
+    });
+  }
+  return all;
+}
+
 void Runtime::drain(std::chrono::seconds deadline) {
   if (!impl_->draining.exchange(true)) {
     impl_->on_each_worker([](Worker& w) { w.core.set_draining(true); });
+    if (impl_->drain_hook) impl_->drain_hook();
   }
   const auto until = std::chrono::steady_clock::now() + deadline;
   every(std::chrono::seconds(1), [this, until] {
@@ -445,6 +471,7 @@ void Runtime::run() {
     for (auto& l : w->udp) l->start();
     for (auto& l : w->streams) l->start();
     w->sweep_every_second();
+    w->heartbeat = std::chrono::steady_clock::now().time_since_epoch().count();
     w->thread = std::thread([w = w.get(), c = impl_->options.coalesce] { w->run(c); });
   }
   impl_->signals.async_wait([this](boost::system::error_code ec, int) {

@@ -12,6 +12,7 @@
 
 #include "http_endpoint.hpp"
 #include "options.hpp"
+#include "relay_ports.hpp"
 
 namespace tern::net {
 
@@ -47,6 +48,8 @@ class Runtime {
   void for_each_worker_stats(const std::function<void(const core::ServerStats&)>& visit) const;
   // Per relay family; a family without relay sockets has none in use and none available.
   std::uint64_t relay_ports_in_use(protocol::Family family) const;
+  // The relay addresses as resolved at start: where relays bind and what clients are told.
+  const RelayAddresses& relay_addresses() const noexcept;
   std::uint64_t relay_ports_available(protocol::Family family) const;
   std::int64_t connections_active(core::Transport transport) const;
   // Listeners are open and relay ports are left (and, later, not draining).
@@ -68,8 +71,13 @@ class Runtime {
   std::size_t update_listeners(const std::vector<ListenerSpec>& wanted);
   // Called on the main thread on SIGHUP.
   void on_reload(std::function<void()> hook);
+  // Called on the main thread when draining starts (SIGTERM or the admin command).
+  void on_drain(std::function<void()> hook);
+  // For a watchdog (main thread): whether every worker ran a heartbeat within `max_age`; then
+  // asks each worker for the next one. A stuck worker stops answering, and this turns false.
+  bool workers_responsive(std::chrono::steady_clock::duration max_age);
   // Runs `task` on the main thread every `period` (file watching).
-  void every(std::chrono::seconds period, std::function<void()> task);
+  void every(std::chrono::milliseconds period, std::function<void()> task);
 
   // Refuses new allocations from now on; exits run() once none is left or at the deadline.
   void drain(std::chrono::seconds deadline);

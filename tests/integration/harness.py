@@ -23,7 +23,8 @@ DEFAULT_LISTEN = [("udp", "127.0.0.1"), ("tcp", "127.0.0.1"), ("tls", "127.0.0.1
 class Tern:
     """Context manager: `with Tern(extra_yaml) as t: t.addr('udp')`."""
 
-    def __init__(self, extra="", config=None, listen=None):
+    def __init__(self, extra="", config=None, listen=None, env=None):
+        self.env = env  # extra environment variables for the server
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
         listeners = "\n".join('  - {transport: %s, address: "%s", port: 0}' % l
                               for l in (listen or DEFAULT_LISTEN))
@@ -39,7 +40,8 @@ class Tern:
         self.proc = None
 
     def __enter__(self):
-        self.proc = subprocess.Popen([TERN, "serve", "--config", self.config_path],
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = subprocess.Popen([TERN, "serve", "--config", self.config_path], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
 

@@ -38,6 +38,7 @@ const SECRET = "netlab-secret";
 const TOKEN = "netlab-token";
 const TERN_IP = "20.0.0.10";
 const CLOUD_IP = "20.0.0.20";  // the 1:1 NAT's public address
+const PRIV_IP = "20.0.0.21";   // another 1:1 NAT, whose tern is not told its public address
 const ROOT_IP = "20.0.0.1";    // this test process, on the lab's internet
 
 const lab = new Lab();
@@ -45,7 +46,7 @@ const logs = [];
 let terns = {};
 const browsers = {};
 
-function ternConfig({ listenIp, relayIp, publicIp }) {
+function ternConfig({ listenIp, relayIp, publicIp, iceHost }) {
   return (dir) => `realm: netlab.example
 workers: 2
 state_dir: ${dir}
@@ -57,7 +58,7 @@ listen:
   - {transport: tls, address: "${listenIp}", port: 5349}
 relay: {address: ${relayIp}${publicIp ? `, public_address: ${publicIp}` : ""}, min_port: 50000, max_port: 50999}
 metrics: {listen: "${listenIp}:9641"}
-signaling: {listen: "${listenIp}:8080", token: ${TOKEN}}
+signaling: {listen: "${listenIp}:8080", token: ${TOKEN}${iceHost ? `, ice_host: ${iceHost}` : ""}}
 auth: {secrets: [${SECRET}]}
 `;
 }
@@ -81,7 +82,8 @@ async function browserIn(ns) {
     executablePath: wrapper,
     timeout: 30000,
     args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--ignore-certificate-errors",
-           "--no-sandbox", `--unsafely-treat-insecure-origin-as-secure=http://${TERN_IP}:8080,http://${CLOUD_IP}:8080`],
+           "--no-sandbox",
+           `--unsafely-treat-insecure-origin-as-secure=${[TERN_IP, CLOUD_IP, PRIV_IP].map((ip) => `http://${ip}:8080`).join(",")}`],
   });
 }
 
@@ -94,13 +96,29 @@ async function relayedBytes(host) {
   return metricSum(r.body, "tern_relayed_bytes_total");
 }
 
-// Two pages, one per client namespace, in one room; returns their states once `done` holds.
-async function twoPages(host, query, label) {
+// Two pages, one per client namespace, in one room (c2's page may get its own query).
+async function twoPages(host, query, label, queryB = query) {
   const room = `lab-${label}-${crypto.randomBytes(4).toString("hex")}`;
   const a = await openPeer(browsers.c1, `c1/${label}`, pageUrl(host, room, query), logs);
   await waitFor("c1 to join", async () => (await a.state()).id, 10000);
-  const b = await openPeer(browsers.c2, `c2/${label}`, pageUrl(host, room, query), logs);
+  const b = await openPeer(browsers.c2, `c2/${label}`, pageUrl(host, room, queryB), logs);
   return [a, b];
+}
+
+// c1 relays through tern, c2 has STUN only: the call needs c2 to reach c1's relayed address.
+async function oneSidedCall(host, waitMs) {
+  const peers = await twoPages(host, "relay=0&transport=udp", `one-sided-${host}`, "relay=0&transport=stun");
+  try {
+    const deadline = Date.now() + waitMs;
+    let states;
+    do {
+      await sleep(500);
+      states = await Promise.all(peers.map((p) => p.state()));
+    } while (Date.now() < deadline && !states.every((x) => x.connected && x.dataChannelOpen));
+    return states;
+  } finally {
+    for (const p of peers) await p.context.close().catch(() => {});
+  }
 }
 
 function isRelayedThrough(pair, ip) {
@@ -157,6 +175,7 @@ describe("tern in a network lab", () => {
     natClient(lab, net, "c1", "20.0.0.11", "192.168.1");
     natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
     oneToOneHost(lab, net, "cloud", CLOUD_IP, "10.10.0");
+    oneToOneHost(lab, net, "priv", PRIV_IP, "10.10.1");
     // This process on the lab's internet (for /metrics and the probes' view), through a veth
     // whose other end is in the bridge namespace: it goes when the lab does.
     const rootIf = `${lab.prefix}r`;
@@ -167,6 +186,8 @@ describe("tern in a network lab", () => {
     execFileSync("ip", ["link", "set", rootIf, "up"]);
     terns.public = await ternIn("tern", { listenIp: TERN_IP, relayIp: TERN_IP });
     terns.cloud = await ternIn("cloud", { listenIp: "10.10.0.2", relayIp: "10.10.0.2", publicIp: CLOUD_IP });
+    // The operator's DNS (ice_host) is right, but relay.public_address was forgotten.
+    terns.priv = await ternIn("priv", { listenIp: "10.10.1.2", relayIp: "10.10.1.2", iceHost: PRIV_IP });
     browsers.c1 = await browserIn("c1");
     browsers.c2 = await browserIn("c2");
   });
@@ -220,4 +241,21 @@ describe("tern in a network lab", () => {
 
   it("through a tern behind a 1:1 NAT with relay.public_address", { timeout: 80000 },
      () => relayedCall(CLOUD_IP, "udp", CLOUD_IP));
+
+  it("behind a 1:1 NAT, relay.public_address decides whether a one-sided relay call connects", { timeout: 90000 }, async () => {
+    const connected = await oneSidedCall(CLOUD_IP, 30000);
+    assert.ok(connected.every((x) => x.connected && x.dataChannelOpen),
+              `with relay.public_address: ${JSON.stringify(connected.map((x) => [x.connectionState, x.selectedPair]))}`);
+    assert.ok(isRelayedThrough(connected[0].selectedPair, CLOUD_IP), JSON.stringify(connected[0].selectedPair));
+    // Without it: tern says so at start, check-config says so, and the call cannot connect.
+    const warning = "relay address 10.10.1.2 is private and relay.public_address is not set";
+    assert.ok(terns.priv.output.some((l) => l.includes(warning)), "no warning at start:\n" + terns.priv.output.join(""));
+    const cfg = path.join(terns.priv.dir, "tern.yaml");
+    const check = execFileSync("sh", ["-c", `ip netns exec ${lab.ns("priv")} "$0" check-config "$1" 2>&1`,
+                                      process.env.TERN_BINARY, cfg], { encoding: "utf8" });
+    assert.ok(check.includes(warning) && check.includes(": ok"), "check-config: " + check);
+    const failed = await oneSidedCall(PRIV_IP, 20000);
+    assert.ok(!failed.every((x) => x.connected), `connected through an unreachable relay address: ${JSON.stringify(failed)}`);
+    console.log(`# 1:1 NAT: with public_address ${connected.map((x) => x.connectionState)}, without ${failed.map((x) => x.connectionState)}`);
+  });
 });
