@@ -128,10 +128,18 @@ signaling::HttpReply signaling_route(const net::Runtime& runtime, const LiveConf
   const std::string username = std::to_string(expiry.count()) + ":" + user;
   const std::string password = auth::rest_password(credentials.secrets.front(), username);
   auto [stun, turn] = urls(runtime, c);
+  if (!c.signaling_ice_urls.empty()) {  // the fleet's URLs instead of this node's
+    stun.clear();
+    turn.clear();
+    for (const auto& u : c.signaling_ice_urls)
+      (u.rfind("stun:", 0) == 0 ? stun : turn).push_back(json::value(u));
+  }
   json::array servers;
   if (!stun.empty()) servers.push_back(json::object{{"urls", std::move(stun)}});
-  servers.push_back(
-      json::object{{"urls", std::move(turn)}, {"username", username}, {"credential", password}});
+  if (!turn.empty()) {
+    servers.push_back(
+        json::object{{"urls", std::move(turn)}, {"username", username}, {"credential", password}});
+  }
   json::object body{{"iceServers", std::move(servers)}, {"ttl", kTtl.count()}};
   return {200, "application/json", json::serialize(body)};
 }

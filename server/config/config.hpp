@@ -95,6 +95,9 @@ struct Config {
   std::string signaling_listen;
   std::string signaling_token;
   std::string signaling_ice_host;  // host name for turn:/turns: URLs; empty = an address
+  // The URLs /api/ice-servers hands out instead of this node's own: a fleet's DNS name or every
+  // node ("turn:turn.example.org:3478?transport=udp", "stun:..."); empty = this node's.
+  std::vector<std::string> signaling_ice_urls;
   std::string admin_socket = "/run/tern/admin.sock";
   std::string log_level = "info";
   std::string log_format = "text";

@@ -286,7 +286,10 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           w.map(n, "signaling",
                 {{"listen", w.string(c.signaling_listen, "signaling.listen")},
                  {"token", w.string(c.signaling_token, "signaling.token")},
-                 {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")}});
+                 {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")},
+                 {"ice_urls",
+                  w.string_list(c.signaling_ice_urls, "signaling.ice_urls", is_ice_url,
+                                "a stun:, turn: or turns: URL")}});
           if (!c.signaling_listen.empty() && !is_ip_port(c.signaling_listen)) {
             w.error(n, "signaling.listen must be IP:port ([v6]:port for IPv6) or empty");
           }
@@ -370,6 +373,17 @@ bool parse_duration(const std::string& text, std::chrono::seconds& out) {
   }
   out = std::chrono::seconds(static_cast<std::int64_t>(seconds));
   return true;
+}
+
+bool is_ice_url(const std::string& text) {
+  for (const char* scheme : {"stun:", "turn:", "turns:"}) {
+    const std::string_view prefix(scheme);
+    if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0 &&
+        text.find_first_of(" \t\r\n\"") == std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool is_valid_cidr(const std::string& text) {

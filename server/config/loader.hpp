@@ -34,6 +34,8 @@ bool parse_duration(const std::string& text, std::chrono::seconds& out);
 bool is_valid_cidr(const std::string& text);
 // A peers.allow entry: a CIDR, optionally with ports: "10.0.0.5:5000-5100", "[2001:db8::5]:443".
 bool is_valid_peer_range(const std::string& text);
+// "stun:HOST[:PORT]", "turn:HOST[:PORT][?transport=udp|tcp]" or "turns:...", without spaces.
+bool is_ice_url(const std::string& text);
 
 // Where tern keeps generated state such as the self-signed certificate.
 std::string resolve_state_dir(const Config& config);

@@ -9,92 +9,26 @@
 const { describe, it, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
-const fs = require("node:fs");
-const os = require("node:os");
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
-const { Lab, canRun, sweepStale, internet, natClient, oneToOneHost } = require("./lab");
+const { Lab, sweepStale, internet, natClient, oneToOneHost } = require("./lab");
+const {
+  pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl, relayedBytes,
+  isRelayedThrough, closeAll,
+} = require("./common");
+const { sleep, waitFor, openPeer } = pages;
 
-const E2E = path.join(__dirname, "..", "e2e");
-const { startTern, httpGet, metricSum } = require(path.join(E2E, "tern"));
-const { sleep, waitFor, openPeer } = require(path.join(E2E, "pages"));
-const { chromium } = require(path.join(E2E, "node_modules", "playwright-core"));
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+skipUnlessRunnable(280);
 
-const why = canRun() || (fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}`);
-if (why) {
-  if (process.env.TERN_NETLAB_REQUIRED === "1") {
-    console.error(`netlab: cannot run (${why}) but TERN_NETLAB_REQUIRED=1`);
-    process.exit(1);
-  }
-  console.log(`# SKIP netlab: ${why}`);
-  process.exit(77);
-}
-const SUITE_LIMIT_MS = 280 * 1000;
-setTimeout(() => { console.error(`netlab: still running after ${SUITE_LIMIT_MS / 1000} s, aborting`); process.exit(2); },
-           SUITE_LIMIT_MS).unref();
-
-const SECRET = "netlab-secret";
-const TOKEN = "netlab-token";
 const TERN_IP = "20.0.0.10";
 const CLOUD_IP = "20.0.0.20";  // the 1:1 NAT's public address
 const PRIV_IP = "20.0.0.21";   // another 1:1 NAT, whose tern is not told its public address
-const ROOT_IP = "20.0.0.1";    // this test process, on the lab's internet
+const ORIGINS = [TERN_IP, CLOUD_IP, PRIV_IP].map((ip) => `http://${ip}:8080`);
 
 const lab = new Lab();
 const logs = [];
-let terns = {};
+const terns = {};
 const browsers = {};
-
-function ternConfig({ listenIp, relayIp, publicIp, iceHost }) {
-  return (dir) => `realm: netlab.example
-workers: 2
-state_dir: ${dir}
-admin: {socket: ${dir}/admin.sock}
-listen:
-  - {transport: udp, address: "${listenIp}", port: 3478}
-  - {transport: udp, address: "${listenIp}", port: 3479}
-  - {transport: tcp, address: "${listenIp}", port: 3478}
-  - {transport: tls, address: "${listenIp}", port: 5349}
-relay: {address: ${relayIp}${publicIp ? `, public_address: ${publicIp}` : ""}, min_port: 50000, max_port: 50999}
-metrics: {listen: "${listenIp}:9641"}
-signaling: {listen: "${listenIp}:8080", token: ${TOKEN}${iceHost ? `, ice_host: ${iceHost}` : ""}}
-auth: {secrets: [${SECRET}]}
-`;
-}
-
-async function ternIn(ns, opts) {
-  return startTern({
-    config: ternConfig(opts),
-    spawn: (binary, args) => lab.spawn(ns, binary, args),
-    need: ["udp", "tcp", "tls", "metrics", "signaling"],
-  });
-}
-
-// A Chromium that runs inside namespace `ns` (Playwright talks to it over a pipe, which crosses
-// namespaces). Pages are served from the lab's public addresses over http: treat those origins
-// as secure so the fake camera works.
-async function browserIn(ns) {
-  const wrapper = path.join(os.tmpdir(), `${lab.ns(ns)}-chromium.sh`);
-  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.ns(ns)} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
-  lab.tempFiles = (lab.tempFiles || []).concat(wrapper);
-  return chromium.launch({
-    executablePath: wrapper,
-    timeout: 30000,
-    args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--ignore-certificate-errors",
-           "--no-sandbox",
-           `--unsafely-treat-insecure-origin-as-secure=${[TERN_IP, CLOUD_IP, PRIV_IP].map((ip) => `http://${ip}:8080`).join(",")}`],
-  });
-}
-
-function pageUrl(host, room, query) {
-  return `http://${host}:8080/?room=${room}&${query}#token=${TOKEN}`;
-}
-
-async function relayedBytes(host) {
-  const r = await httpGet(`http://${host}:9641/metrics`);
-  return metricSum(r.body, "tern_relayed_bytes_total");
-}
 
 // Two pages, one per client namespace, in one room (c2's page may get its own query).
 async function twoPages(host, query, label, queryB = query) {
@@ -121,9 +55,6 @@ async function oneSidedCall(host, waitMs) {
   }
 }
 
-function isRelayedThrough(pair, ip) {
-  return [pair.local, pair.remote].some((c) => c.candidateType === "relay" && c.address === ip);
-}
 
 async function relayedCall(host, transport, relayIp) {
   const peers = await twoPages(host, `relay=0&transport=${transport}`, `${transport}-${host}`);
@@ -176,27 +107,17 @@ describe("tern in a network lab", () => {
     natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
     oneToOneHost(lab, net, "cloud", CLOUD_IP, "10.10.0");
     oneToOneHost(lab, net, "priv", PRIV_IP, "10.10.1");
-    // This process on the lab's internet (for /metrics and the probes' view), through a veth
-    // whose other end is in the bridge namespace: it goes when the lab does.
-    const rootIf = `${lab.prefix}r`;
-    execFileSync("ip", ["link", "add", rootIf, "type", "veth", "peer", "name", "vroot", "netns", lab.ns("inet")]);
-    lab.exec("inet", "ip", ["link", "set", "vroot", "master", "br0"]);
-    lab.exec("inet", "ip", ["link", "set", "vroot", "up"]);
-    execFileSync("ip", ["addr", "add", `${ROOT_IP}/24`, "dev", rootIf]);
-    execFileSync("ip", ["link", "set", rootIf, "up"]);
-    terns.public = await ternIn("tern", { listenIp: TERN_IP, relayIp: TERN_IP });
-    terns.cloud = await ternIn("cloud", { listenIp: "10.10.0.2", relayIp: "10.10.0.2", publicIp: CLOUD_IP });
+    attachTestProcess(lab);
+    terns.public = await ternIn(lab, "tern", { listenIp: TERN_IP, relayIp: TERN_IP });
+    terns.cloud = await ternIn(lab, "cloud", { listenIp: "10.10.0.2", relayIp: "10.10.0.2", publicIp: CLOUD_IP });
     // The operator's DNS (ice_host) is right, but relay.public_address was forgotten.
-    terns.priv = await ternIn("priv", { listenIp: "10.10.1.2", relayIp: "10.10.1.2", iceHost: PRIV_IP });
-    browsers.c1 = await browserIn("c1");
-    browsers.c2 = await browserIn("c2");
+    terns.priv = await ternIn(lab, "priv", { listenIp: "10.10.1.2", relayIp: "10.10.1.2", iceHost: PRIV_IP });
+    browsers.c1 = await browserIn(lab, "c1", ORIGINS);
+    browsers.c2 = await browserIn(lab, "c2", ORIGINS);
   });
 
   after(async () => {
-    for (const b of Object.values(browsers)) await b.close().catch(() => {});
-    for (const t of Object.values(terns)) await t.stop().catch(() => {});
-    lab.destroy();
-    for (const f of lab.tempFiles || []) fs.rmSync(f, { force: true });
+    await closeAll(lab, browsers, terns);
     assert.deepEqual(lab.leftovers(), [], "namespaces left behind");
   });
 

@@ -1,0 +1,143 @@
+// A fleet of three tern nodes in the lab, each with its own public address, sharing only the
+// TURN REST secret: credentials from any node work on every node, /api/ice-servers lists the
+// fleet, and a drained node keeps its allocations while sending new ones to a live node (300
+// ALTERNATE-SERVER), so new calls land elsewhere. Run as root:
+//   TERN_BINARY=$PWD/build/release/server/app/tern node tests/netlab/fleet.js
+"use strict";
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const crypto = require("node:crypto");
+const path = require("node:path");
+const { execFileSync, spawn } = require("node:child_process");
+const { Lab, sweepStale, internet, natClient } = require("./lab");
+const {
+  TOKEN, httpGet, pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl,
+  isRelayedThrough, closeAll,
+} = require("./common");
+const { waitFor, openPeer } = pages;
+
+skipUnlessRunnable(240);
+
+const NODES = { n1: "20.0.0.31", n2: "20.0.0.32", n3: "20.0.0.33" };
+const FLEET_URLS = Object.values(NODES).map((ip) => `turn:${ip}:3478?transport=udp`);
+const ORIGINS = Object.values(NODES).map((ip) => `http://${ip}:8080`);
+const lab = new Lab();
+const logs = [];
+const terns = {};
+const browsers = {};
+
+async function iceServers(ip) {
+  const r = await httpGet(`http://${ip}:8080/api/ice-servers`, { Authorization: `Bearer ${TOKEN}` });
+  assert.equal(r.status, 200, `${ip}: ${r.body}`);
+  return JSON.parse(r.body);
+}
+
+function credentialOf(body) {
+  const entry = body.iceServers.find((s) => s.username);
+  return [entry.username, entry.credential];
+}
+
+// Runs fleet_probe.py from this process (on the lab's internet); returns its JSON lines.
+function probe(...args) {
+  const out = execFileSync("python3", [path.join(__dirname, "fleet_probe.py"), ...args], { encoding: "utf8" });
+  return out.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+describe("a fleet of tern nodes", () => {
+  before(async () => {
+    sweepStale();
+    const net = internet(lab);
+    for (const [name, ip] of Object.entries(NODES)) {
+      lab.addNamespace(name);
+      net.attach(name, ip);
+    }
+    natClient(lab, net, "c1", "20.0.0.11", "192.168.1");
+    natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
+    attachTestProcess(lab);
+    for (const [name, ip] of Object.entries(NODES)) {
+      // n1 names n2 as the node to send new clients to while it drains.
+      const extra = name === "n1" ? `alternate_servers: ["${NODES.n2}:3478"]\n` : "";
+      terns[name] = await ternIn(lab, name, { listenIp: ip, relayIp: ip, iceUrls: FLEET_URLS, extra });
+    }
+    browsers.c1 = await browserIn(lab, "c1", ORIGINS);
+    browsers.c2 = await browserIn(lab, "c2", ORIGINS);
+  });
+
+  after(async () => {
+    await closeAll(lab, browsers, terns);
+    assert.deepEqual(lab.leftovers(), [], "namespaces left behind");
+  });
+
+  it("credentials minted by any node work on every node", { timeout: 30000 }, async () => {
+    for (const [from, ip] of Object.entries(NODES)) {
+      const [user, pass] = credentialOf(await iceServers(ip));
+      for (const [on, target] of Object.entries(NODES)) {
+        const [result] = probe("allocate", `${target}:3478`, user, pass);
+        assert.equal(result.code, 200, `a credential from ${from} on ${on}: ${JSON.stringify(result)}`);
+        assert.ok(result.relayed.startsWith(`${target}:`), JSON.stringify(result));
+      }
+    }
+  });
+
+  it("/api/ice-servers lists the fleet, not only the node that answered", { timeout: 10000 }, async () => {
+    for (const ip of Object.values(NODES)) {
+      const body = await iceServers(ip);
+      const urls = body.iceServers.flatMap((s) => s.urls);
+      assert.deepEqual(urls, FLEET_URLS, `${ip}: ${JSON.stringify(body)}`);
+    }
+  });
+
+  it("a drained node keeps its allocations and sends new ones to a live node", { timeout: 40000 }, async () => {
+    const [user, pass] = credentialOf(await iceServers(NODES.n1));
+    const held = spawn("python3", [path.join(__dirname, "fleet_probe.py"), "allocate", `${NODES.n1}:3478`, user, pass,
+                                   "--keep", "4"]);
+    let out = "";
+    held.stdout.on("data", (d) => { out += d; });
+    const first = await waitFor("the allocation on n1", async () => {
+      const line = out.split("\n")[0];
+      return line && JSON.parse(line);
+    }, 10000);
+    assert.equal(first.code, 200, JSON.stringify(first));
+    const drain = execFileSync(process.env.TERN_BINARY,
+                               ["drain", "--socket", path.join(terns.n1.dir, "admin.sock"), "--deadline", "5m"],
+                               { encoding: "utf8" });
+    assert.match(drain, /allocations/);
+    const [refused] = probe("allocate", `${NODES.n1}:3478`, user, pass);
+    assert.equal(refused.code, 300, `a new Allocate on a draining node: ${JSON.stringify(refused)}`);
+    assert.equal(refused.alternate, `${NODES.n2}:3478`);
+    await new Promise((r) => held.on("exit", r));
+    const refreshes = JSON.parse(out.trim().split("\n").pop()).refreshes;
+    assert.ok(refreshes.length >= 3 && refreshes.every((c) => c === 200),
+              `the allocation made before the drain: refreshes ${JSON.stringify(refreshes)}`);
+    const ready = await httpGet(`http://${NODES.n1}:9641/readyz`);
+    assert.equal(ready.status, 503, "a draining node is not ready");
+  });
+
+  it("new calls land on the nodes that are not draining", { timeout: 80000 }, async () => {
+    const room = `fleet-${crypto.randomBytes(4).toString("hex")}`;
+    const url = pageUrl(NODES.n2, room, "transport=udp");  // relay only: every pair is relayed
+    const peers = [];
+    try {
+      peers.push(await openPeer(browsers.c1, "c1/fleet", url, logs));
+      await waitFor("c1 to join", async () => (await peers[0].state()).id, 10000);
+      peers.push(await openPeer(browsers.c2, "c2/fleet", url, logs));
+      const states = await waitFor("a call through the fleet", async () => {
+        const s = await Promise.all(peers.map((p) => p.state()));
+        return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
+      }, 45000);
+      for (const s of states) {
+        const relays = [s.selectedPair.local, s.selectedPair.remote].filter((c) => c.candidateType === "relay");
+        assert.ok(relays.length > 0, JSON.stringify(s.selectedPair));
+        assert.ok(!isRelayedThrough(s.selectedPair, NODES.n1), `a new call went through the draining n1: ${JSON.stringify(s.selectedPair)}`);
+        assert.ok(relays.every((c) => c.address === NODES.n2 || c.address === NODES.n3), JSON.stringify(s.selectedPair));
+      }
+      console.log(`# fleet call: ${JSON.stringify(states.map((s) => s.selectedPair))}`);
+    } catch (e) {
+      const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
+      e.message += `\n--- states ${JSON.stringify(states)}\n--- logs\n${logs.slice(-30).join("\n")}`;
+      throw e;
+    } finally {
+      for (const p of peers) await p.context.close().catch(() => {});
+    }
+  });
+});
