@@ -343,8 +343,9 @@ run_one() {  # round target shape
   local gen=("${on_gen_cpu[@]}")
   is_default_shape "$shape" && gen=()
   if [[ $shape == audiodef ]]; then
+    start_uclient_peer || rc=$?  # here, not in $(...): its pid must reach cleanup()
     # shellcheck disable=SC2046
-    line=$(start_uclient_peer && python3 "$root/bench/uclient_run.py" --server "$addr" \
+    line=$( ((rc == 0)) && python3 "$root/bench/uclient_run.py" --server "$addr" \
       --server-pid "$server_pid" --peer "127.0.0.2:$uclient_peer_port" --label "$target" \
       --shape "$shape" --round "$round" $(uclient_args) 2>>"$out/bench.err") || rc=$?
   else

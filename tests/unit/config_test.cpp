@@ -21,6 +21,25 @@ TEST(Config, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(r.config->metrics_listen, "127.0.0.1:9641");
   EXPECT_FALSE(r.config->stun.rfc3489);
   EXPECT_EQ(r.config->coalesce_us, 250u);
+  // Quotas that serve shared and REST names (docs/turn.md, "Quotas").
+  EXPECT_EQ(r.config->limits.allocations_per_user, 0u);
+  EXPECT_EQ(r.config->limits.allocations_per_source_ip, 1000u);
+  EXPECT_EQ(r.config->limits.unauthenticated_replies_per_second, 20u);
+  EXPECT_EQ(r.config->limits.unauthenticated_reply_burst, 512u);
+  EXPECT_TRUE(r.config->signaling_ice_urls.empty());
+}
+
+TEST(Config, ReadsTheFleetQuotaAndPortKeys) {
+  auto r = load(R"(
+limits: {allocations_per_source_ip: 7, unauthenticated_reply_burst: 64}
+peers: {allow: ["203.0.113.5:5000-5100", "[2001:db8::5]:443", 10.0.0.0/8]}
+signaling: {listen: "127.0.0.1:8080", ice_urls: ["stun:turn.example.org", "turn:turn.example.org:3478?transport=udp"]}
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
+  EXPECT_EQ(r.config->limits.allocations_per_source_ip, 7u);
+  EXPECT_EQ(r.config->limits.unauthenticated_reply_burst, 64u);
+  EXPECT_EQ(r.config->peers.allow.size(), 3u);
+  EXPECT_EQ(r.config->signaling_ice_urls.size(), 2u);
 }
 
 TEST(Config, EmbeddedDefaultLoadsCleanly) {
@@ -134,6 +153,11 @@ TEST(Config, RejectsBadValues) {
       "metrics: {listen: \"localhost:9641\"}",
       "signaling: {listen: \"127.0.0.1:80800\"}",
       "realm: ''",
+      "peers: {allow: [\"10.0.0.5:\"]}",
+      "peers: {allow: [\"10.0.0.5:http\"]}",
+      "limits: {unauthenticated_reply_burst: 0}",
+      "signaling: {ice_urls: [\"http://example.org\"]}",
+      "signaling: {ice_urls: [\"turn:\"]}",
   };
   for (const char* text : bad) {
     auto r = load(text);
