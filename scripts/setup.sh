@@ -8,7 +8,11 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium)
 
+# The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
+package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)
+
 want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--package" || "${1:-}" == "--test" ]]; then want+=("${package_pkgs[@]}"); fi
 if [[ "${1:-}" == "--test" ]]; then
   want+=("${test_pkgs[@]}")
   # Node.js from any source will do (some images ship it outside dpkg); Debian's otherwise.

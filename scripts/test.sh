@@ -22,6 +22,15 @@ build/plain/server/app/tern --version
 build/plain/server/app/tern print-default-config >build/plain/default.yaml
 build/plain/server/app/tern check-config build/plain/default.yaml
 
+# The Debian package, checked by lintian and installed into a clean Debian 12 root.
+step "debian package"
+deb=$(scripts/package.sh)
+if [[ $(id -u) -eq 0 ]]; then
+  tests/package/test_deb.sh "$deb"
+else
+  echo "debian package: not root, so not installed into a clean root (tests/package/test_deb.sh)"
+fi
+
 for preset in release asan; do
   step "build $preset"
   cmake --preset "$preset" >/dev/null
