@@ -34,4 +34,19 @@ async function openPeer(browser, name, url, logs) {
   return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
 }
 
-module.exports = { sleep, within, waitFor, openPeer };
+// Runs `body()` with the pages in `peers` (which it may still fill), closing their contexts
+// afterwards; a failure's message gets every page's state, the last page logs and `extra()`.
+async function withPages(peers, logs, body, extra = () => "") {
+  try {
+    return await body();
+  } catch (e) {
+    const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
+    e.message += `\n--- page states\n${JSON.stringify(states, null, 1)}\n--- page logs\n` +
+                 `${logs.slice(-60).join("\n")}${extra()}`;
+    throw e;
+  } finally {
+    for (const p of peers) await p.context.close().catch(() => {});
+  }
+}
+
+module.exports = { sleep, within, waitFor, openPeer, withPages };

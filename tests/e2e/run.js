@@ -8,7 +8,7 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const { startTern, httpGet, metricSum, RELAY_MIN_PORT, RELAY_MAX_PORT } = require("./tern");
-const { sleep, within, waitFor, openPeer: openPage } = require("./pages");
+const { sleep, within, waitFor, openPeer: openPage, withPages } = require("./pages");
 
 let chromium, WebSocket;
 try {
@@ -31,6 +31,7 @@ setTimeout(() => { console.error(`e2e: suite still running after ${SUITE_LIMIT_M
 let tern = null;
 let browser = null;
 const openPeer = (name, url, logs) => openPage(browser, name, url, logs);
+const ternTail = () => `\n--- tern output (tail)\n${tern.output.slice(-30).join("")}`;
 
 async function metrics() {
   const r = await httpGet(tern.url("metrics", "/metrics"));
@@ -58,7 +59,7 @@ async function call(transport) {
   const logs = [];
   const peers = [];
   const bytesBefore = metricSum(await metrics(), "tern_relayed_bytes_total");
-  try {
+  await withPages(peers, logs, async () => {
     // A joins first (and waits, polite); B joins second and makes the offer.
     const a = await openPeer("A", url, logs);
     peers.push(a);
@@ -118,14 +119,7 @@ async function call(transport) {
     const bytesAfter = metricSum(await metrics(), "tern_relayed_bytes_total");
     assert.ok(bytesAfter > bytesBefore, `tern_relayed_bytes_total did not rise (${bytesBefore} -> ${bytesAfter})`);
     console.log(`# ${transport}: ${seen}; relayed bytes +${bytesAfter - bytesBefore}`);
-  } catch (e) {
-    const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
-    e.message += `\n--- page states\n${JSON.stringify(states, null, 1)}\n--- page logs\n${logs.slice(-60).join("\n")}` +
-                 `\n--- tern output (tail)\n${tern.output.slice(-30).join("")}`;
-    throw e;
-  } finally {
-    for (const p of peers) await p.context.close().catch(() => {});
-  }
+  }, ternTail);
 }
 
 // ---- A signaling client --------------------------------------------------------------------
@@ -233,7 +227,7 @@ describe("tern end to end", () => {
     // makes three allocations: 18 in all, under names /api/ice-servers mints per visitor.
     const logs = [];
     const peers = [];
-    try {
+    await withPages(peers, logs, async () => {
       const rooms = [1, 2, 3].map((i) => `tabs-${i}-${process.pid}-${crypto.randomBytes(3).toString("hex")}`);
       for (const room of rooms) {
         const url = tern.url("signaling", `/?room=${room}`);
@@ -263,14 +257,7 @@ describe("tern end to end", () => {
       assert.ok(metricSum(m, "tern_allocations_active") >= 6, "tern_allocations_active < 6");
       assert.equal(metricSum(m, "tern_requests_total", { method: "allocate", code: "486" }), 0,
                    "an Allocate got 486 Allocation Quota Reached");
-    } catch (e) {
-      const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
-      e.message += `\n--- page states\n${JSON.stringify(states, null, 1)}\n--- page logs\n${logs.slice(-60).join("\n")}` +
-                   `\n--- tern output (tail)\n${tern.output.slice(-30).join("")}`;
-      throw e;
-    } finally {
-      for (const p of peers) await p.context.close().catch(() => {});
-    }
+    }, ternTail);
   });
 
   it("gathers a server-reflexive candidate from the stun: URL", { timeout: 40000 }, async () => {

@@ -14,7 +14,7 @@ const {
   TOKEN, httpGet, pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl,
   isRelayedThrough, closeAll,
 } = require("./common");
-const { waitFor, openPeer } = pages;
+const { waitFor, openPeer, withPages } = pages;
 
 skipUnlessRunnable(240);
 
@@ -117,7 +117,7 @@ describe("a fleet of tern nodes", () => {
     const room = `fleet-${crypto.randomBytes(4).toString("hex")}`;
     const url = pageUrl(NODES.n2, room, "transport=udp");  // relay only: every pair is relayed
     const peers = [];
-    try {
+    await withPages(peers, logs, async () => {
       peers.push(await openPeer(browsers.c1, "c1/fleet", url, logs));
       await waitFor("c1 to join", async () => (await peers[0].state()).id, 10000);
       peers.push(await openPeer(browsers.c2, "c2/fleet", url, logs));
@@ -132,12 +132,6 @@ describe("a fleet of tern nodes", () => {
         assert.ok(relays.every((c) => c.address === NODES.n2 || c.address === NODES.n3), JSON.stringify(s.selectedPair));
       }
       console.log(`# fleet call: ${JSON.stringify(states.map((s) => s.selectedPair))}`);
-    } catch (e) {
-      const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
-      e.message += `\n--- states ${JSON.stringify(states)}\n--- logs\n${logs.slice(-30).join("\n")}`;
-      throw e;
-    } finally {
-      for (const p of peers) await p.context.close().catch(() => {});
-    }
+    });
   });
 });

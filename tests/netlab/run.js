@@ -16,7 +16,7 @@ const {
   pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl, relayedBytes,
   isRelayedThrough, closeAll,
 } = require("./common");
-const { sleep, waitFor, openPeer } = pages;
+const { sleep, waitFor, openPeer, withPages } = pages;
 
 skipUnlessRunnable(280);
 
@@ -59,7 +59,7 @@ async function oneSidedCall(host, waitMs) {
 async function relayedCall(host, transport, relayIp) {
   const peers = await twoPages(host, `relay=0&transport=${transport}`, `${transport}-${host}`);
   const before = await relayedBytes(host);
-  try {
+  await withPages(peers, logs, async () => {
     const states = await waitFor(`a call over ${transport} through ${host}`, async () => {
       const s = await Promise.all(peers.map((p) => p.state()));
       return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
@@ -84,13 +84,7 @@ async function relayedCall(host, transport, relayIp) {
     const after = await relayedBytes(host);
     assert.ok(after > before, `tern relayed nothing (${before} -> ${after})`);
     console.log(`# ${transport} via ${host}: ${JSON.stringify(states.map((s) => s.selectedPair))}`);
-  } catch (e) {
-    const states = await Promise.all(peers.map((p) => p.state().catch((x) => String(x))));
-    e.message += `\n--- states ${JSON.stringify(states)}\n--- logs\n${logs.slice(-40).join("\n")}`;
-    throw e;
-  } finally {
-    for (const p of peers) await p.context.close().catch(() => {});
-  }
+  });
 }
 
 function probe(ns, ...args) {
