@@ -33,7 +33,7 @@ function skipUnlessRunnable(limitSeconds) {
 
 // tern's config for a lab node: listeners on `listenIp` (UDP 3478 and 3479, TCP 3478, TLS
 // 5349), signaling on :8080 with the lab token, metrics on :9641, the lab's REST secret.
-function ternConfig({ listenIp, relayIp, publicIp, iceHost, iceUrls, extra = "" }) {
+function ternConfig({ listenIp, relayIp, publicIp, iceHost, iceUrls, listenV6, extra = "" }) {
   return (dir) => `realm: netlab.example
 workers: 2
 state_dir: ${dir}
@@ -43,7 +43,7 @@ listen:
   - {transport: udp, address: "${listenIp}", port: 3479}
   - {transport: tcp, address: "${listenIp}", port: 3478}
   - {transport: tls, address: "${listenIp}", port: 5349}
-relay: {address: ${relayIp}${publicIp ? `, public_address: ${publicIp}` : ""}, min_port: 50000, max_port: 50999}
+${listenV6 ? `  - {transport: udp, address: "${listenV6}", port: 3478}\n` : ""}relay: {address: ${relayIp}${publicIp ? `, public_address: ${publicIp}` : ""}, min_port: 50000, max_port: 50999}
 metrics: {listen: "${listenIp}:9641"}
 signaling: {listen: "${listenIp}:8080", token: ${TOKEN}${iceHost ? `, ice_host: ${iceHost}` : ""}${
     iceUrls ? `, ice_urls: [${iceUrls.map((u) => `"${u}"`).join(", ")}]` : ""}}

@@ -127,10 +127,11 @@ function internet(lab) {
   lab.exec("inet", "ip", ["link", "add", "br0", "type", "bridge"]);
   lab.exec("inet", "ip", ["link", "set", "br0", "up"]);
   return {
+    // `ip` on the bridge: an IPv4 address (a /24), an IPv6 one (a /64), or null for none.
     attach(name, ip) {
       const [inside, bridgeSide] = lab.link(name, "inet");
       lab.exec("inet", "ip", ["link", "set", bridgeSide, "master", "br0"]);
-      lab.addr(name, inside, `${ip}/24`);
+      if (ip) lab.addr(name, inside, ip.includes(":") ? `${ip}/64` : `${ip}/24`);
       return inside;
     },
   };

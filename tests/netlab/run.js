@@ -13,7 +13,7 @@ const path = require("node:path");
 const { execFileSync } = require("node:child_process");
 const { Lab, sweepStale, internet, natClient, oneToOneHost } = require("./lab");
 const {
-  pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl, relayedBytes,
+  SECRET, pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl, relayedBytes,
   isRelayedThrough, closeAll,
 } = require("./common");
 const { sleep, waitFor, openPeer, withPages } = pages;
@@ -23,6 +23,9 @@ skipUnlessRunnable(280);
 const TERN_IP = "20.0.0.10";
 const CLOUD_IP = "20.0.0.20";  // the 1:1 NAT's public address
 const PRIV_IP = "20.0.0.21";   // another 1:1 NAT, whose tern is not told its public address
+const TERN_V6 = "2600:1::10";  // tern's IPv6 address (the lab's internet is dual stack)
+const V6_CLIENT = "2600:1::20";
+const V4_PEER = "20.0.0.40";   // an IPv4-only peer (turnutils_peer)
 const ORIGINS = [TERN_IP, CLOUD_IP, PRIV_IP].map((ip) => `http://${ip}:8080`);
 
 const lab = new Lab();
@@ -96,13 +99,18 @@ describe("tern in a network lab", () => {
     sweepStale();
     const net = internet(lab);
     lab.addNamespace("tern");
-    net.attach("tern", TERN_IP);
+    const ternIf = net.attach("tern", TERN_IP);
+    lab.addr("tern", ternIf, `${TERN_V6}/64`);
+    lab.addNamespace("c6");  // IPv6 only
+    net.attach("c6", V6_CLIENT);
+    lab.addNamespace("peer4");  // IPv4 only
+    net.attach("peer4", V4_PEER);
     natClient(lab, net, "c1", "20.0.0.11", "192.168.1");
     natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
     oneToOneHost(lab, net, "cloud", CLOUD_IP, "10.10.0");
     oneToOneHost(lab, net, "priv", PRIV_IP, "10.10.1");
     attachTestProcess(lab);
-    terns.public = await ternIn(lab, "tern", { listenIp: TERN_IP, relayIp: TERN_IP });
+    terns.public = await ternIn(lab, "tern", { listenIp: TERN_IP, relayIp: TERN_IP, listenV6: TERN_V6 });
     terns.cloud = await ternIn(lab, "cloud", { listenIp: "10.10.0.2", relayIp: "10.10.0.2", publicIp: CLOUD_IP });
     // The operator's DNS (ice_host) is right, but relay.public_address was forgotten.
     terns.priv = await ternIn(lab, "priv", { listenIp: "10.10.1.2", relayIp: "10.10.1.2", iceHost: PRIV_IP });
@@ -172,5 +180,21 @@ describe("tern in a network lab", () => {
     const failed = await oneSidedCall(PRIV_IP, 20000);
     assert.ok(!failed.every((x) => x.connected), `connected through an unreachable relay address: ${JSON.stringify(failed)}`);
     console.log(`# 1:1 NAT: with public_address ${connected.map((x) => x.connectionState)}, without ${failed.map((x) => x.connectionState)}`);
+  });
+
+  it("an IPv6-only client reaches an IPv4 peer through tern (turnutils_uclient)", { timeout: 60000 }, () => {
+    assert.equal(lab.exec("c6", "ip", ["-4", "addr", "show", "scope", "global"]).trim(), "", "c6 has an IPv4 address");
+    lab.spawn("peer4", "turnutils_peer", ["-L", V4_PEER, "-p", "3480"]);
+    const user = `${Math.floor(Date.now() / 1000) + 600}:ipv6-client`;
+    const pass = crypto.createHmac("sha1", SECRET).update(user).digest("base64");
+    // -s: Send indications (Debian's uclient picks channel numbers RFC 8656 no longer allows).
+    const out = lab.exec("c6", "timeout", ["40", "turnutils_uclient", "-s", "-u", user, "-w", pass, "-p", "3478",
+                                           "-n", "50", "-m", "2", "-l", "120", "-e", V4_PEER, "-r", "3480", TERN_V6]);
+    const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(out);
+    const lost = /Total lost packets (\d+)/.exec(out);
+    assert.ok(totals, out.slice(-2000));
+    assert.deepEqual([Number(totals[1]), Number(totals[2])], [100, 100], out.slice(-2000));
+    assert.equal(Number(lost[1]), 0, out.slice(-2000));
+    console.log(`# IPv6 client ${V6_CLIENT} -> tern [${TERN_V6}] -> IPv4 peer ${V4_PEER}: 100/100 messages`);
   });
 });
