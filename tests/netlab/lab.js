@@ -74,7 +74,7 @@ class Lab {
     sh("ip", ["netns", "add", ns]);
     this.namespaces.push(ns);
     this.exec(name, "ip", ["link", "set", "lo", "up"]);
-    this.exec(name, "sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=0"]);
+    this.sysctl(name, "net/ipv6/conf/all/disable_ipv6", 0);
   }
 
   // A veth pair between namespaces a and b; returns the two interface names.
@@ -96,8 +96,13 @@ class Lab {
   }
 
   forwarding(name) {
-    this.exec(name, "sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
-    this.exec(name, "sysctl", ["-qw", "net.ipv6.conf.all.forwarding=1"]);
+    this.sysctl(name, "net/ipv4/ip_forward", 1);
+    this.sysctl(name, "net/ipv6/conf/all/forwarding", 1);
+  }
+
+  // Writes /proc/sys/KEY inside the namespace (no dependency on procps' sysctl).
+  sysctl(name, key, value) {
+    this.exec(name, "sh", ["-c", `echo ${value} > /proc/sys/${key}`]);
   }
 
   nft(name, ruleset) {
