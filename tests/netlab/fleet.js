@@ -19,12 +19,24 @@ const { waitFor, openPeer, withPages } = pages;
 skipUnlessRunnable(240);
 
 const NODES = { n1: "20.0.0.31", n2: "20.0.0.32", n3: "20.0.0.33" };
+// Serves the pages and signaling of the rolling-restart calls and is never restarted; not in
+// the browsers' secure origins, so its pages have no camera: data channel only, light enough
+// for many calls at once.
+const SIG_IP = "20.0.0.35";
+const ALTERNATE = { n1: "n2", n2: "n3", n3: "n1" };
 const FLEET_URLS = Object.values(NODES).map((ip) => `turn:${ip}:3478?transport=udp`);
 const ORIGINS = Object.values(NODES).map((ip) => `http://${ip}:8080`);
 const lab = new Lab();
 const logs = [];
 const terns = {};
 const browsers = {};
+
+// Each node sends the clients it refuses while draining to the next one.
+function startNode(name) {
+  const ip = NODES[name];
+  const extra = `alternate_servers: ["${NODES[ALTERNATE[name]]}:3478"]\n`;
+  return ternIn(lab, name, { listenIp: ip, relayIp: ip, iceUrls: FLEET_URLS, extra });
+}
 
 async function iceServers(ip) {
   const r = await httpGet(`http://${ip}:8080/api/ice-servers`, { Authorization: `Bearer ${TOKEN}` });
@@ -54,11 +66,10 @@ describe("a fleet of tern nodes", () => {
     natClient(lab, net, "c1", "20.0.0.11", "192.168.1");
     natClient(lab, net, "c2", "20.0.0.12", "192.168.2");
     attachTestProcess(lab);
-    for (const [name, ip] of Object.entries(NODES)) {
-      // n1 names n2 as the node to send new clients to while it drains.
-      const extra = name === "n1" ? `alternate_servers: ["${NODES.n2}:3478"]\n` : "";
-      terns[name] = await ternIn(lab, name, { listenIp: ip, relayIp: ip, iceUrls: FLEET_URLS, extra });
-    }
+    lab.addNamespace("sig");
+    net.attach("sig", SIG_IP);
+    for (const name of Object.keys(NODES)) terns[name] = await startNode(name);
+    terns.sig = await ternIn(lab, "sig", { listenIp: SIG_IP, relayIp: SIG_IP, iceUrls: FLEET_URLS });
     browsers.c1 = await browserIn(lab, "c1", ORIGINS);
     browsers.c2 = await browserIn(lab, "c2", ORIGINS);
   });
@@ -133,5 +144,75 @@ describe("a fleet of tern nodes", () => {
       }
       console.log(`# fleet call: ${JSON.stringify(states.map((s) => s.selectedPair))}`);
     });
+  });
+
+  it("a rolling restart with a new call every second drops no call", { timeout: 180000 }, async () => {
+    await terns.n1.stop();  // drained by the test above
+    terns.n1 = await startNode("n1");
+    const CALL_MS = 6000;
+    const calls = [];
+    let stop = false;
+    // One call: two pages in a room on the signaling node, relay only, the fleet's URLs; it
+    // must connect, stay connected for CALL_MS and carry a message each second both ways.
+    async function call(i) {
+      const room = `roll-${i}-${crypto.randomBytes(3).toString("hex")}`;
+      const url = `http://${SIG_IP}:8080/?room=${room}&transport=udp#token=${TOKEN}`;
+      const peers = [];
+      const record = { i, connected: false, dropped: null, relays: [] };
+      calls.push(record);
+      try {
+        peers.push(await openPeer(browsers.c1, `c1/roll${i}`, url, logs));
+        await waitFor("c1 to join", async () => (await peers[0].state()).id, 10000);
+        peers.push(await openPeer(browsers.c2, `c2/roll${i}`, url, logs));
+        const states = await waitFor(`call ${i} to connect`, async () => {
+          const s = await Promise.all(peers.map((p) => p.state()));
+          return s.every((x) => x.connected && x.dataChannelOpen) && s;
+        }, 30000);
+        record.connected = true;
+        record.relays = states.map((s) => s.selectedPair && s.selectedPair.local.address);
+        const until = Date.now() + CALL_MS;
+        let n = 0;
+        while (Date.now() < until) {
+          await pages.sleep(1000);
+          n += 1;
+          await peers[0].page.evaluate((t) => window.ternDemo.send(t), `tick ${n}`);
+          const s = await Promise.all(peers.map((p) => p.state()));
+          if (!s.every((x) => x.connected && x.dataChannelOpen)) throw new Error(`dropped: ${JSON.stringify(s.map((x) => x.connectionState))}`);
+        }
+        await waitFor(`call ${i}: every tick at c2`, async () =>
+          (await peers[1].page.evaluate(() => window.ternDemo.received().length)) >= n, 5000);
+      } catch (e) {
+        record.dropped = record.dropped || e.message.split("\n")[0];
+      } finally {
+        for (const p of peers) await p.context.close().catch(() => {});
+      }
+    }
+    const starter = (async () => {
+      const running = [];
+      for (let i = 0; !stop; i++) {
+        running.push(call(i));
+        await pages.sleep(1000);
+      }
+      await Promise.all(running);
+    })();
+    await pages.sleep(3000);
+    const restarts = [];
+    for (const name of Object.keys(NODES)) {
+      const t0 = Date.now();
+      execFileSync(process.env.TERN_BINARY, ["drain", "--socket", path.join(terns[name].dir, "admin.sock"),
+                                             "--deadline", "10s"], { encoding: "utf8" });
+      await waitFor(`${name} to finish draining`, async () => !terns[name].alive(), 20000);
+      await terns[name].stop();
+      terns[name] = await startNode(name);
+      restarts.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await pages.sleep(2000);
+    }
+    stop = true;
+    await starter;
+    const dropped = calls.filter((c) => !c.connected || c.dropped);
+    console.log(`# rolling restart (${restarts.join(", ")}): ${calls.length} calls, ${dropped.length} dropped; ` +
+                `relays ${JSON.stringify(calls.map((c) => c.relays.join("/")))}`);
+    assert.ok(calls.length >= 15, `only ${calls.length} calls started`);
+    assert.deepEqual(dropped, [], "calls that did not connect or were dropped");
   });
 });
