@@ -289,8 +289,9 @@ peers: {allow: [%s]}
         self.addCleanup(t.__exit__, None, None, None)
         c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
         self.addCleanup(c.close)
-        mtype, _, attrs = c.allocate()
+        mtype, tid, attrs = c.allocate()
         self.assertEqual(mtype, 0x0103, attrs)
+        c.relayed_port = sc.xor_address(sc.find(attrs, 0x0016), tid)[1]
         return t, c
 
     def test_sfu_port_named_in_allow_is_relayed_both_ways(self):
@@ -312,7 +313,10 @@ peers: {allow: [%s]}
         before = denied_peer_drops(t)
         for kind in ("udp", "metrics"):  # a TURN listener and the metrics listener
             c.send_indication("127.0.0.1", t.addr(kind)[1], b"loop")
-        c.send_indication("127.0.0.1", 45105, b"relay range")
+        # A port of the relay range that is not the client's own live relay (that one would be
+        # a reachable peer: two clients of one tern).
+        idle_relay_port = 45100 if c.relayed_port != 45100 else 45101
+        c.send_indication("127.0.0.1", idle_relay_port, b"relay range")
         c.send_indication("127.0.0.1", self.sfu_port, b"still open")
         self.assertEqual(self.sfu.recvfrom(2000)[0], b"still open")
         deadline = time.time() + 5
