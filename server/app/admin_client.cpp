@@ -48,7 +48,10 @@ std::string exchange(const std::string& path, const std::string& request) {
     return "!cannot reach tern at " + path + ": " + error + " (is it running? see --socket)";
   }
   const std::string line = request + "\n";
-  (void)::write(fd, line.data(), line.size());
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    ::close(fd);
+    return "!cannot send the request to tern at " + path;
+  }
   std::string response;
   char buf[4096];
   for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)

@@ -108,7 +108,13 @@ std::string Logger::format(LogLevel level, std::string_view event,
 void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!enabled(level)) return;
   const std::string line = format(level, event, fields);
-  (void)::write(fd_, line.data(), line.size());
+  // A short write is continued; a failed one (a closed pipe) loses the rest of that line.
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 void Logger::allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) {

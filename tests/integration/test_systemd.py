@@ -105,16 +105,35 @@ class UnitFileTest(unittest.TestCase):
             self.assertIn(key, keys)
         self.assertTrue("DynamicUser" in keys or "User" in keys)
 
+    def unit_with_binary(self, d):
+        path = os.path.join(d, "tern.service")
+        with open(UNIT) as f:
+            text = f.read().replace("/usr/bin/tern", os.path.abspath(TERN))
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_bad_config_fails_in_exec_start_pre(self):
+        with open(UNIT) as f:
+            text = f.read()
+        self.assertIn("ExecStartPre=/usr/bin/tern check-config /etc/tern/tern.yaml", text)
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze not installed")
+    def test_systemd_analyze_security_scores_ok(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+                                self.unit_with_binary(d)], capture_output=True, text=True,
+                               timeout=60)
+            m = re.search(r"Overall exposure level for tern.service: ([\d.]+) (\w+)", p.stdout)
+            self.assertIsNotNone(m, p.stdout[-2000:] + p.stderr)
+            print("systemd-analyze security: %s %s" % (m.group(1), m.group(2)))
+            self.assertLessEqual(float(m.group(1)), 2.0, p.stdout[-3000:])
+
     @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze not installed")
     def test_systemd_analyze_verify_accepts_the_unit(self):
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "tern.service")
-            with open(UNIT) as f:
-                text = f.read().replace("/usr/bin/tern", os.path.abspath(TERN))
-            with open(path, "w") as f:
-                f.write(text)
-            p = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True,
-                               timeout=60)
+            p = subprocess.run(["systemd-analyze", "verify", self.unit_with_binary(d)],
+                               capture_output=True, text=True, timeout=60)
             problems = [l for l in (p.stdout + p.stderr).splitlines() if "tern.service" in l]
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertEqual(problems, [], p.stdout + p.stderr)
