@@ -11,8 +11,12 @@ test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)
 
+# The container image (scripts/container.sh) and its test: buildah builds, podman runs (runc).
+container_pkgs=(buildah podman runc)
+
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--package" || "${1:-}" == "--test" ]]; then want+=("${package_pkgs[@]}"); fi
+if [[ "${1:-}" == "--container" || "${1:-}" == "--test" ]]; then want+=("${package_pkgs[@]}" "${container_pkgs[@]}"); fi
 if [[ "${1:-}" == "--test" ]]; then
   want+=("${test_pkgs[@]}")
   # Node.js from any source will do (some images ship it outside dpkg); Debian's otherwise.

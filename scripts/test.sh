@@ -30,6 +30,14 @@ if [[ $(id -u) -eq 0 ]]; then
 else
   echo "debian package: not root, so not installed into a clean root (tests/package/test_deb.sh)"
 fi
+# The container image, built from the package with buildah and run by podman.
+step "container image"
+if [[ $(id -u) -eq 0 ]]; then
+  image=$(scripts/container.sh "$deb")
+  tests/package/test_container.sh "$image"
+else
+  echo "container image: not root, so not built (scripts/container.sh, tests/package/test_container.sh)"
+fi
 
 for preset in release asan; do
   step "build $preset"
