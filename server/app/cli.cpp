@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <deque>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -31,10 +32,11 @@ void add_admin_options(CLI::App& cmd, AdminOptions& o) {
   cmd.add_flag("--json", o.as_json, "print the server's answer as JSON");
 }
 
-// An admin command whose request carries `fields` (filled at parse time) and maybe a line of stdin.
+// An admin command whose request carries `fields` (filled at parse time) and maybe a line of
+// stdin. A deque, so the values CLI11 writes into keep their addresses as fields are added.
 struct AdminCommand {
   AdminOptions options;
-  std::vector<std::pair<std::string, std::string*>> fields;
+  std::deque<std::pair<std::string, std::string>> fields;
   std::string stdin_field;
 };
 
@@ -50,7 +52,7 @@ CLI::App* admin(CLI::App& parent, const std::string& name, const std::string& de
       AdminRequest r;
       r.command = command;
       for (const auto& [key, value] : ac->fields) {
-        if (!value->empty()) r.fields.emplace_back(key, *value);
+        if (!value.empty()) r.fields.emplace_back(key, value);
       }
       r.stdin_field = ac->stdin_field;
       r.socket = ac->options.socket;
@@ -63,12 +65,9 @@ CLI::App* admin(CLI::App& parent, const std::string& name, const std::string& de
   return cmd;
 }
 
-// A value the request carries, owned by the command line (lives as long as `app`).
-std::string* field(AdminCommand& ac, std::vector<std::unique_ptr<std::string>>& strings,
-                   const std::string& key) {
-  strings.push_back(std::make_unique<std::string>());
-  ac.fields.emplace_back(key, strings.back().get());
-  return strings.back().get();
+// A value the request carries under `key`, for CLI11 to fill.
+std::string& field(AdminCommand& ac, const std::string& key) {
+  return ac.fields.emplace_back(key, std::string()).second;
 }
 
 // The named subcommands of `app` (CLI11 keeps option groups among them, without a name).
@@ -152,7 +151,6 @@ int run_cli(int argc, char** argv) {
   app.fallthrough(false);
   Action action;
   std::vector<std::unique_ptr<AdminCommand>> admins;
-  std::vector<std::unique_ptr<std::string>> strings;
 
   std::string config_path;
   auto* serve_cmd = app.add_subcommand("serve", "run the server");
@@ -189,7 +187,7 @@ int run_cli(int argc, char** argv) {
   AdminCommand* drain = nullptr;
   auto* drain_cmd = admin(app, "drain", "refuse new allocations, keep live ones up to a deadline",
                           "drain", admins, action, &drain);
-  drain_cmd->add_option("--deadline", *field(*drain, strings, "deadline"),
+  drain_cmd->add_option("--deadline", field(*drain, "deadline"),
                         "how long live allocations may go on (default 10m)");
 
   auto* users = app.add_subcommand("users", "static users in auth.users_file");
@@ -198,12 +196,12 @@ int run_cli(int argc, char** argv) {
   AdminCommand* ac = nullptr;
   admin(*users, "add", "add a user; the password is read from stdin", "users.add", admins, action,
         &ac)
-      ->add_option("NAME", *field(*ac, strings, "name"), "user name")
+      ->add_option("NAME", field(*ac, "name"), "user name")
       ->required();
   ac->stdin_field = "password";
   admin(*users, "remove", "remove a user (its allocations end)", "users.remove", admins, action,
         &ac)
-      ->add_option("NAME", *field(*ac, strings, "name"), "user name")
+      ->add_option("NAME", field(*ac, "name"), "user name")
       ->required();
 
   auto* secrets = app.add_subcommand("secrets", "TURN REST secrets in auth.secrets_file");
@@ -214,28 +212,28 @@ int run_cli(int argc, char** argv) {
         action, &ac);
   ac->stdin_field = "secret";
   admin(*secrets, "remove", "remove a secret", "secrets.remove", admins, action, &ac)
-      ->add_option("FINGERPRINT", *field(*ac, strings, "fingerprint"), "as secrets list shows it")
+      ->add_option("FINGERPRINT", field(*ac, "fingerprint"), "as secrets list shows it")
       ->required();
   admin(*secrets, "promote", "make a secret the one that signs", "secrets.promote", admins, action,
         &ac)
-      ->add_option("FINGERPRINT", *field(*ac, strings, "fingerprint"), "as secrets list shows it")
+      ->add_option("FINGERPRINT", field(*ac, "fingerprint"), "as secrets list shows it")
       ->required();
 
   auto* creds = admin(app, "credentials", "mint TURN REST credentials and an iceServers entry",
                       "credentials", admins, action, &ac);
-  creds->add_option("--user", *field(*ac, strings, "user"), "the USER part of EXPIRY:USER");
-  creds->add_option("--ttl", *field(*ac, strings, "ttl"), "lifetime (default 1h)");
-  creds->add_option("--host", *field(*ac, strings, "host"), "host name for the URLs");
+  creds->add_option("--user", field(*ac, "user"), "the USER part of EXPIRY:USER");
+  creds->add_option("--ttl", field(*ac, "ttl"), "lifetime (default 1h)");
+  creds->add_option("--host", field(*ac, "host"), "host name for the URLs");
 
   auto* sessions = app.add_subcommand("sessions", "live allocations");
   sessions->require_subcommand(1);
   admin(*sessions, "list", "list live allocations", "sessions.list", admins, action, &ac)
-      ->add_option("--user", *field(*ac, strings, "user"), "only this user's");
+      ->add_option("--user", field(*ac, "user"), "only this user's");
   auto* kill = admin(*sessions, "kill", "end allocations by user or by id", "sessions.kill", admins,
                      action, &ac);
   auto* which = kill->add_option_group("which", "exactly one of");
-  which->add_option("--user", *field(*ac, strings, "user"), "every one of USER");
-  which->add_option("--id", *field(*ac, strings, "id"), "the one with this id");
+  which->add_option("--user", field(*ac, "user"), "every one of USER");
+  which->add_option("--id", field(*ac, "id"), "the one with this id");
   which->require_option(1);
 
   auto* completion = app.add_subcommand("completion", "print a shell completion script");

@@ -98,6 +98,15 @@ function isRelayedThrough(pair, ip) {
   return [pair.local, pair.remote].some((c) => c.candidateType === "relay" && c.address === ip);
 }
 
+// Opens a call's two pages into `peers`: c1's (its browser, `urlA`) first, and once it has
+// joined its room, c2's (`urlB`). Returns `peers`.
+async function openPair(browsers, label, urlA, urlB, logs, peers = []) {
+  peers.push(await pages.openPeer(browsers.c1, `c1/${label}`, urlA, logs));
+  await pages.waitFor(`c1/${label} to join`, async () => (await peers[0].state()).id, 10000);
+  peers.push(await pages.openPeer(browsers.c2, `c2/${label}`, urlB, logs));
+  return peers;
+}
+
 async function closeAll(lab, browsers, terns) {
   for (const b of Object.values(browsers)) await b.close().catch(() => {});
   for (const t of Object.values(terns)) await t.stop().catch(() => {});
@@ -107,5 +116,5 @@ async function closeAll(lab, browsers, terns) {
 
 module.exports = {
   SECRET, TOKEN, ROOT_IP, httpGet, pages, skipUnlessRunnable, ternConfig, ternIn, browserIn,
-  attachTestProcess, pageUrl, relayedBytes, isRelayedThrough, closeAll,
+  attachTestProcess, pageUrl, relayedBytes, isRelayedThrough, openPair, closeAll,
 };

@@ -12,9 +12,9 @@ const { execFileSync, spawn } = require("node:child_process");
 const { Lab, sweepStale, internet, natClient } = require("./lab");
 const {
   TOKEN, httpGet, pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl,
-  isRelayedThrough, closeAll,
+  isRelayedThrough, openPair, closeAll,
 } = require("./common");
-const { waitFor, openPeer, withPages } = pages;
+const { waitFor, withPages } = pages;
 
 skipUnlessRunnable(240);
 
@@ -129,9 +129,7 @@ describe("a fleet of tern nodes", () => {
     const url = pageUrl(NODES.n2, room, "transport=udp");  // relay only: every pair is relayed
     const peers = [];
     await withPages(peers, logs, async () => {
-      peers.push(await openPeer(browsers.c1, "c1/fleet", url, logs));
-      await waitFor("c1 to join", async () => (await peers[0].state()).id, 10000);
-      peers.push(await openPeer(browsers.c2, "c2/fleet", url, logs));
+      await openPair(browsers, "fleet", url, url, logs, peers);
       const states = await waitFor("a call through the fleet", async () => {
         const s = await Promise.all(peers.map((p) => p.state()));
         return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
@@ -156,14 +154,12 @@ describe("a fleet of tern nodes", () => {
     // must connect, stay connected for CALL_MS and carry a message each second both ways.
     async function call(i) {
       const room = `roll-${i}-${crypto.randomBytes(3).toString("hex")}`;
-      const url = `http://${SIG_IP}:8080/?room=${room}&transport=udp#token=${TOKEN}`;
+      const url = pageUrl(SIG_IP, room, "transport=udp");
       const peers = [];
       const record = { i, connected: false, dropped: null, relays: [] };
       calls.push(record);
       try {
-        peers.push(await openPeer(browsers.c1, `c1/roll${i}`, url, logs));
-        await waitFor("c1 to join", async () => (await peers[0].state()).id, 10000);
-        peers.push(await openPeer(browsers.c2, `c2/roll${i}`, url, logs));
+        await openPair(browsers, `roll${i}`, url, url, logs, peers);
         const states = await waitFor(`call ${i} to connect`, async () => {
           const s = await Promise.all(peers.map((p) => p.state()));
           return s.every((x) => x.connected && x.dataChannelOpen) && s;

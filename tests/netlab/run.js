@@ -14,9 +14,9 @@ const { execFileSync } = require("node:child_process");
 const { Lab, sweepStale, internet, natClient, oneToOneHost } = require("./lab");
 const {
   SECRET, pages, skipUnlessRunnable, ternIn, browserIn, attachTestProcess, pageUrl, relayedBytes,
-  isRelayedThrough, closeAll,
+  isRelayedThrough, openPair, closeAll,
 } = require("./common");
-const { sleep, waitFor, openPeer, withPages } = pages;
+const { sleep, waitFor, withPages } = pages;
 
 skipUnlessRunnable(280);
 
@@ -34,12 +34,9 @@ const terns = {};
 const browsers = {};
 
 // Two pages, one per client namespace, in one room (c2's page may get its own query).
-async function twoPages(host, query, label, queryB = query) {
+function twoPages(host, query, label, queryB = query) {
   const room = `lab-${label}-${crypto.randomBytes(4).toString("hex")}`;
-  const a = await openPeer(browsers.c1, `c1/${label}`, pageUrl(host, room, query), logs);
-  await waitFor("c1 to join", async () => (await a.state()).id, 10000);
-  const b = await openPeer(browsers.c2, `c2/${label}`, pageUrl(host, room, queryB), logs);
-  return [a, b];
+  return openPair(browsers, label, pageUrl(host, room, query), pageUrl(host, room, queryB), logs);
 }
 
 // c1 relays through tern, c2 has STUN only: the call needs c2 to reach c1's relayed address.

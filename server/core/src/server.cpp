@@ -23,14 +23,6 @@ namespace {
 constexpr std::size_t kScratchSize = 65536 + 128;  // the largest ChannelData or Data indication
 constexpr auto kNonceLifetime = std::chrono::minutes(10);
 
-std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer() {
-  std::random_device device;  // getrandom(2) on Linux
-  std::array<std::uint8_t, 32> secret{};
-  for (auto& b : secret) b = static_cast<std::uint8_t>(device());
-  return std::make_shared<auth::NonceIssuer>(secret, kNonceLifetime,
-                                             auth::kFeaturePasswordAlgorithms);
-}
-
 // RFC 8489 §9.2.1 security features of the nonces: username anonymity only when every
 // credential can be found by its USERHASH (not with TURN REST secrets).
 std::uint32_t security_features(const ServerDeps& deps) {
@@ -38,6 +30,15 @@ std::uint32_t security_features(const ServerDeps& deps) {
   return auth::kFeaturePasswordAlgorithms | (anonymity ? auth::kFeatureUsernameAnonymity : 0u);
 }
 
+std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer(std::uint32_t features) {
+  std::random_device device;  // getrandom(2) on Linux
+  std::array<std::uint8_t, 32> secret{};
+  for (auto& b : secret) b = static_cast<std::uint8_t>(device());
+  return std::make_shared<auth::NonceIssuer>(secret, kNonceLifetime, features);
+}
+
+// Re-issues `deps.nonces` with the features its credentials allow; same secret, so nonces
+// already handed out stay valid.
 void advertise_features(ServerDeps& deps) {
   const std::uint32_t features = security_features(deps);
   if (deps.nonces->security_features() != features) {
@@ -96,12 +97,11 @@ Server::Server(ServerOptions options, ServerDeps deps)
       deps_(std::move(deps)),
       allocations_(std::make_unique<AllocationTable>()),
       scratch_(kScratchSize) {
-  if (!deps_.nonces) deps_.nonces = random_nonce_issuer();
-  advertise_features(deps_);
+  if (!deps_.nonces) deps_.nonces = random_nonce_issuer(security_features(deps_));
+  advertise_features(deps_);  // a nonce issuer passed in may not match the credentials
   if (!deps_.reply_limit) {
-    deps_.reply_limit =
-        std::make_shared<ReplyRateLimit>(options_.unauthenticated_replies_per_second,
-                                         options_.unauthenticated_reply_burst);
+    deps_.reply_limit = std::make_shared<ReplyRateLimit>(
+        options_.unauthenticated_replies_per_second, options_.unauthenticated_reply_burst);
   }
   deps_.reply_limit->set_limits(options_.unauthenticated_replies_per_second,
                                 options_.unauthenticated_reply_burst);

@@ -40,7 +40,6 @@ class PeerRange {
   // port is one of them (with `any_port`: some port is).
   bool contains(const protocol::TransportAddress& address, bool any_port) const noexcept;
   bool names_ports() const noexcept { return names_ports_; }
-  const Cidr& cidr() const noexcept { return cidr_; }
 
  private:
   explicit PeerRange(Cidr cidr) : cidr_(cidr) {}
