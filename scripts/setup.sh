@@ -6,7 +6,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev googletest openssl libcli11-dev)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
-test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium)
+test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
+  systemd)  # systemd-analyze verify and security check deploy/systemd/tern.service
 
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)
