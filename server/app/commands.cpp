@@ -7,23 +7,27 @@
 #include <chrono>
 #include <iostream>
 
+#include "admin.hpp"
 #include "config/credential_files.hpp"
 #include "config/loader.hpp"
+#include "ice_servers.hpp"
+#include "live_config.hpp"
 #include "net/log.hpp"
 #include "net/runtime.hpp"
 #include "net/tls.hpp"
-#include "admin.hpp"
-#include "ice_servers.hpp"
-#include "signaling/server.hpp"
-#include "live_config.hpp"
 #include "relay_check.hpp"
-#include "sd_notify.hpp"
 #include "runtime_options.hpp"
+#include "sd_notify.hpp"
+#include "signaling/server.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/metrics/exporter.hpp"
 
 namespace tern::app {
 namespace {
+
+// How often workers record a heartbeat, and how old one may be before /healthz says 503.
+constexpr std::chrono::milliseconds kHeartbeatPeriod{500};
+constexpr std::chrono::seconds kLivenessMaxAge{10};
 
 void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) {
@@ -102,7 +106,10 @@ net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& 
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4; charset=utf-8", metrics::render(sources)};
   }
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/healthz") {
+    if (rt.workers_alive(kLivenessMaxAge)) return {200, "text/plain; charset=utf-8", "ok\n"};
+    return {503, "text/plain; charset=utf-8", "not live: a worker has stopped answering\n"};
+  }
   if (path == "/readyz") {
     if (rt.draining()) return {503, "text/plain; charset=utf-8", "not ready: draining\n"};
     if (rt.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
@@ -111,15 +118,19 @@ net::HttpResponse http_response(const net::Runtime& rt, const metrics::Sources& 
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
-// systemd's watchdog (WatchdogSec): pets it at half the interval, and only while every worker
-// keeps answering, so that a stuck worker gets tern restarted.
+// Every worker records a heartbeat each second; /healthz and systemd's watchdog (WatchdogSec,
+// petted at half its interval) need every heartbeat recent, so a stuck worker gets tern
+// restarted.
 void watch_workers(net::Runtime& runtime) {
+  runtime.post_heartbeats();
+  runtime.every(kHeartbeatPeriod, [&runtime] { runtime.post_heartbeats(); });
   const auto interval = watchdog_interval();
   if (!interval) return;
-  const auto period = std::max(std::chrono::milliseconds(100),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2));
-  runtime.every(period, [&runtime, max_age = period * 2] {
-    if (runtime.workers_responsive(max_age)) sd_notify("WATCHDOG=1");
+  const auto period =
+      std::max(std::chrono::milliseconds(100),
+               std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2));
+  runtime.every(period, [&runtime, max_age = *interval / 2 + 2 * kHeartbeatPeriod] {
+    if (runtime.workers_alive(max_age)) sd_notify("WATCHDOG=1");
   });
 }
 
@@ -168,10 +179,10 @@ int check_config(const std::string& path) {
 }
 
 int serve(const std::string& config_path) {
-  const auto result = config_path.empty()
-                          ? config::load_config_string(config::embedded_default_config(),
-                                                       "<embedded default>")
-                          : config::load_config_file(config_path);
+  const auto result =
+      config_path.empty()
+          ? config::load_config_string(config::embedded_default_config(), "<embedded default>")
+          : config::load_config_file(config_path);
   if (!result.errors.empty()) {
     print_errors(result.errors);
     return 1;

@@ -1,4 +1,5 @@
-// tern's configuration as plain structs; every field has the documented default (docs/configuration.md).
+// tern's configuration as plain structs; every field has the documented default
+// (docs/configuration.md).
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,8 @@ struct Relay {
   std::string address = "0.0.0.0";
   std::string address_v6;
   std::string public_address;
+  // Names an environment variable holding public_address (e.g. a pod's node IP); read at load.
+  std::string public_address_env;
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
   bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFE (RFC 5766)
@@ -31,8 +34,8 @@ struct Relay {
 
 struct User {
   std::string name;
-  std::string password;  // exactly one of password and key
-  std::string key;       // hex long-term key (MD5)
+  std::string password;    // exactly one of password and key
+  std::string key;         // hex long-term key (MD5)
   std::string sha256_key;  // optional hex SHA-256 long-term key, with `key`
 };
 
@@ -83,8 +86,8 @@ struct Config {
   std::uint32_t workers = 0;
   std::uint32_t coalesce_us = 250;  // least microseconds between two wake-ups of a busy worker
   std::string state_dir;  // empty = $TERN_STATE_DIR, /var/lib/tern as root, ~/.local/state/tern
-  std::vector<Listen> listen{{"udp", "0.0.0.0", 3478}, {"tcp", "0.0.0.0", 3478},
-                             {"tls", "0.0.0.0", 5349}};
+  std::vector<Listen> listen{
+      {"udp", "0.0.0.0", 3478}, {"tcp", "0.0.0.0", 3478}, {"tls", "0.0.0.0", 5349}};
   Tls tls;
   Relay relay;
   Auth auth;

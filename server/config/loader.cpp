@@ -3,7 +3,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -133,6 +132,25 @@ void check_one_of(Walker& w, const YAML::Node& n, const std::string& value,
   w.error(n, name + " must be one of: " + list + " (got '" + value + "')");
 }
 
+// relay.public_address_env: the public address from the environment, e.g. a Kubernetes pod's
+// status.hostIP through the downward API.
+void load_public_address_env(Walker& w, const YAML::Node& n, Relay& relay) {
+  if (relay.public_address_env.empty()) return;
+  const std::string name = "relay.public_address_env: $" + relay.public_address_env;
+  if (!relay.public_address.empty()) {
+    w.error(n, "set relay.public_address or relay.public_address_env, not both");
+    return;
+  }
+  const char* value = std::getenv(relay.public_address_env.c_str());
+  if (value == nullptr || *value == '\0') {
+    w.error(n, name + " is not set");
+  } else if (!is_ip(value)) {
+    w.error(n, name + " must hold an IP address (got '" + value + "')");
+  } else {
+    relay.public_address = value;
+  }
+}
+
 void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
   out.clear();
   if (n.IsNull()) return;
@@ -207,6 +225,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                 {{"address", w.string(c.relay.address, "relay.address")},
                  {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
                  {"public_address", w.string(c.relay.public_address, "relay.public_address")},
+                 {"public_address_env",
+                  w.string(c.relay.public_address_env, "relay.public_address_env")},
                  {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
                  {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
                  {"rfc5766_channels",
@@ -218,6 +238,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           if (!c.relay.public_address.empty() && !is_ip(c.relay.public_address)) {
             w.error(n, "relay.public_address must be an IP address or empty");
           }
+          load_public_address_env(w, n, c.relay);
           if (c.relay.min_port > c.relay.max_port) {
             w.error(n, "relay.min_port must not be above relay.max_port");
           }
@@ -287,9 +308,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                 {{"listen", w.string(c.signaling_listen, "signaling.listen")},
                  {"token", w.string(c.signaling_token, "signaling.token")},
                  {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")},
-                 {"ice_urls",
-                  w.string_list(c.signaling_ice_urls, "signaling.ice_urls", is_ice_url,
-                                "a stun:, turn: or turns: URL")}});
+                 {"ice_urls", w.string_list(c.signaling_ice_urls, "signaling.ice_urls", is_ice_url,
+                                            "a stun:, turn: or turns: URL")}});
           if (!c.signaling_listen.empty() && !is_ip_port(c.signaling_listen)) {
             w.error(n, "signaling.listen must be IP:port ([v6]:port for IPv6) or empty");
           }
@@ -319,103 +339,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
   if (c.realm.empty()) w.error(root, "realm must not be empty");
 }
 
-const char kEmbeddedDefault[] =
-    R"(# tern's embedded default configuration (`tern print-default-config`).
-realm: tern.local
-software: ""
-workers: 0                      # 0 = one per core
-coalesce_us: 250                # a busy worker (32+ datagrams a wake-up) wakes at most once per 250 us
-listen:
-  - {transport: udp, address: "0.0.0.0", port: 3478}
-  - {transport: tcp, address: "0.0.0.0", port: 3478}
-  - {transport: tls, address: "0.0.0.0", port: 5349}
-tls:
-  cert_file: ""                 # empty = self-signed certificate generated into state_dir/tls
-  key_file: ""
-  min_version: "1.2"
-stun:
-  rfc3489: false                # answer RFC 3489 requests without the magic cookie
-relay:
-  address: "0.0.0.0"            # advertises the host's first non-loopback IPv4 address
-auth:
-  generated_secret: true        # a TURN REST secret created in the state directory on first run
-signaling:
-  listen: "127.0.0.1:8080"      # demo page, /api/ice-servers, WebSocket rooms; "" = off
-metrics:
-  listen: "127.0.0.1:9641"
-connections:
-  max: 10000
-  idle_timeout: 5m
-log: {level: info, format: text}
-)";
-
 }  // namespace
-
-bool parse_duration(const std::string& text, std::chrono::seconds& out) {
-  std::size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  if (i == 0 || i > 9) return false;
-  const std::uint64_t value = std::stoull(text.substr(0, i));
-  const std::string unit = text.substr(i);
-  std::uint64_t seconds = 0;
-  if (unit.empty() || unit == "s") {
-    seconds = value;
-  } else if (unit == "ms") {
-    seconds = (value + 999) / 1000;
-  } else if (unit == "m") {
-    seconds = value * 60;
-  } else if (unit == "h") {
-    seconds = value * 3600;
-  } else if (unit == "d") {
-    seconds = value * 86400;
-  } else {
-    return false;
-  }
-  out = std::chrono::seconds(static_cast<std::int64_t>(seconds));
-  return true;
-}
-
-bool is_ice_url(const std::string& text) {
-  for (const char* scheme : {"stun:", "turn:", "turns:"}) {
-    const std::string_view prefix(scheme);
-    if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0 &&
-        text.find_first_of(" \t\r\n\"") == std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool is_valid_cidr(const std::string& text) {
-  const auto slash = text.find('/');
-  protocol::TransportAddress a;
-  if (!protocol::TransportAddress::parse_ip(text.substr(0, slash), a)) return false;
-  if (slash == std::string::npos) return true;
-  const auto bits = text.substr(slash + 1);
-  if (bits.empty() || bits.size() > 3 ||
-      bits.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  return std::stoul(bits) <= (a.family == protocol::Family::kIPv4 ? 32u : 128u);
-}
-
-bool is_valid_peer_range(const std::string& text) {
-  if (is_valid_cidr(text)) return true;
-  std::string cidr, ports;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) return false;
-    cidr = text.substr(1, close - 1);
-    ports = text.substr(close + 2);
-  } else {
-    const auto colon = text.find(':');
-    if (colon == std::string::npos || text.find(':', colon + 1) != std::string::npos) return false;
-    cidr = text.substr(0, colon);
-    ports = text.substr(colon + 1);
-  }
-  return is_valid_cidr(cidr) && !ports.empty() && ports.size() <= 11 &&
-         ports.find_first_not_of("0123456789-") == std::string::npos;
-}
 
 LoadResult load_config_string(const std::string& text, const std::string& name) {
   LoadResult result;
@@ -448,23 +372,6 @@ LoadResult load_config_file(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return load_config_string(text.str(), path);
-}
-
-const std::string& embedded_default_config() {
-  static const std::string text = kEmbeddedDefault;
-  return text;
-}
-
-std::string resolve_state_dir(const Config& config) {
-  if (!config.state_dir.empty()) return config.state_dir;
-  if (const char* env = std::getenv("TERN_STATE_DIR"); env && *env) return env;
-  if (::geteuid() == 0) return "/var/lib/tern";
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/tern";
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return std::string(home) + "/.local/state/tern";
-  }
-  return "./tern-state";
 }
 
 }  // namespace tern::config

@@ -1,6 +1,7 @@
 // Runtime: builds the workers, opens the listeners on each, runs the threads, stops on signals.
 #include "runtime.hpp"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <algorithm>
@@ -96,7 +97,8 @@ struct Worker {
   std::vector<std::unique_ptr<UdpListener>> retired_udp;  // closed by a reload
   std::vector<std::unique_ptr<StreamListener>> retired_streams;
   std::thread thread;
-  std::atomic<std::chrono::steady_clock::rep> heartbeat{0};  // steady_clock ticks, set on its thread
+  std::atomic<std::chrono::steady_clock::rep> heartbeat{
+      0};  // steady_clock ticks, set on its thread
 };
 
 struct Runtime::Impl {
@@ -401,19 +403,23 @@ void Runtime::on_drain(std::function<void()> hook) {
   impl_->drain_hook = std::move(hook);
 }
 
-bool Runtime::workers_responsive(std::chrono::steady_clock::duration max_age) {
-  const auto now = std::chrono::steady_clock::now();
-  bool all = true;
+void Runtime::post_heartbeats() {
   for (auto& w : impl_->workers) {
-    const std::chrono::steady_clock::time_point seen{
-        std::chrono::steady_clock::duration(w->heartbeat.load(std::memory_order_relaxed))};
-    all = all && now - seen <= max_age;
     boost::asio::post(w->io, [w = w.get()] {
       w->heartbeat.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                          std::memory_order_relaxed);
     });
   }
-  return all;
+}
+
+bool Runtime::workers_alive(std::chrono::steady_clock::duration max_age) const {
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& w : impl_->workers) {
+    const std::chrono::steady_clock::time_point seen{
+        std::chrono::steady_clock::duration(w->heartbeat.load(std::memory_order_relaxed))};
+    if (now - seen > max_age) return false;
+  }
+  return true;
 }
 
 void Runtime::drain(std::chrono::seconds deadline) {
@@ -473,6 +479,9 @@ void Runtime::run() {
     w->sweep_every_second();
     w->heartbeat = std::chrono::steady_clock::now().time_since_epoch().count();
     w->thread = std::thread([w = w.get(), c = impl_->options.coalesce] { w->run(c); });
+    // "tern-worker-N" in top -H, perf and /proc/PID/task/*/comm.
+    const std::string name = "tern-worker-" + std::to_string(&w - impl_->workers.data());
+    pthread_setname_np(w->thread.native_handle(), name.substr(0, 15).c_str());
   }
   impl_->signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();

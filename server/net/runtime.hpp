@@ -73,9 +73,11 @@ class Runtime {
   void on_reload(std::function<void()> hook);
   // Called on the main thread when draining starts (SIGTERM or the admin command).
   void on_drain(std::function<void()> hook);
-  // For a watchdog (main thread): whether every worker ran a heartbeat within `max_age`; then
-  // asks each worker for the next one. A stuck worker stops answering, and this turns false.
-  bool workers_responsive(std::chrono::steady_clock::duration max_age);
+  // Asks each worker to record a heartbeat (main thread; call it periodically).
+  void post_heartbeats();
+  // Whether every worker recorded a heartbeat within `max_age`: a stuck worker stops
+  // answering post_heartbeats(), and this turns false (the watchdog and /healthz).
+  bool workers_alive(std::chrono::steady_clock::duration max_age) const;
   // Runs `task` on the main thread every `period` (file watching).
   void every(std::chrono::milliseconds period, std::function<void()> task);
 

@@ -1,5 +1,7 @@
 """tern under systemd: the sd_notify protocol (READY, RELOADING/READY, STOPPING, WATCHDOG) seen
 on a NOTIFY_SOCKET the test owns, and the unit file in deploy/systemd checked by systemd."""
+import ctypes
+import errno
 import os
 import re
 import shutil
@@ -9,6 +11,8 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import stun_client as sc
 from harness import TERN, Tern
@@ -38,6 +42,17 @@ class NotifySocket:
             if want in msg.split("\n"):
                 return msg
         return None
+
+    def drain(self):
+        """Reads and keeps every message already queued."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.seen.append(self.sock.recv(4096).decode())
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
 
     def close(self):
         self.sock.close()
@@ -81,6 +96,78 @@ class SdNotifyTest(unittest.TestCase):
         n, _ = self.start(WATCHDOG_USEC="200000", WATCHDOG_PID="1")
         self.assertIsNotNone(n.next("READY=1"))
         self.assertIsNone(n.next("WATCHDOG=1", timeout=1.0))
+
+
+class StoppedThread:
+    """One thread of another process held stopped with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT):
+    the rest of the process runs on, exactly like a worker stuck in a loop."""
+    SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+
+    def __init__(self, tid):
+        self.tid = tid
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        if self.libc.ptrace(self.SEIZE, tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), "PTRACE_SEIZE %d" % tid)
+        self.libc.ptrace(self.INTERRUPT, tid, None, None)
+        status = ctypes.c_int()
+        self.libc.waitpid(tid, ctypes.byref(status), self.WALL)  # until it is stopped
+
+    def release(self):
+        self.libc.ptrace(self.DETACH, self.tid, None, None)
+
+
+def worker_thread(pid, name="tern-worker-0"):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    return None
+
+
+def healthz(port):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+class StuckWorkerTest(unittest.TestCase):
+    def test_a_stuck_worker_stops_the_watchdog_and_fails_healthz(self):
+        n = NotifySocket()
+        self.addCleanup(n.close)
+        with Tern("workers: 2\n", env={"NOTIFY_SOCKET": n.path, "WATCHDOG_USEC": "400000"}) as t:
+            self.assertIsNotNone(n.next("READY=1"))
+            self.assertIsNotNone(n.next("WATCHDOG=1", timeout=2.0), "seen %r" % n.seen)
+            port = t.addr("metrics")[1]
+            self.assertEqual(healthz(port), 200)
+            tid = worker_thread(t.proc.pid)
+            self.assertIsNotNone(tid, "no thread named tern-worker-0")
+            try:
+                stuck = StoppedThread(tid)
+            except OSError as e:
+                if e.errno == errno.EPERM:
+                    self.skipTest("ptrace not permitted here")
+                raise
+            try:
+                # Pets already on their way may still arrive; then none (max age 0.2 s + 1 s).
+                time.sleep(1.5)
+                n.drain()
+                n.seen.clear()
+                self.assertIsNone(n.next("WATCHDOG=1", timeout=2.0),
+                                  "watchdog petted with a worker stopped; seen %r" % n.seen)
+                # The other worker still serves: a Binding request on the same listener port
+                # may land on either worker (SO_REUSEPORT), so only the HTTP side is asserted.
+                deadline = time.time() + 15
+                while time.time() < deadline and healthz(port) == 200:
+                    time.sleep(0.5)
+                self.assertEqual(healthz(port), 503, "/healthz with a worker stopped for 10 s")
+            finally:
+                stuck.release()
+            self.assertIsNotNone(n.next("WATCHDOG=1", timeout=3.0),
+                                 "no WATCHDOG=1 after the worker went on; seen %r" % n.seen)
+            self.assertEqual(healthz(port), 200)
 
 
 class UnitFileTest(unittest.TestCase):

@@ -1,12 +1,16 @@
 // Config loader: defaults, every section, and errors that name the line and column.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "config/loader.hpp"
 
 namespace tern::config {
 namespace {
 
-LoadResult load(const std::string& text) { return load_config_string(text, "test.yaml"); }
+LoadResult load(const std::string& text) {
+  return load_config_string(text, "test.yaml");
+}
 
 TEST(Config, EmptyDocumentGivesDefaults) {
   auto r = load("");
@@ -40,6 +44,28 @@ signaling: {listen: "127.0.0.1:8080", ice_urls: ["stun:turn.example.org", "turn:
   EXPECT_EQ(r.config->limits.unauthenticated_reply_burst, 64u);
   EXPECT_EQ(r.config->peers.allow.size(), 3u);
   EXPECT_EQ(r.config->signaling_ice_urls.size(), 2u);
+}
+
+TEST(Config, PublicAddressFromTheEnvironment) {
+  ::setenv("TERN_TEST_PUBLIC_IP", "198.51.100.7", 1);
+  auto r = load("relay: {address: 10.0.0.1, public_address_env: TERN_TEST_PUBLIC_IP}\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+  EXPECT_EQ(r.config->relay.public_address, "198.51.100.7");
+
+  ::setenv("TERN_TEST_PUBLIC_IP", "node-1.example", 1);
+  r = load("relay: {public_address_env: TERN_TEST_PUBLIC_IP}\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("must hold an IP address (got 'node-1.example')"),
+            std::string::npos);
+
+  ::unsetenv("TERN_TEST_PUBLIC_IP");
+  r = load("relay: {public_address_env: TERN_TEST_PUBLIC_IP}\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("$TERN_TEST_PUBLIC_IP is not set"), std::string::npos);
+
+  r = load("relay: {public_address: 203.0.113.5, public_address_env: TERN_TEST_PUBLIC_IP}\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("not both"), std::string::npos);
 }
 
 TEST(Config, EmbeddedDefaultLoadsCleanly) {
@@ -105,7 +131,8 @@ connections: {max: 5, idle_timeout: 30s}
 }
 
 TEST(Config, ErrorsNameTheLineAndColumn) {
-  auto r = load("realm: x\nworkers: many\nlisten:\n  - {transport: sctp, address: 1.2.3.4, port: 1}\n");
+  auto r =
+      load("realm: x\nworkers: many\nlisten:\n  - {transport: sctp, address: 1.2.3.4, port: 1}\n");
   ASSERT_EQ(r.errors.size(), 2u);
   EXPECT_FALSE(r.config);
   EXPECT_EQ(r.errors[0].file, "test.yaml");
