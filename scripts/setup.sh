@@ -23,6 +23,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # Node.js from any source will do (some images ship it outside dpkg); Debian's otherwise.
   if ! command -v node >/dev/null; then want+=(nodejs); fi
   if ! command -v npm >/dev/null; then want+=(npm); fi
+  # kubectl kustomize renders deploy/kubernetes (tests/kubernetes); Debian's is kubernetes-client.
+  if ! command -v kubectl >/dev/null; then want+=(kubernetes-client); fi
 fi
 
 missing=()

@@ -11,7 +11,7 @@ step() { printf '\n==== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step "setup"
 scripts/setup.sh --test
-(cd tests/e2e && npm ci --no-audit --no-fund)  # playwright-core and ws for the browser tests
+(cd tests/e2e && npm ci --no-audit --no-fund)  # playwright-core, ws (browser tests), kubernetes-models, yaml (tests/kubernetes)
 
 # The way the README builds without presets (Release flags, -O3), warnings as errors here so
 # that warnings only the optimiser finds (GCC 12's -Wrestrict, say) fail CI, not users.

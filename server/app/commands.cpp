@@ -37,8 +37,16 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
   }
 }
 
+// "203.0.113.5" or "2001:db8::5": the address without its port.
+std::string ip_of(const protocol::TransportAddress& a) {
+  std::string text = a.to_string();
+  text.erase(text.rfind(':'));
+  if (!text.empty() && text.front() == '[') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
 void print_banner(const net::Runtime& rt, const std::string& source, const net::TlsFiles& tls,
-                  const std::string& signaling) {
+                  std::pair<unsigned, unsigned> relay_ports, const std::string& signaling) {
   std::cout << "tern " << TERN_VERSION << " serving with " << rt.workers() << " worker"
             << (rt.workers() == 1 ? "" : "s") << " (config: " << source << ")\n";
   unsigned short stun_port = 0;
@@ -50,6 +58,11 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
     has_tls = has_tls || l.transport == core::Transport::kTls;
   }
   if (has_tls) std::cout << "  tls certificate " << tls.cert_file << "\n";
+  const auto relay = rt.relay_addresses();
+  std::cout << "  relaying udp ports " << relay_ports.first << "-" << relay_ports.second
+            << ", advertised as " << ip_of(relay.advertised_v4);
+  if (relay.advertised_v6) std::cout << " and " << ip_of(*relay.advertised_v6);
+  std::cout << "\n";
   if (stun_port != 0) {
     std::cout << "Try it:  turnutils_stunclient -p " << stun_port << " 127.0.0.1\n"
               << "In a browser: new RTCPeerConnection({iceServers: [{urls: \"stun:HOST:"
@@ -220,6 +233,7 @@ int serve(const std::string& config_path) {
       });
     }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls,
+                 {options.relay.min_port, options.relay.max_port},
                  signaling_server ? signaling_server->local().to_string() : std::string());
     if (auto warning = private_relay_warning(runtime.relay_addresses(), *result.config)) {
       std::cout << "warning: " << *warning << std::endl;
