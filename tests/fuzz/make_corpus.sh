@@ -2,8 +2,9 @@
 # Turns tests/vectors/data/*.hex into binary libFuzzer seeds under OUT_DIR/<fuzz target>/.
 set -euo pipefail
 out=${1:?usage: make_corpus.sh OUT_DIR}
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
-mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream}
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config}
 
 python3 - "$vectors" "$out" <<'PY'
 import pathlib, struct, sys
@@ -76,4 +77,15 @@ for path in sorted(vectors.glob("*.hex")):
 for selector, value in enumerate(HAND_BUILT):
     write("fuzz_attributes", f"hand_{selector:02d}", bytes([selector]) + value)
 write("fuzz_stream", "all_vectors", bytes([97]) + stream)
+
+# fuzz_core reads its steps' choices from the end of the input (FuzzedDataProvider): a run of
+# one byte value repeats one kind of step; the vectors give its raw datagrams something real.
+for step in range(12):
+    write("fuzz_core", f"steps_{step:02d}", bytes([step]) * 256)
+write("fuzz_core", "vectors_then_steps", stream[:2048] + bytes(range(12)) * 16)
 PY
+# fuzz_config: every config the project ships.
+for f in "$root"/deploy/tern.example.yaml "$root"/deploy/debian/tern.yaml "$root"/deploy/container/tern.yaml \
+         "$root"/deploy/kubernetes/*/tern.yaml; do
+  cp "$f" "$out/fuzz_config/$(echo "${f#"$root"/}" | tr / _)"
+done
