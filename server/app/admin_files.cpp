@@ -1,26 +1,16 @@
-// Atomic rewrites (temporary file + rename, mode 0600) of users and secrets files.
+// Rewrites of users and secrets files (atomic and private: config/atomic_file.hpp).
 #include "admin_files.hpp"
 
-#include <sys/stat.h>
-
-#include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "config/atomic_file.hpp"
 
 namespace tern::app {
 namespace {
 
 std::string write_atomically(const std::string& file, const std::string& text) {
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return "cannot write " + tmp;
-    out << text;
-    if (!out.flush()) return "cannot write " + tmp;
-  }
-  ::chmod(tmp.c_str(), 0600);
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) return "cannot replace " + file;
-  return {};
+  return config::write_file_atomically(file, text);
 }
 
 std::string first_word(const std::string& line) {

@@ -2,13 +2,11 @@
 #include "config/credential_files.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include <sys/stat.h>
-
-#include <filesystem>
-
+#include "config/atomic_file.hpp"
 #include "config/loader.hpp"
 #include "tern/auth/keys.hpp"
 
@@ -117,10 +115,11 @@ Credentials load_credentials(const Config& c) {
       std::ifstream random("/dev/urandom", std::ios::binary);
       std::string bytes(32, '\0');
       random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      text = auth::to_hex(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
-      std::ofstream secret_file(file, std::ios::trunc);
-      secret_file << text << "\n";
-      ::chmod(file.c_str(), 0600);
+      text = auth::to_hex(
+          std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+      // Never readable by others, never half-written; two servers starting at once keep one.
+      const auto error = write_file_atomically(file, text + "\n", IfExists::kKeep);
+      if (!error.empty()) out.errors.push_back(error);
     }
     if (read_file(file, text)) {
       add_secrets(text);
