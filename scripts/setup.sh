@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libgtest-dev googletest openssl libcli11-dev)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
-  systemd)  # systemd-analyze verify and security check deploy/systemd/tern.service
+  systemd faketime)  # systemd-analyze checks deploy/systemd; faketime steps the wall clock (test_faults)
 
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)

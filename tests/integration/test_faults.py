@@ -1,6 +1,11 @@
 """Faults against the real binary: tern killed in the middle of writing the users file, the disk
-full while it persists users, a certificate replaced by a half-written file, and the files it
-writes (users, secrets, the generated REST secret) never readable by others or left behind."""
+full while it persists users, a certificate replaced by a half-written file, the files it
+writes (users, secrets, the generated REST secret) never readable by others or left behind, and
+the wall clock stepped forward and back under live allocations."""
+import base64
+import hashlib
+import hmac
+import json
 import os
 import random
 import shutil
@@ -13,7 +18,10 @@ import time
 import unittest
 
 import stun_client as sc
+import turn_client as tc
 from harness import TERN, Tern
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"  # Debian faketime
 
 CONFIG = "auth: {users_file: %s}\n"
 
@@ -139,6 +147,62 @@ class HalfWrittenCertificateTest(unittest.TestCase):
             self.assertEqual(after["config_generation"], status["config_generation"])
             with sc.tls_connect(t.addr("tls")) as conn:
                 self.assertEqual(ssl.DER_cert_to_PEM_cert(conn.getpeercert(binary_form=True)), before)
+
+
+def rest_credential(secret, expiry, name="clock"):
+    user = "%d:%s" % (expiry, name)
+    return user, base64.b64encode(hmac.new(secret.encode(), user.encode(), hashlib.sha1).digest()).decode()
+
+
+@unittest.skipUnless(os.path.exists(FAKETIME), "needs Debian's faketime (scripts/setup.sh --test)")
+class ClockStepTest(unittest.TestCase):
+    """Lifetimes run on the monotonic clock; TURN REST expiry is wall time. libfaketime steps
+    tern's wall clock (not its monotonic clock) while allocations live."""
+
+    def set_offset(self, offset):
+        with open(self.offset, "w") as f:
+            f.write(offset + "\n")
+        time.sleep(1.5)  # longer than the one-second sweep of expired allocations
+
+    def allocations(self, t):
+        code, body, err = t.admin("sessions", "list")
+        self.assertEqual(code, 0, err)
+        return body["sessions"] if isinstance(body, dict) else body
+
+    def test_wall_clock_steps_forward_and_back(self):
+        d = tempfile.mkdtemp(prefix="tern-clock-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.offset = os.path.join(d, "offset")
+        self.set_offset("+0")
+        env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": self.offset, "FAKETIME_NO_CACHE": "1",
+               "FAKETIME_DONT_FAKE_MONOTONIC": "1", "NO_FAKE_STAT": "1"}
+        config = "auth: {secrets: [s1]}\nrelay: {address: 127.0.0.1, min_port: 46400, max_port: 46409}\n"
+        with Tern(config, env=env) as t:
+            now = int(time.time())
+            held = tc.TurnClient(t.addr("udp"), *rest_credential("s1", now + 1800))
+            self.addCleanup(held.close)
+            self.assertEqual(held.allocate()[0], 0x0103)
+
+            self.set_offset("+2h")  # the wall clock jumps two hours ahead
+            live = self.allocations(t)
+            self.assertEqual(len(live), 1, "a wall-clock step ended an allocation: %r" % live)
+            self.assertTrue(0 < live[0]["expires_in_seconds"] <= 600, live)
+            late = tc.TurnClient(t.addr("udp"), *rest_credential("s1", now + 1800, "late"))
+            self.addCleanup(late.close)
+            self.assertEqual(tc.error_code(late.allocate()[2]), 401,
+                             "a REST credential expired by wall time was accepted")
+            ahead = tc.TurnClient(t.addr("udp"), *rest_credential("s1", now + 7200 + 600, "ahead"))
+            self.addCleanup(ahead.close)
+            self.assertEqual(ahead.allocate()[0], 0x0103)
+            self.assertEqual(held.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\2\x58"))[0], 0x0104)
+
+            self.set_offset("+0")  # and back
+            self.assertEqual(len(self.allocations(t)), 2)
+            back = tc.TurnClient(t.addr("udp"), *rest_credential("s1", now + 600, "back"))
+            self.addCleanup(back.close)
+            self.assertEqual(back.allocate()[0], 0x0103)
+            self.assertTrue(all(0 < a["expires_in_seconds"] <= 600 for a in self.allocations(t)))
+        self.assertFalse(any('"level":"error"' in l or " error " in l for l in t.output), "".join(t.output))
 
 
 if __name__ == "__main__":
