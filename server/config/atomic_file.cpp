@@ -1,4 +1,4 @@
-// Atomic, private file writes: mkstemp, write, fsync, rename or link, fsync the directory.
+// Atomic, private file writes: a 0600 temporary, write, fsync, rename or link, fsync the directory.
 #include "config/atomic_file.hpp"
 
 #include <fcntl.h>
@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 namespace tern::config {
 namespace {
@@ -41,12 +40,12 @@ void sync_directory_of(const std::string& path) {
 
 std::string write_file_atomically(const std::string& path, std::string_view text,
                                   IfExists if_exists, mode_t mode) {
-  std::string pattern = path + ".tmp.XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  const int fd = ::mkostemp(name.data(), O_CLOEXEC);  // 0600 from the start
-  if (fd < 0) return failed("create a temporary file for", path);
-  const std::string tmp(name.data());
+  // One temporary name per file (per process for kKeep): a write killed midway leaves at most
+  // that one file, private, and the next write reuses it.
+  const std::string tmp =
+      path + (if_exists == IfExists::kKeep ? ".tmp." + std::to_string(::getpid()) : ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return failed("create", tmp);
   std::string error;
   if (::fchmod(fd, mode & 0600) != 0) {
     error = failed("set the mode of", tmp);

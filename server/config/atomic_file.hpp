@@ -11,7 +11,8 @@ namespace tern::config {
 
 enum class IfExists { kReplace, kKeep };
 
-// Writes `text` to a temporary file next to `path` (created with `mode`, never wider),
+// Writes `text` to a temporary file next to `path` (`path`.tmp, created 0600 and then given
+// `mode`, never wider),
 // fsyncs it, then renames it over `path` (kReplace) or links it there only if `path` does not
 // exist yet (kKeep: the first of two racing writers wins), and fsyncs the directory. On any
 // failure (disk full included) the temporary file is removed and `path` is untouched.
