@@ -57,7 +57,7 @@ struct Totals {
   std::array<double, core::kStatCodes.size()> allocation_attempts{};
   std::array<double, 6> auth_failures{};
   double auth_challenges = 0;
-  std::array<double, 5> dropped{};
+  std::array<double, core::kDropNames.size()> dropped{};
   std::array<double, 3> binding{};
   std::array<std::array<double, 2>, 3> allocations_active{};
   double permissions = 0, channels = 0;
@@ -77,9 +77,11 @@ struct Totals {
     for (std::size_t c = 0; c < core::kStatCodes.size(); ++c) {
       allocation_attempts[c] += static_cast<double>(s.allocation_attempts[c].get());
     }
-    for (std::size_t i = 0; i < 6; ++i) auth_failures[i] += static_cast<double>(s.auth_failures[i].get());
+    for (std::size_t i = 0; i < 6; ++i)
+      auth_failures[i] += static_cast<double>(s.auth_failures[i].get());
     auth_challenges += static_cast<double>(s.auth_challenges.get());
-    for (std::size_t i = 0; i < 5; ++i) dropped[i] += static_cast<double>(s.dropped[i].get());
+    for (std::size_t i = 0; i < dropped.size(); ++i)
+      dropped[i] += static_cast<double>(s.dropped[i].get());
     for (std::size_t t = 0; t < 3; ++t) {
       binding[t] += static_cast<double>(s.binding_requests[t].get());
       for (std::size_t f = 0; f < 2; ++f) {
@@ -101,26 +103,26 @@ void add_traffic(Builder& b, const Totals& t) {
   auto& bytes = b.family("tern_relayed_bytes_total",
                          "Payload bytes relayed, by leg (client or peer) and direction.",
                          MetricType::Counter);
-  auto& packets = b.family("tern_relayed_packets_total",
-                           "Packets relayed, by leg (client or peer) and direction.",
-                           MetricType::Counter);
+  auto& packets =
+      b.family("tern_relayed_packets_total",
+               "Packets relayed, by leg (client or peer) and direction.", MetricType::Counter);
   const char* leg[] = {"client", "client", "peer", "peer"};
   const char* direction[] = {"received", "sent", "received", "sent"};
   for (std::size_t i = 0; i < 4; ++i) {
     b.counter(bytes, t.leg_bytes[i], {{"direction", direction[i]}, {"leg", leg[i]}});
     b.counter(packets, t.leg_packets[i], {{"direction", direction[i]}, {"leg", leg[i]}});
   }
-  auto& dropped = b.family("tern_dropped_packets_total", "Packets dropped, by reason.",
-                           MetricType::Counter);
+  auto& dropped =
+      b.family("tern_dropped_packets_total", "Packets dropped, by reason.", MetricType::Counter);
   for (std::size_t i = 0; i < core::kDropNames.size(); ++i) {
     b.counter(dropped, t.dropped[i], {{"reason", std::string(core::kDropNames[i])}});
   }
 }
 
 void add_requests(Builder& b, const Totals& t) {
-  auto& requests = b.family("tern_requests_total",
-                            "STUN/TURN requests answered, by method and response code.",
-                            MetricType::Counter);
+  auto& requests =
+      b.family("tern_requests_total", "STUN/TURN requests answered, by method and response code.",
+               MetricType::Counter);
   for (std::size_t m = 0; m < 6; ++m) {
     for (std::size_t c = 0; c < core::kStatCodes.size(); ++c) {
       const std::uint16_t code = core::kStatCodes[c];
@@ -155,9 +157,9 @@ void add_requests(Builder& b, const Totals& t) {
     b.counter(attempts, t.allocation_attempts[c],
               {{"result", std::string(core::allocation_result_name(core::kStatCodes[c]))}});
   }
-  auto& failures = b.family("tern_auth_failures_total",
-                            "Requests that failed long-term authentication, by reason.",
-                            MetricType::Counter);
+  auto& failures =
+      b.family("tern_auth_failures_total",
+               "Requests that failed long-term authentication, by reason.", MetricType::Counter);
   for (std::size_t i = 0; i < core::kAuthFailureNames.size(); ++i) {
     b.counter(failures, t.auth_failures[i], {{"reason", std::string(core::kAuthFailureNames[i])}});
   }
@@ -167,7 +169,8 @@ void add_requests(Builder& b, const Totals& t) {
             t.auth_challenges);
   auto& binding = b.family("tern_binding_requests_total", "STUN Binding requests, by transport.",
                            MetricType::Counter);
-  for (std::size_t i = 0; i < 3; ++i) b.counter(binding, t.binding[i], {{"transport", kTransportNames[i]}});
+  for (std::size_t i = 0; i < 3; ++i)
+    b.counter(binding, t.binding[i], {{"transport", kTransportNames[i]}});
 }
 
 void add_state(Builder& b, const Totals& t, const Sources& s) {
@@ -185,26 +188,30 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
   b.gauge(b.family("tern_channels_active", "Live channel bindings (as of the last sweep).",
                    MetricType::Gauge),
           t.channels);
-  auto& in_use = b.family("tern_relay_ports_in_use",
-                          "Relay ports held by allocations or reservations, by family.",
-                          MetricType::Gauge);
+  auto& in_use =
+      b.family("tern_relay_ports_in_use",
+               "Relay ports held by allocations or reservations, by family.", MetricType::Gauge);
   auto& available = b.family("tern_relay_ports_available",
                              "Relay ports free for new allocations, by family.", MetricType::Gauge);
   const protocol::Family families[] = {protocol::Family::kIPv4, protocol::Family::kIPv6};
   for (std::size_t f = 0; f < (s.relay_ipv6 ? 2u : 1u); ++f) {
-    const double used = s.relay_ports_in_use ? static_cast<double>(s.relay_ports_in_use(families[f])) : 0;
-    const double free = s.relay_ports_available ? static_cast<double>(s.relay_ports_available(families[f])) : 0;
+    const double used =
+        s.relay_ports_in_use ? static_cast<double>(s.relay_ports_in_use(families[f])) : 0;
+    const double free =
+        s.relay_ports_available ? static_cast<double>(s.relay_ports_available(families[f])) : 0;
     b.gauge(in_use, used, {{"family", kFamilyNames[f]}});
     b.gauge(available, free, {{"family", kFamilyNames[f]}});
   }
   auto& connections = b.family("tern_connections_active", "Open TCP and TLS client connections.",
                                MetricType::Gauge);
-  b.gauge(connections,
-          static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTcp) : 0),
-          {{"transport", "tcp"}});
-  b.gauge(connections,
-          static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTls) : 0),
-          {{"transport", "tls"}});
+  b.gauge(
+      connections,
+      static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTcp) : 0),
+      {{"transport", "tcp"}});
+  b.gauge(
+      connections,
+      static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTls) : 0),
+      {{"transport", "tls"}});
 }
 
 void add_operations(Builder& b, const Sources& s) {
@@ -227,8 +234,9 @@ void add_operations(Builder& b, const Sources& s) {
   }
   b.gauge(b.family("tern_users_loaded", "Static users loaded.", MetricType::Gauge),
           static_cast<double>(s.users_loaded ? s.users_loaded() : 0));
-  b.gauge(b.family("tern_secrets_loaded", "TURN REST API shared secrets loaded.", MetricType::Gauge),
-          static_cast<double>(s.secrets_loaded ? s.secrets_loaded() : 0));
+  b.gauge(
+      b.family("tern_secrets_loaded", "TURN REST API shared secrets loaded.", MetricType::Gauge),
+      static_cast<double>(s.secrets_loaded ? s.secrets_loaded() : 0));
   const ProcessStats p = read_process_stats();
   b.counter(b.family("process_cpu_seconds_total", "User and system CPU time spent in seconds.",
                      MetricType::Counter),
@@ -236,14 +244,14 @@ void add_operations(Builder& b, const Sources& s) {
   b.gauge(b.family("process_resident_memory_bytes", "Resident memory size in bytes.",
                    MetricType::Gauge),
           p.resident_bytes);
-  b.gauge(b.family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                   MetricType::Gauge),
-          p.virtual_bytes);
+  b.gauge(
+      b.family("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge),
+      p.virtual_bytes);
   b.gauge(b.family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge),
           p.open_fds);
-  b.gauge(b.family("process_max_fds", "Maximum number of open file descriptors.",
-                   MetricType::Gauge),
-          p.max_fds);
+  b.gauge(
+      b.family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge),
+      p.max_fds);
   b.gauge(b.family("process_start_time_seconds",
                    "Start time of the process since unix epoch in seconds.", MetricType::Gauge),
           p.start_time_seconds);

@@ -1,6 +1,6 @@
 // WorkerRelays: bind relay sockets from the shared port range, read peers, send to peers.
-#include "wake_stats.hpp"
 #include "relay_sockets.hpp"
+#include "wake_stats.hpp"
 
 #include <linux/errqueue.h>
 #include <netinet/in.h>
@@ -104,7 +104,10 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
         continue;
       }
       for (int i = 0; i < n && socket_.is_open(); ++i) {
-        if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;
+        if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+          owner_.count_drop(core::Drop::kTooLarge);
+          continue;
+        }
         owner_.deliver(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
                        std::span(b.data[i].data(), b.hdr[i].msg_len));
       }
@@ -254,6 +257,10 @@ void WorkerRelays::flush_sends() {
 bool WorkerRelays::set_dont_fragment(core::RelayId id) {
   auto it = sockets_.find(id);
   return it != sockets_.end() && it->second->set_dont_fragment();
+}
+
+void WorkerRelays::count_drop(core::Drop reason) {
+  if (core_ != nullptr) core_->count_drop(reason);
 }
 
 void WorkerRelays::deliver(core::RelayId id, const protocol::TransportAddress& peer,

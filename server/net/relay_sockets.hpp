@@ -57,6 +57,7 @@ class WorkerRelays final : public core::RelayProvider {
                                           std::uint64_t token);
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);
+  void count_drop(core::Drop reason);
   void deliver_icmp(core::RelayId id, const protocol::TransportAddress& peer, std::uint8_t type,
                     std::uint8_t code, std::uint32_t info);
   void flush() {

@@ -56,8 +56,10 @@ void UdpListener::drain() {
     for (int i = 0; i < n; ++i) {
       const core::FiveTuple flow{from_sockaddr(reinterpret_cast<sockaddr*>(&in_[i].addr)), local_,
                                  core::Transport::kUdp};
-      if ((in_hdr_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0)
-        continue;  // larger than any STUN we take
+      if ((in_hdr_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {  // larger than any STUN we take
+        core_.count_drop(core::Drop::kTooLarge);
+        continue;
+      }
       core_.handle(flow, std::span(in_[i].data.data(), in_hdr_[i].msg_len), now, *this);
     }
     flush();

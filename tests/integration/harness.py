@@ -80,6 +80,19 @@ class Tern:
     def addr(self, transport):
         return self.listeners[transport]
 
+    def metric(self, name, labels=""):
+        """The sum of metric `name`'s samples whose labels contain `labels` (e.g. 'reason="x"')."""
+        import urllib.request
+        host, port = self.addr("metrics")
+        with urllib.request.urlopen("http://%s:%d/metrics" % (host, port), timeout=5) as r:
+            text = r.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                if labels in line:
+                    total += float(line.rsplit(" ", 1)[1])
+        return total
+
     def alive(self):
         return self.proc.poll() is None
 

@@ -6,7 +6,6 @@ import re
 import socket
 import time
 import unittest
-import urllib.request
 
 import stun_client as sc
 import turn_client as tc
@@ -23,17 +22,6 @@ UDP_IP_HEADERS = 28  # IPv4 + UDP: what each datagram costs on the wire besides 
 # what bounds reflection is the per-source reply budget (limits.unauthenticated_*).
 MAX_AMPLIFICATION = 6.5
 MAX_WIRE_AMPLIFICATION = 3.5
-
-
-def metric(tern, name, labels=""):
-    host, port = tern.addr("metrics")
-    with urllib.request.urlopen("http://%s:%d/metrics" % (host, port), timeout=5) as r:
-        text = r.read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name) and labels in line and not line.startswith("#"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 class AmplificationTest(unittest.TestCase):
@@ -91,7 +79,7 @@ class CredentialStuffingTest(unittest.TestCase):
             self.addCleanup(bad.close)
             self.assertEqual(good.request(tc.REFRESH)[0], 0x0114)  # 437: the nonce is learned
             self.assertEqual(tc.error_code(bad.allocate()[2]), 401)
-            failures_before = metric(t, "tern_auth_failures_total", 'reason="bad_integrity"')
+            failures_before = t.metric("tern_auth_failures_total", 'reason="bad_integrity"')
             bad.sock.settimeout(0.2)
             started = time.time()
             for i in range(attempts):
@@ -106,7 +94,7 @@ class CredentialStuffingTest(unittest.TestCase):
             except socket.timeout:
                 pass
             elapsed = time.time() - started
-            failures = metric(t, "tern_auth_failures_total", 'reason="bad_integrity"') - failures_before
+            failures = t.metric("tern_auth_failures_total", 'reason="bad_integrity"') - failures_before
             print("# credential stuffing: %d wrong passwords in %.2f s from one address: %d answered, "
                   "%d counted in tern_auth_failures_total{reason=\"bad_integrity\"}" %
                   (attempts, elapsed, replies, failures))

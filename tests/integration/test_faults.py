@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -151,6 +152,66 @@ class HalfWrittenCertificateTest(unittest.TestCase):
             self.assertEqual(after["config_generation"], status["config_generation"])
             with sc.tls_connect(t.addr("tls")) as conn:
                 self.assertEqual(ssl.DER_cert_to_PEM_cert(conn.getpeercert(binary_form=True)), before)
+
+
+class PeerFaultsTest(unittest.TestCase):
+    """A peer that answers with datagrams larger than tern reads, and a storm of ICMP port
+    unreachable errors: both are dropped or reported, and relaying goes on."""
+
+    def setUp(self):
+        config = ("relay: {address: 127.0.0.1, min_port: 46420, max_port: 46429}\n"
+                  "auth: {users: [{name: alice, password: wonderland}]}\npeers: {allow: [127.0.0.2/32]}\n")
+        self.t = Tern(config).__enter__()
+        self.addCleanup(self.t.__exit__, None, None, None)
+        self.c = tc.TurnClient(self.t.addr("udp"), "alice", "wonderland")
+        self.addCleanup(self.c.close)
+        self.assertEqual(self.c.allocate()[0], 0x0103)
+        self.assertEqual(self.c.create_permission("127.0.0.2")[0], 0x0108)
+        self.peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(self.peer.close)
+        self.peer.bind(("127.0.0.2", 0))
+        self.peer.settimeout(2)
+
+    def round_trip(self, text):
+        self.c.send_indication("127.0.0.2", self.peer.getsockname()[1], text)
+        data, relay = self.peer.recvfrom(100)
+        self.assertEqual(data, text)
+        self.peer.sendto(text + b" back", relay)
+        while True:
+            got = self.c.receive()
+            self.assertIsNotNone(got, "nothing came back for %r" % text)
+            mtype, _, attrs, _ = got
+            data = sc.find(attrs, 0x0013) or b""
+            self.assertLessEqual(len(data), 4096, "a datagram larger than tern reads was relayed")
+            if mtype == tc.DATA_INDICATION and data == text + b" back":
+                return relay
+
+    def test_datagrams_larger_than_tern_reads_are_dropped_and_counted(self):
+        relay = self.round_trip(b"before")
+        before = self.t.metric("tern_dropped_packets_total", 'reason="too_large"')
+        for _ in range(50):
+            self.peer.sendto(b"x" * 60000, relay)
+        self.round_trip(b"after")
+        dropped = self.t.metric("tern_dropped_packets_total", 'reason="too_large"') - before
+        print("# 50 datagrams of 60,000 B from a peer: %d counted as too_large (the rest the kernel "
+              "dropped before tern read them), none reached the client" % dropped)
+        self.assertTrue(0 < dropped <= 50, dropped)
+
+    def test_icmp_storm_is_reported_without_amplification_and_relaying_goes_on(self):
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.bind(("127.0.0.2", 0))
+        port = closed.getsockname()[1]
+        closed.close()  # nothing listens there: each datagram draws a port unreachable
+        storm = 2000
+        for i in range(storm):
+            self.c.send_indication("127.0.0.2", port, b"into the void %d" % i)
+        reported = 0
+        while self.c.receive(timeout=0.5) is not None:
+            reported += 1
+        print("# ICMP storm: %d datagrams to a closed port, %d ICMP reports to the client" % (storm, reported))
+        self.assertLessEqual(reported, storm)
+        self.assertTrue(self.t.alive())
+        self.round_trip(b"still relaying")
 
 
 def rest_credential(secret, expiry, name="clock"):

@@ -82,7 +82,7 @@ LABEL_VALUES = {
     "tern_relayed_bytes_total": {"leg": {"client", "peer"}, "direction": {"received", "sent"}},
     "tern_relayed_packets_total": {"leg": {"client", "peer"}, "direction": {"received", "sent"}},
     "tern_dropped_packets_total": {"reason": {
-        "no_permission", "denied_peer", "quota", "malformed", "rate_limited"}},
+        "no_permission", "denied_peer", "quota", "malformed", "rate_limited", "too_large"}},
     "tern_permissions_active": {},
     "tern_channels_active": {},
     "tern_relay_ports_in_use": {"family": {"ipv4", "ipv6"}},

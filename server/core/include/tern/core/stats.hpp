@@ -95,10 +95,12 @@ enum class Drop : std::uint8_t {
   kQuota,
   kMalformed,
   kRateLimited,
+  kTooLarge,  // a datagram larger than tern reads (4096 bytes), from a client or a peer
   kCount
 };
-inline constexpr std::array<std::string_view, 5> kDropNames = {
-    "no_permission", "denied_peer", "quota", "malformed", "rate_limited"};
+inline constexpr std::array<std::string_view, 6> kDropNames = {
+    "no_permission", "denied_peer", "quota", "malformed", "rate_limited", "too_large"};
+static_assert(kDropNames.size() == static_cast<std::size_t>(Drop::kCount));
 
 // Relayed traffic: the client leg and the peer leg, each received and sent.
 struct LegCounters {
@@ -126,7 +128,7 @@ struct ServerStats {
   std::array<Counter, kStatCodes.size()> allocation_attempts;      // [code]; 200 = success
   std::array<Counter, 6> auth_failures;                            // [AuthFailure]
   Counter auth_challenges;
-  std::array<Counter, 5> dropped;                          // [Drop]
+  std::array<Counter, kDropNames.size()> dropped;          // [Drop]
   std::array<Counter, 3> binding_requests;                 // [Transport]
   std::array<std::array<Gauge, 2>, 3> allocations_active;  // [Transport][IPv4, IPv6]
   Gauge permissions_active;                                // as of the last sweep
