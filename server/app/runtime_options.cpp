@@ -65,9 +65,8 @@ BuiltDeps build_deps(const config::Config& c) {
   out.deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
   out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
   out.deps.quota = std::make_shared<core::AllocationQuota>(quota_limits(c));
-  out.deps.reply_limit =
-      std::make_shared<core::ReplyRateLimit>(c.limits.unauthenticated_replies_per_second,
-                                             c.limits.unauthenticated_reply_burst);
+  out.deps.reply_limit = std::make_shared<core::ReplyRateLimit>(
+      c.limits.unauthenticated_replies_per_second, c.limits.unauthenticated_reply_burst);
   out.credentials = std::move(credentials);
   return out;
 }
@@ -94,7 +93,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
     has_tls = has_tls || l.transport == "tls";
   }
   options.max_connections = config.connections.max;
-  options.idle_timeout = config.connections.idle_timeout;
+  options.stream_timeouts = {config.connections.idle_timeout, config.connections.handshake_timeout};
   options.tls.tls13_only = config.tls.min_version == "1.3";
   if (has_tls) {
     if (config.tls.cert_file.empty()) {

@@ -78,6 +78,7 @@ struct Stun {
 struct Connections {
   std::uint32_t max = 10000;  // TCP + TLS connections per process
   std::chrono::seconds idle_timeout{300};
+  std::chrono::seconds handshake_timeout{10};  // TLS handshakes not done by then are closed
 };
 
 struct Config {

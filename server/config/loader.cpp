@@ -331,10 +331,12 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           w.map(n, "stun", {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")}});
         }},
        {"connections", [&](const YAML::Node& n) {
-          w.map(n, "connections",
-                {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
-                 {"idle_timeout",
-                  w.duration(c.connections.idle_timeout, "connections.idle_timeout")}});
+          w.map(
+              n, "connections",
+              {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
+               {"idle_timeout", w.duration(c.connections.idle_timeout, "connections.idle_timeout")},
+               {"handshake_timeout",
+                w.duration(c.connections.handshake_timeout, "connections.handshake_timeout")}});
         }}});
   if (c.realm.empty()) w.error(root, "realm must not be empty");
 }

@@ -37,6 +37,7 @@ metrics:
 connections:
   max: 10000
   idle_timeout: 5m
+  handshake_timeout: 10s        # a TLS client that has not finished its handshake by then
 log: {level: info, format: text}
 )";
 

@@ -21,7 +21,9 @@ constexpr std::size_t kMaxRequest = 1 << 16;
 class AdminExchange : public std::enable_shared_from_this<AdminExchange> {
  public:
   AdminExchange(stream_protocol::socket socket, const AdminHandler& handler)
-      : socket_(std::move(socket)), handler_(handler), timer_(socket_.get_executor()),
+      : socket_(std::move(socket)),
+        handler_(handler),
+        timer_(socket_.get_executor()),
         in_(kMaxRequest) {}
 
   void start() {
@@ -30,13 +32,16 @@ class AdminExchange : public std::enable_shared_from_this<AdminExchange> {
       if (!ec) self->socket_.close(ec);
     });
     boost::asio::async_read_until(
-        socket_, in_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        socket_, in_, '\n',
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (ec) return self->finish();
-          std::string line(boost::asio::buffers_begin(self->in_.data()),
-                           boost::asio::buffers_begin(self->in_.data()) + static_cast<std::ptrdiff_t>(n));
+          std::string line(
+              boost::asio::buffers_begin(self->in_.data()),
+              boost::asio::buffers_begin(self->in_.data()) + static_cast<std::ptrdiff_t>(n));
           self->out_ = self->handler_(line) + "\n";
-          boost::asio::async_write(self->socket_, boost::asio::buffer(self->out_),
-                                   [self](boost::system::error_code, std::size_t) { self->finish(); });
+          boost::asio::async_write(
+              self->socket_, boost::asio::buffer(self->out_),
+              [self](boost::system::error_code, std::size_t) { self->finish(); });
         });
   }
 
@@ -73,7 +78,9 @@ AdminEndpoint::AdminEndpoint(boost::asio::io_context& io, const std::string& pat
   accept();
 }
 
-AdminEndpoint::~AdminEndpoint() { ::unlink(path_.c_str()); }
+AdminEndpoint::~AdminEndpoint() {
+  ::unlink(path_.c_str());
+}
 
 void AdminEndpoint::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, stream_protocol::socket s) {

@@ -12,10 +12,14 @@ namespace {
 
 const char* level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -23,7 +27,8 @@ const char* level_name(LogLevel l) {
 std::string timestamp() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
@@ -37,11 +42,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -66,11 +81,16 @@ void append_text_value(std::string& out, std::string_view s) {
 
 const char* event_name(core::AllocationEvent e) {
   switch (e) {
-    case core::AllocationEvent::kCreated: return "allocation_created";
-    case core::AllocationEvent::kRefreshed: return "allocation_refreshed";
-    case core::AllocationEvent::kDeleted: return "allocation_deleted";
-    case core::AllocationEvent::kExpired: return "allocation_expired";
-    case core::AllocationEvent::kClosed: return "allocation_closed";
+    case core::AllocationEvent::kCreated:
+      return "allocation_created";
+    case core::AllocationEvent::kRefreshed:
+      return "allocation_refreshed";
+    case core::AllocationEvent::kDeleted:
+      return "allocation_deleted";
+    case core::AllocationEvent::kExpired:
+      return "allocation_expired";
+    case core::AllocationEvent::kClosed:
+      return "allocation_closed";
   }
   return "allocation";
 }
@@ -120,7 +140,8 @@ void Logger::log(LogLevel level, std::string_view event, std::initializer_list<L
 void Logger::allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) {
   if (!enabled(LogLevel::kInfo)) return;
   char session[17];
-  std::snprintf(session, sizeof session, "%016llx", static_cast<unsigned long long>(info.session_id));
+  std::snprintf(session, sizeof session, "%016llx",
+                static_cast<unsigned long long>(info.session_id));
   std::string relayed;
   for (const auto& r : info.relays) {
     if (!relayed.empty()) relayed.push_back(',');

@@ -33,7 +33,7 @@ class Logger final : public core::EventSink {
   int fd_;
 };
 
-LogLevel parse_log_level(std::string_view name);  // debug, info, warn, error
+LogLevel parse_log_level(std::string_view name);    // debug, info, warn, error
 LogFormat parse_log_format(std::string_view name);  // text, json
 
 }  // namespace tern::net

@@ -11,7 +11,7 @@ namespace tern::net {
 
 struct ListenerSpec {
   core::Transport transport = core::Transport::kUdp;
-  std::string address;  // IP literal
+  std::string address;      // IP literal
   unsigned short port = 0;  // 0 = any free port (tests), shared by all workers
 };
 
@@ -22,21 +22,28 @@ struct TlsFiles {
 };
 
 // Relay sockets (RFC 8656 §2.2): where they bind, what they advertise, which ports.
+// TCP and TLS client connections: closed after `idle` without a byte (unless they carry an
+// allocation), and TLS ones when their handshake is not done within `handshake`.
+struct StreamTimeouts {
+  std::chrono::seconds idle{300};
+  std::chrono::seconds handshake{10};
+};
+
 struct RelayOptions {
   std::string address = "0.0.0.0";
-  std::string address_v6;       // empty = no IPv6 relay
-  std::string public_address;   // advertised instead of `address` behind a 1:1 NAT
+  std::string address_v6;      // empty = no IPv6 relay
+  std::string public_address;  // advertised instead of `address` behind a 1:1 NAT
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
 };
 
 struct RuntimeOptions {
-  unsigned workers = 0;  // 0 = one per core
+  unsigned workers = 0;                   // 0 = one per core
   std::chrono::microseconds coalesce{0};  // least time between two wake-ups of a busy worker
   std::vector<ListenerSpec> listeners;
   TlsFiles tls;
   std::size_t max_connections = 10000;
-  std::chrono::seconds idle_timeout{300};
+  StreamTimeouts stream_timeouts;
   core::ServerOptions core;
   core::ServerDeps deps;  // shared by all workers; `relays` is filled per worker
   RelayOptions relay;

@@ -171,7 +171,7 @@ void Runtime::Impl::attach(Worker& w, const ListenerSpec& spec, int fd, bool sta
   } else {
     auto* ctx = spec.transport == core::Transport::kTls ? tls.get() : nullptr;
     w.streams.push_back(std::make_unique<StreamListener>(w.io, fd, w.core, w.router, ctx, budget,
-                                                         options.idle_timeout));
+                                                         options.stream_timeouts));
     if (start) w.streams.back()->start();
   }
 }

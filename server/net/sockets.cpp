@@ -22,7 +22,8 @@ int open_listener_socket(const ListenerSpec& spec, unsigned short port) {
   addr.port = port;
   const bool udp = spec.transport == core::Transport::kUdp;
   const int domain = addr.family == protocol::Family::kIPv4 ? AF_INET : AF_INET6;
-  const int fd = ::socket(domain, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      ::socket(domain, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("listener " + name + ": socket: " + std::strerror(errno));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

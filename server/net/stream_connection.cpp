@@ -29,13 +29,13 @@ boost::asio::ip::tcp::socket& lowest(Stream& s) {
 template <class Stream>
 StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
                                            Router& router, ConnectionBudget& budget,
-                                           std::chrono::seconds idle_timeout)
+                                           StreamTimeouts timeouts)
     : stream_(std::move(stream)),
       flow_(flow),
       core_(core),
       router_(router),
       budget_(budget),
-      idle_timeout_(idle_timeout),
+      timeouts_(timeouts),
       idle_(stream_.get_executor()),
       last_read_(std::chrono::steady_clock::now()),
       in_(kInitialBuffer) {
@@ -51,12 +51,24 @@ StreamConnection<Stream>::~StreamConnection() {
 template <class Stream>
 void StreamConnection<Stream>::start() {
   router_.add_stream(flow_, this->weak_from_this());
-  arm_idle_timer();
   if constexpr (std::is_same_v<Stream, TlsStream>) {
+    arm_handshake_timer();
     handshake();
   } else {
+    arm_idle_timer();
     read();
   }
+}
+
+// A TLS client has timeouts_.handshake to finish its handshake, however it trickles its bytes;
+// then the idle timer takes over.
+template <class Stream>
+void StreamConnection<Stream>::arm_handshake_timer() {
+  idle_.expires_after(timeouts_.handshake);
+  idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the handshake finished and the idle timer replaced this one
+    if (auto self = weak.lock(); self && !self->closed_) self->close();
+  });
 }
 
 template <class Stream>
@@ -65,6 +77,8 @@ void StreamConnection<Stream>::handshake() {
     stream_.async_handshake(boost::asio::ssl::stream_base::server,
                             [self = this->shared_from_this()](boost::system::error_code ec) {
                               if (ec) return self->close();
+                              self->last_read_ = std::chrono::steady_clock::now();
+                              self->arm_idle_timer();
                               self->read();
                             });
   }
@@ -148,13 +162,13 @@ template <class Stream>
 void StreamConnection<Stream>::arm_idle_timer() {
   // Reads only move last_read_; the timer checks it when it fires, so a busy connection
   // costs no timer operation per read.
-  idle_.expires_at(last_read_ + idle_timeout_);
+  idle_.expires_at(last_read_ + timeouts_.idle);
   idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     auto self = weak.lock();
     if (!self || self->closed_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now < self->last_read_ + self->idle_timeout_) return self->arm_idle_timer();
+    if (now < self->last_read_ + self->timeouts_.idle) return self->arm_idle_timer();
     // A connection that carries an allocation lives as long as the allocation does.
     if (self->core_.has_allocation(self->flow_)) {
       self->last_read_ = now;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "options.hpp"
 #include "router.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
@@ -28,7 +29,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
                                private core::Outbox {
  public:
   StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core, Router& router,
-                   ConnectionBudget& budget, std::chrono::seconds idle_timeout);
+                   ConnectionBudget& budget, StreamTimeouts timeouts);
   ~StreamConnection() override;
   void start();
   // Data from a peer for this client (ChannelData or Data indication).
@@ -45,6 +46,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
   void write();
   void arm_idle_timer();
+  void arm_handshake_timer();
   void close();
 
   Stream stream_;
@@ -52,7 +54,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   core::Server& core_;
   Router& router_;
   ConnectionBudget& budget_;
-  std::chrono::seconds idle_timeout_;
+  StreamTimeouts timeouts_;
   boost::asio::steady_timer idle_;
   std::chrono::steady_clock::time_point last_read_;
   std::vector<std::uint8_t> in_;  // grows to the largest frame seen

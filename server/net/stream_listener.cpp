@@ -1,5 +1,10 @@
-// Accept loop: enforce the connection limit, then pin the connection to this worker.
+// Accept loop: enforce the connection limit, shed what the fd limit refuses, then pin the
+// connection to this worker.
 #include "stream_listener.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ssl.hpp>
 
@@ -9,35 +14,57 @@ namespace tern::net {
 
 StreamListener::StreamListener(boost::asio::io_context& io, int fd, core::Server& core,
                                Router& router, boost::asio::ssl::context* tls,
-                               ConnectionBudget& budget, std::chrono::seconds idle_timeout)
+                               ConnectionBudget& budget, StreamTimeouts timeouts)
     : io_(io),
       acceptor_(io),
       core_(core),
       router_(router),
       tls_(tls),
       budget_(budget),
-      idle_timeout_(idle_timeout) {
+      timeouts_(timeouts),
+      retry_(io),
+      spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
   local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  acceptor_.assign(local.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6()
-                                               : boost::asio::ip::tcp::v4(),
-                   fd);
+  acceptor_.assign(
+      local.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(), fd);
 }
 
-void StreamListener::start() { accept(); }
+StreamListener::~StreamListener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void StreamListener::start() {
+  accept();
+}
 
 void StreamListener::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  retry_.cancel();
 }
 
 void StreamListener::accept() {
   acceptor_.async_accept(io_, [this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
     if (ec == boost::asio::error::operation_aborted) return;
-    if (!ec) admit(std::move(s));
-    accept();
+    if (!ec) {
+      admit(std::move(s));
+      return accept();
+    }
+    if (ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
+        ec == boost::asio::error::no_memory || ec.value() == ENFILE) {
+      // Out of file descriptors: pending connections would wake this loop at once, forever.
+      // Shed them, then give the process a moment before accepting again.
+      shed_pending();
+      retry_.expires_after(std::chrono::milliseconds(50));
+      retry_.async_wait([this](boost::system::error_code wait) {
+        if (!wait) accept();
+      });
+      return;
+    }
+    accept();  // the client went away before we accepted it (ECONNABORTED and the like)
   });
 }
 
@@ -56,14 +83,27 @@ void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
   core::FiveTuple flow{from_sockaddr(remote.data()), local_,
                        tls_ != nullptr ? core::Transport::kTls : core::Transport::kTcp};
   if (tls_ != nullptr) {
-    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_, router_,
-                                                  budget_, idle_timeout_)
+    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_,
+                                                  router_, budget_, timeouts_)
         ->start();
   } else {
     std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core_, router_, budget_,
-                                                  idle_timeout_)
+                                                  timeouts_)
         ->start();
   }
+}
+
+// Accepts pending connections (up to 64) with the spare descriptor and closes each at once, so
+// that their clients learn now, not after their own timeouts.
+void StreamListener::shed_pending() {
+  if (spare_fd_ < 0) return;
+  ::close(spare_fd_);
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) break;
+    ::close(fd);
+  }
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 }  // namespace tern::net

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "stream_connection.hpp"
 
@@ -13,8 +14,10 @@ class StreamListener {
  public:
   // `tls` is null for plain TCP. Takes ownership of a bound, listening socket.
   StreamListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router,
-                 boost::asio::ssl::context* tls, ConnectionBudget& budget,
-                 std::chrono::seconds idle_timeout);
+                 boost::asio::ssl::context* tls, ConnectionBudget& budget, StreamTimeouts timeouts);
+  ~StreamListener();
+  StreamListener(const StreamListener&) = delete;
+  StreamListener& operator=(const StreamListener&) = delete;
   void start();
   void stop();
   // New handshakes use `tls` from now on (call on this listener's worker thread).
@@ -25,6 +28,7 @@ class StreamListener {
  private:
   void accept();
   void admit(boost::asio::ip::tcp::socket socket);
+  void shed_pending();
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -32,8 +36,10 @@ class StreamListener {
   Router& router_;
   boost::asio::ssl::context* tls_;
   ConnectionBudget& budget_;
-  std::chrono::seconds idle_timeout_;
+  StreamTimeouts timeouts_;
   protocol::TransportAddress local_;
+  boost::asio::steady_timer retry_;
+  int spare_fd_ = -1;  // given up to accept and close one connection when none are left
 };
 
 }  // namespace tern::net

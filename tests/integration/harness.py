@@ -23,8 +23,9 @@ DEFAULT_LISTEN = [("udp", "127.0.0.1"), ("tcp", "127.0.0.1"), ("tls", "127.0.0.1
 class Tern:
     """Context manager: `with Tern(extra_yaml) as t: t.addr('udp')`."""
 
-    def __init__(self, extra="", config=None, listen=None, env=None):
+    def __init__(self, extra="", config=None, listen=None, env=None, nofile=None):
         self.env = env  # extra environment variables for the server
+        self.nofile = nofile  # RLIMIT_NOFILE for the server, when set
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
         listeners = "\n".join('  - {transport: %s, address: "%s", port: 0}' % l
                               for l in (listen or DEFAULT_LISTEN))
@@ -41,8 +42,13 @@ class Tern:
 
     def __enter__(self):
         env = dict(os.environ, **self.env) if self.env else None
+        limit = None
+        if self.nofile:
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen([TERN, "serve", "--config", self.config_path], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=limit)
         ready = threading.Event()
 
         def reader():

@@ -2,6 +2,7 @@
 reflector (bytes out per byte in), what a 401 carries, and credential stuffing (many wrong
 passwords for one user from one address): answered within the unauthenticated budget,
 counted, never logged per attempt, and no obstacle to the right password."""
+import os
 import re
 import socket
 import time
@@ -9,7 +10,7 @@ import unittest
 
 import stun_client as sc
 import turn_client as tc
-from harness import Tern
+from harness import TERN, Tern
 
 USERS = "auth: {users: [{name: alice, password: wonderland}]}\n"
 ERROR_CODE, REALM, NONCE, PASSWORD_ALGORITHMS, UNKNOWN_ATTRIBUTES = 0x0009, 0x0014, 0x0015, 0x8002, 0x000A
@@ -112,5 +113,236 @@ class CredentialStuffingTest(unittest.TestCase):
             self.assertLess(len(re.findall(r"alice", log)), 5, log[-2000:])
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class FdExhaustionTest(unittest.TestCase):
+    """tern with 128 file descriptors and a TCP connection flood: new connections are shed
+    (accepted and closed) without a busy loop, a live call keeps relaying, and TCP works again
+    once the flood ends."""
+
+    def test_connection_flood_over_the_fd_limit(self):
+        config = ("relay: {address: 127.0.0.1, min_port: 46440, max_port: 46449}\n"
+                  "auth: {users: [{name: alice, password: wonderland}]}\npeers: {allow: [127.0.0.2/32]}\n")
+        with Tern(config, nofile=128) as t:
+            call = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            self.addCleanup(call.close)
+            self.assertEqual(call.allocate()[0], 0x0103)
+            self.assertEqual(call.create_permission("127.0.0.2")[0], 0x0108)
+            peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(peer.close)
+            peer.bind(("127.0.0.2", 0))
+            peer.settimeout(2)
+
+            def relays(text):
+                call.send_indication("127.0.0.2", peer.getsockname()[1], text)
+                return peer.recvfrom(100)[0] == text
+
+            self.assertTrue(relays(b"before"))
+            flood = []
+            for _ in range(300):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(1)
+                try:
+                    s.connect(t.addr("tcp"))
+                except OSError:
+                    s.close()
+                    break
+                flood.append(s)
+            time.sleep(0.5)
+            busy = cpu_seconds(t.proc.pid)
+            time.sleep(2)
+            busy = cpu_seconds(t.proc.pid) - busy
+            shed = 0
+            for s in flood:
+                s.settimeout(0.05)
+                try:
+                    if s.recv(1) == b"":
+                        shed += 1
+                except ConnectionResetError:
+                    shed += 1
+                except OSError:
+                    pass
+            print("# fd flood: %d TCP connections against RLIMIT_NOFILE 128: %d shed (closed at once), "
+                  "%.2f s of tern CPU in 2 s" % (len(flood), shed, busy))
+            self.assertLess(busy, 0.5, "tern spins when it runs out of file descriptors")
+            self.assertGreater(shed, 0, "connections over the fd limit are left hanging")
+            self.assertTrue(relays(b"during"), "the live call stopped relaying")
+            for s in flood:
+                s.close()
+            time.sleep(1)
+            reply = None
+            with socket.create_connection(t.addr("tcp"), timeout=2) as s:
+                req, tid = sc.binding_request()
+                s.sendall(req)
+                reply = sc.parse(sc.recv_frame(s))
+            self.assertEqual(reply[1], tid, "TCP does not work again after the flood")
+            self.assertTrue(relays(b"after"))
+
+
+class SlowTlsHandshakeTest(unittest.TestCase):
+    """Half-open and trickled TLS handshakes are closed at connections.handshake_timeout; a
+    finished handshake is then held only by the idle timeout."""
+
+    def closed_within(self, sock, seconds, trickle=None):
+        """Seconds until the server closes `sock` (None if it stays open for `seconds`)."""
+        start = time.time()
+        sock.settimeout(0.25)
+        for i in range(int(seconds / 0.25)):
+            if trickle is not None and i < len(trickle):
+                try:
+                    sock.sendall(trickle[i:i + 1])
+                except OSError:
+                    return time.time() - start
+            try:
+                if sock.recv(4096) == b"":
+                    return time.time() - start
+            except socket.timeout:
+                continue
+            except OSError:
+                return time.time() - start
+        return None
+
+    def test_handshakes_that_do_not_finish_are_closed(self):
+        with Tern(USERS + "connections: {handshake_timeout: 1s, idle_timeout: 30s}\n") as t:
+            done = sc.tls_connect(t.addr("tls"))
+            self.addCleanup(done.close)
+            silent = socket.create_connection(t.addr("tls"), timeout=2)
+            self.addCleanup(silent.close)
+            after_silent = self.closed_within(silent, 4)
+            # A ClientHello's first bytes, one every 0.25 s: never a complete record.
+            trickled = socket.create_connection(t.addr("tls"), timeout=2)
+            self.addCleanup(trickled.close)
+            hello = bytes.fromhex("16030100c8010000c40303") + bytes(32)
+            after_trickle = self.closed_within(trickled, 4, trickle=hello)
+            print("# TLS handshake timeout 1 s: silent client closed after %s s, trickling client after %s s"
+                  % (after_silent and round(after_silent, 1), after_trickle and round(after_trickle, 1)))
+            self.assertIsNotNone(after_silent, "a client that never sends its ClientHello stays connected")
+            self.assertIsNotNone(after_trickle, "a client that trickles its ClientHello stays connected")
+            req, tid = sc.binding_request()
+            done.sendall(req)
+            self.assertEqual(sc.parse(sc.recv_frame(done))[1], tid, "a finished handshake was cut too")
+
+
 if __name__ == "__main__":
     unittest.main()
+
+
+def allocate_code(client):
+    """200 for a successful Allocate, the error code otherwise (None: no answer)."""
+    mtype, _, attrs = client.allocate()
+    if mtype is None:
+        return None
+    return 200 if mtype == 0x0103 else tc.error_code(attrs)
+
+
+def http_status(t, path):
+    import urllib.error
+    import urllib.request
+    host, port = t.addr("metrics")
+    try:
+        with urllib.request.urlopen("http://%s:%d%s" % (host, port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+
+def sanitized():
+    """True when TERN_BINARY is built with AddressSanitizer (its memory figures mean nothing)."""
+    import shutil
+    path = shutil.which(TERN) or TERN
+    with open(path, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
+class AllocationFloodTest(unittest.TestCase):
+    """Floods of Allocate with valid credentials: each quota holds with 486, the relay port
+    range runs out with 508 and a not-ready /readyz and comes back when allocations end, and
+    memory per allocation stays bounded."""
+
+    def flood(self, t, users_and_sources):
+        clients, codes = [], []
+        for user, source in users_and_sources:
+            c = tc.TurnClient(t.addr("udp"), user, "pw", local=source)
+            self.addCleanup(c.close)
+            code = allocate_code(c)
+            codes.append(code)
+            if code == 200:
+                clients.append(c)
+        return clients, codes
+
+    def release(self, clients):
+        for c in clients:
+            mtype, _, attrs = c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+            self.assertEqual(mtype, 0x0104, attrs)
+
+    def test_per_user_per_source_and_total_quotas_hold(self):
+        users = "auth: {users: [%s]}\n" % ", ".join("{name: u%d, password: pw}" % i for i in range(30))
+        config = users + ("relay: {address: 127.0.0.1, min_port: 47100, max_port: 47163}\n"
+                          "limits: {allocations_per_user: 4, allocations_per_source_ip: 6, "
+                          "allocations_total: 10}\n")
+        with Tern(config) as t:
+            # One user from eight addresses: four allocate, the rest are over the user's quota.
+            _, per_user = self.flood(t, [("u0", "127.0.1.%d" % i) for i in range(1, 9)])
+            # Ten users from one address: six allocate, the rest are over that address's quota.
+            _, per_ip = self.flood(t, [("u%d" % i, "127.0.2.1") for i in range(1, 11)])
+            # The total (10) is reached: fresh users from fresh addresses get 486 too.
+            _, total = self.flood(t, [("u%d" % i, "127.0.3.%d" % i) for i in range(11, 16)])
+            print("\n# quotas under a flood: per user %s, per source IP %s, over the total %s"
+                  % (per_user, per_ip, total))
+            self.assertEqual(per_user, [200] * 4 + [486] * 4)
+            self.assertEqual(per_ip, [200] * 6 + [486] * 4)
+            self.assertEqual(total, [486] * 5)
+            self.assertEqual(t.metric("tern_allocations_active"), 10)
+            self.assertEqual(t.metric("tern_allocation_attempts_total", 'result="quota_reached"'), 13)
+
+    def test_relay_ports_run_out_cleanly_and_come_back(self):
+        config = "auth: {users: [{name: u0, password: pw}]}\n" \
+                 "relay: {address: 127.0.0.1, min_port: 47000, max_port: 47015}\n"
+        with Tern(config) as t:
+            self.assertEqual(http_status(t, "/readyz")[0], 200)
+            held, codes = self.flood(t, [("u0", "127.0.4.%d" % (i + 1)) for i in range(20)])
+            self.assertEqual(codes, [200] * 16 + [508] * 4, "16 relay ports, 20 allocations")
+            status, body = http_status(t, "/readyz")
+            self.assertEqual((status, body.strip()), (503, "not ready: no IPv4 relay ports left"))
+            self.assertEqual(t.metric("tern_relay_ports_available", 'family="ipv4"'), 0)
+            self.assertEqual(t.metric("tern_allocation_attempts_total", 'result="insufficient_capacity"'), 4)
+            binding = sc.udp_exchange(t.addr("udp"), sc.message(0x0001)[0])
+            self.assertIsNotNone(binding, "Binding must still be answered with no relay port left")
+
+            self.release(held)
+            self.assertEqual(http_status(t, "/readyz")[0], 200)
+            self.assertEqual(t.metric("tern_relay_ports_available", 'family="ipv4"'), 16)
+            again, codes = self.flood(t, [("u0", "127.0.5.1")])
+            self.assertEqual(codes, [200], "allocations after the range came back")
+            print("\n# 16 relay ports, 20 allocations: 16 allocated, 4 got 508, /readyz 503; "
+                  "all released: /readyz 200, 16 ports available, allocating again works")
+
+    def test_memory_per_allocation_stays_bounded(self):
+        import resource
+        count, bound = 800, 8192  # bytes of RSS per allocation tern may use
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < count + 200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 400), hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        config = "auth: {users: [{name: u0, password: pw}]}\n" \
+                 "relay: {address: 127.0.0.1, min_port: 48000, max_port: 48999}\n"
+        with Tern(config) as t:
+            self.flood(t, [("u0", "127.0.6.1")])  # warm up: first allocation, pools
+            before = rss_kib(t.proc.pid)
+            held, codes = self.flood(t, [("u0", "127.0.6.%d" % (2 + i % 200)) for i in range(count)])
+            self.assertEqual(codes.count(200), count, "allocations refused: %r" % set(codes))
+            per = (rss_kib(t.proc.pid) - before) * 1024 / count
+            print("\n# %d allocations: %.0f bytes of RSS each (bound %d)" % (count, per, bound))
+            if not sanitized():
+                self.assertLessEqual(per, bound)
+            self.release(held)
+            self.assertEqual(t.metric("tern_allocations_active"), 1)

@@ -99,7 +99,7 @@ signaling: {listen: "127.0.0.1:8080", token: t}
 admin: {socket: /tmp/a.sock}
 log: {level: debug, format: json}
 stun: {rfc3489: true}
-connections: {max: 5, idle_timeout: 30s}
+connections: {max: 5, idle_timeout: 30s, handshake_timeout: 3s}
 )");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
   const auto& c = *r.config;
@@ -128,6 +128,7 @@ connections: {max: 5, idle_timeout: 30s}
   EXPECT_TRUE(c.stun.rfc3489);
   EXPECT_EQ(c.connections.max, 5u);
   EXPECT_EQ(c.connections.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.connections.handshake_timeout, std::chrono::seconds(3));
 }
 
 TEST(Config, ErrorsNameTheLineAndColumn) {
