@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds once the plain CMake way (Release), then builds and runs every
 # test: unit, vector, core, integration and browser end-to-end tests on a release build and
-# again under ASan+UBSan, then each libFuzzer target for a bounded time.
+# again under ASan+UBSan, a two-minute soak, then each libFuzzer target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-30}
@@ -59,6 +59,12 @@ for preset in release asan; do
     # release build just made: proves they work; no timing is asserted (docs/performance.md).
     step "bench smoke"
     bench/side_by_side.sh --smoke
+    # Two minutes of the soak (tests/reliability/soak.py; the one-hour run is in
+    # docs/reliability.md): any relayed loss, RSS or descriptor growth after warm-up, or an
+    # allocation past its lifetime fails it.
+    step "soak (2 minutes)"
+    TERN_BINARY=build/release/server/app/tern TERN_BENCH_BINARY=build/release/bench/tern_bench \
+      tests/reliability/soak.py --duration 120 --scale 0.25
   fi
 done
 

@@ -212,6 +212,15 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
       connections,
       static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTls) : 0),
       {{"transport", "tls"}});
+  auto& refused =
+      b.family("tern_connections_refused_total",
+               "TCP and TLS connections closed as soon as they were accepted, by reason.",
+               MetricType::Counter);
+  if (s.connections_refused) {
+    for (const auto& [reason, count] : s.connections_refused()) {
+      b.counter(refused, static_cast<double>(count), {{"reason", reason}});
+    }
+  }
 }
 
 void add_operations(Builder& b, const Sources& s) {

@@ -87,6 +87,7 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
   s.relay_ports_available = [&rt](protocol::Family f) { return rt.relay_ports_available(f); };
   s.relay_ipv6 = !config.relay.address_v6.empty();
   s.connections_active = [&rt](core::Transport t) { return rt.connections_active(t); };
+  s.connections_refused = [&rt] { return rt.connections_refused(); };
   s.version = TERN_VERSION;
   if (!options.tls.cert_file.empty()) {
     s.tls_certificate_expiry = [file = options.tls.cert_file] {
@@ -220,8 +221,12 @@ int serve(const std::string& config_path) {
     metrics::Sources sources = metrics_sources(runtime, *result.config, options, live.stats());
     std::unique_ptr<signaling::SignalingServer> signaling_server;
     if (!result.config->signaling_listen.empty()) {
+      signaling::SignalingOptions signaling_options{result.config->signaling_listen};
+      signaling_options.max_connections = result.config->signaling_max_connections;
+      signaling_options.connections_per_source_ip =
+          result.config->signaling_connections_per_source_ip;
       signaling_server = std::make_unique<signaling::SignalingServer>(
-          runtime.main_context(), signaling::SignalingOptions{result.config->signaling_listen},
+          runtime.main_context(), std::move(signaling_options),
           [&runtime, &live](std::string_view target, std::string_view auth, bool loopback) {
             return signaling_route(runtime, live, target, auth, loopback);
           });

@@ -110,6 +110,8 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
                                !(stamp_of(tls_.key_file) == stamps_[tls_.key_file]);
       change.core = options.core;
       change.deps = options.deps;
+      change.max_connections = options.max_connections;
+      change.max_connections_per_source = options.max_connections_per_source;
       change.deps.quota = quota_;
       change.deps.reply_limit = reply_limit_;  // its rate comes with change.core
       quota_->set_limits(quota_limits(*loaded.config));

@@ -93,6 +93,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
     has_tls = has_tls || l.transport == "tls";
   }
   options.max_connections = config.connections.max;
+  options.max_connections_per_source = config.connections.per_source_ip;
   options.stream_timeouts = {config.connections.idle_timeout, config.connections.handshake_timeout};
   options.tls.tls13_only = config.tls.min_version == "1.3";
   if (has_tls) {

@@ -76,7 +76,8 @@ struct Stun {
 };
 
 struct Connections {
-  std::uint32_t max = 10000;  // TCP + TLS connections per process
+  std::uint32_t max = 10000;           // TCP + TLS connections per process
+  std::uint32_t per_source_ip = 1000;  // of those from one IP address; 0 = no limit
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds handshake_timeout{10};  // TLS handshakes not done by then are closed
 };
@@ -102,6 +103,8 @@ struct Config {
   // The URLs /api/ice-servers hands out instead of this node's own: a fleet's DNS name or every
   // node ("turn:turn.example.org:3478?transport=udp", "stun:..."); empty = this node's.
   std::vector<std::string> signaling_ice_urls;
+  std::uint32_t signaling_max_connections = 1000;          // HTTP + WebSocket connections
+  std::uint32_t signaling_connections_per_source_ip = 50;  // 0 = no limit
   std::string admin_socket = "/run/tern/admin.sock";
   std::string log_level = "info";
   std::string log_format = "text";

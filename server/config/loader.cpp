@@ -309,7 +309,12 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                  {"token", w.string(c.signaling_token, "signaling.token")},
                  {"ice_host", w.string(c.signaling_ice_host, "signaling.ice_host")},
                  {"ice_urls", w.string_list(c.signaling_ice_urls, "signaling.ice_urls", is_ice_url,
-                                            "a stun:, turn: or turns: URL")}});
+                                            "a stun:, turn: or turns: URL")},
+                 {"max_connections",
+                  w.number(c.signaling_max_connections, "signaling.max_connections", 1, 1000000)},
+                 {"connections_per_source_ip",
+                  w.number(c.signaling_connections_per_source_ip,
+                           "signaling.connections_per_source_ip", 0, 1000000)}});
           if (!c.signaling_listen.empty() && !is_ip_port(c.signaling_listen)) {
             w.error(n, "signaling.listen must be IP:port ([v6]:port for IPv6) or empty");
           }
@@ -334,6 +339,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           w.map(
               n, "connections",
               {{"max", w.number(c.connections.max, "connections.max", 1, 10000000)},
+               {"per_source_ip",
+                w.number(c.connections.per_source_ip, "connections.per_source_ip", 0, 10000000)},
                {"idle_timeout", w.duration(c.connections.idle_timeout, "connections.idle_timeout")},
                {"handshake_timeout",
                 w.duration(c.connections.handshake_timeout, "connections.handshake_timeout")}});

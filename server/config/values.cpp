@@ -36,6 +36,7 @@ metrics:
   listen: "127.0.0.1:9641"
 connections:
   max: 10000
+  per_source_ip: 1000           # TCP/TLS connections from one address (an office, a CGNAT)
   idle_timeout: 5m
   handshake_timeout: 10s        # a TLS client that has not finished its handshake by then
 log: {level: info, format: text}

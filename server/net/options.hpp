@@ -43,6 +43,7 @@ struct RuntimeOptions {
   std::vector<ListenerSpec> listeners;
   TlsFiles tls;
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_source = 1000;  // 0 = no limit per source IP
   StreamTimeouts stream_timeouts;
   core::ServerOptions core;
   core::ServerDeps deps;  // shared by all workers; `relays` is filled per worker

@@ -214,7 +214,8 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   unsigned n = impl_->options.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
-  impl_->budget.max = impl_->options.max_connections;
+  impl_->budget.set_limits(impl_->options.max_connections,
+                           impl_->options.max_connections_per_source);
   const auto& relay = impl_->options.relay;
   impl_->ports =
       std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port, relay.max_port);
@@ -287,8 +288,14 @@ std::uint64_t Runtime::relay_ports_available(protocol::Family family) const {
 }
 
 std::int64_t Runtime::connections_active(core::Transport transport) const {
-  return impl_->budget.by_transport[static_cast<std::size_t>(transport)].load(
-      std::memory_order_relaxed);
+  return impl_->budget.active(transport);
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> Runtime::connections_refused() const {
+  const auto& b = impl_->budget;
+  return {{"limit", b.refused(Refusal::kLimit)},
+          {"per_source", b.refused(Refusal::kPerSource)},
+          {"descriptors", b.refused(Refusal::kDescriptors)}};
 }
 
 bool Runtime::ready() const {
@@ -300,6 +307,7 @@ std::size_t Runtime::reconfigure(const Reconfiguration& change) {
   if (change.tls) tls = make_tls_context(*change.tls);  // throws before anything changes
   std::atomic<std::size_t> ended{0};
   boost::asio::ssl::context* ctx = tls.get();
+  impl_->budget.set_limits(change.max_connections, change.max_connections_per_source);
   impl_->on_each_worker([&](Worker& w) {
     core::ServerDeps deps = change.deps;
     deps.events = impl_->options.deps.events;

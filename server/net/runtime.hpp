@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "http_endpoint.hpp"
 #include "options.hpp"
@@ -52,6 +53,8 @@ class Runtime {
   const RelayAddresses& relay_addresses() const noexcept;
   std::uint64_t relay_ports_available(protocol::Family family) const;
   std::int64_t connections_active(core::Transport transport) const;
+  // TCP and TLS connections closed as soon as they were accepted, by reason (metric label).
+  std::vector<std::pair<std::string, std::uint64_t>> connections_refused() const;
   // Listeners are open and relay ports are left (and, later, not draining).
   bool ready() const;
 
@@ -63,6 +66,8 @@ class Runtime {
     core::ServerOptions core;
     core::ServerDeps deps;
     std::optional<TlsFiles> tls;
+    std::size_t max_connections = 10000;  // for new connections; open ones stay
+    std::size_t max_connections_per_source = 1000;
   };
   std::size_t reconfigure(const Reconfiguration& change);
   // Opens the listeners of `wanted` that are not open yet and closes those no longer wanted,

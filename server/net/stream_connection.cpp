@@ -37,15 +37,15 @@ StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, 
       budget_(budget),
       timeouts_(timeouts),
       idle_(stream_.get_executor()),
-      last_read_(std::chrono::steady_clock::now()),
+      last_frame_(std::chrono::steady_clock::now()),
       in_(kInitialBuffer) {
-  budget_.by_transport[static_cast<std::size_t>(flow_.transport)].fetch_add(1);
+  budget_.by_transport(flow_.transport).fetch_add(1, std::memory_order_relaxed);
 }
 
 template <class Stream>
 StreamConnection<Stream>::~StreamConnection() {
-  budget_.active.fetch_sub(1, std::memory_order_relaxed);
-  budget_.by_transport[static_cast<std::size_t>(flow_.transport)].fetch_sub(1);
+  budget_.release(flow_.client);
+  budget_.by_transport(flow_.transport).fetch_sub(1, std::memory_order_relaxed);
 }
 
 template <class Stream>
@@ -77,7 +77,7 @@ void StreamConnection<Stream>::handshake() {
     stream_.async_handshake(boost::asio::ssl::stream_base::server,
                             [self = this->shared_from_this()](boost::system::error_code ec) {
                               if (ec) return self->close();
-                              self->last_read_ = std::chrono::steady_clock::now();
+                              self->last_frame_ = std::chrono::steady_clock::now();
                               self->arm_idle_timer();
                               self->read();
                             });
@@ -92,7 +92,6 @@ void StreamConnection<Stream>::read() {
         if (ec || self->closed_) return self->close();
         const bool filled = n == self->in_.size() - self->used_;
         self->used_ += n;
-        self->last_read_ = std::chrono::steady_clock::now();
         if (filled && self->in_.size() < kBusyBuffer) self->in_.resize(self->in_.size() * 2);
         if (!self->consume()) return self->close();
         self->read();
@@ -117,6 +116,9 @@ bool StreamConnection<Stream>::consume() {
     pos += *size;
   }
   router_.flush();  // datagrams for peers go out once per read, batched
+  // Only whole frames count as activity: bytes trickled without ever completing a frame
+  // (slowloris) do not keep a connection open past its idle timeout.
+  if (pos > 0) last_frame_ = std::chrono::steady_clock::now();
   std::copy(in_.begin() + static_cast<std::ptrdiff_t>(pos),
             in_.begin() + static_cast<std::ptrdiff_t>(used_), in_.begin());
   used_ -= pos;
@@ -160,18 +162,18 @@ void StreamConnection<Stream>::write() {
 
 template <class Stream>
 void StreamConnection<Stream>::arm_idle_timer() {
-  // Reads only move last_read_; the timer checks it when it fires, so a busy connection
+  // Frames only move last_frame_; the timer checks it when it fires, so a busy connection
   // costs no timer operation per read.
-  idle_.expires_at(last_read_ + timeouts_.idle);
+  idle_.expires_at(last_frame_ + timeouts_.idle);
   idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     auto self = weak.lock();
     if (!self || self->closed_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now < self->last_read_ + self->timeouts_.idle) return self->arm_idle_timer();
+    if (now < self->last_frame_ + self->timeouts_.idle) return self->arm_idle_timer();
     // A connection that carries an allocation lives as long as the allocation does.
     if (self->core_.has_allocation(self->flow_)) {
-      self->last_read_ = now;
+      self->last_frame_ = now;
       return self->arm_idle_timer();
     }
     self->close();

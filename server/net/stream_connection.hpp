@@ -1,27 +1,19 @@
 // One TCP or TLS client connection, pinned to a worker: frames in, core, write queue out.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <vector>
 
+#include "connection_budget.hpp"
 #include "options.hpp"
 #include "router.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
 
 namespace tern::net {
-
-// Counts live connections across workers so the process-wide limit holds.
-struct ConnectionBudget {
-  std::atomic<std::size_t> active{0};
-  std::size_t max = 0;
-  std::array<std::atomic<std::int64_t>, 3> by_transport{};  // [core::Transport], for metrics
-};
 
 template <class Stream>
 class StreamConnection final : public std::enable_shared_from_this<StreamConnection<Stream>>,
@@ -56,8 +48,8 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   ConnectionBudget& budget_;
   StreamTimeouts timeouts_;
   boost::asio::steady_timer idle_;
-  std::chrono::steady_clock::time_point last_read_;
-  std::vector<std::uint8_t> in_;  // grows to the largest frame seen
+  std::chrono::steady_clock::time_point last_frame_;  // when the last whole frame arrived
+  std::vector<std::uint8_t> in_;                      // grows to the largest frame seen
   std::size_t used_ = 0;
   std::vector<std::uint8_t> pending_;  // frames queued since the last write began
   std::vector<std::uint8_t> writing_;  // what the write in flight sends

@@ -69,19 +69,14 @@ void StreamListener::accept() {
 }
 
 void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
-  if (budget_.active.fetch_add(1, std::memory_order_relaxed) >= budget_.max) {
-    budget_.active.fetch_sub(1, std::memory_order_relaxed);
-    return;  // over the limit: the socket closes as it goes out of scope
-  }
   boost::system::error_code ec;
-  socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
   const auto remote = socket.remote_endpoint(ec);
-  if (ec) {
-    budget_.active.fetch_sub(1, std::memory_order_relaxed);
-    return;
-  }
+  if (ec) return;  // gone already
   core::FiveTuple flow{from_sockaddr(remote.data()), local_,
                        tls_ != nullptr ? core::Transport::kTls : core::Transport::kTcp};
+  // Over the process-wide or the per-source limit: the socket closes as it goes out of scope.
+  if (!budget_.try_acquire(flow.client)) return;
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
   if (tls_ != nullptr) {
     std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_,
                                                   router_, budget_, timeouts_)
@@ -98,11 +93,13 @@ void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
 void StreamListener::shed_pending() {
   if (spare_fd_ < 0) return;
   ::close(spare_fd_);
-  for (int i = 0; i < 64; ++i) {
+  std::uint64_t shed = 0;
+  for (; shed < 64; ++shed) {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) break;
     ::close(fd);
   }
+  budget_.count_refusals(Refusal::kDescriptors, shed);
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <stdexcept>
@@ -21,8 +23,11 @@ class WsSession;
 
 struct SignalingServer::State {
   State(boost::asio::io_context& io, SignalingOptions o, HttpRoute r)
-      : acceptor(io), options(std::move(o)), route(std::move(r)), hub(options.limits) {}
+      : acceptor(io), retry(io), options(std::move(o)), route(std::move(r)), hub(options.limits) {}
   tcp::acceptor acceptor;
+  boost::asio::steady_timer retry;  // accepting again after the process ran out of descriptors
+  std::size_t open = 0;             // connections counted against options.max_connections
+  std::map<std::string, std::size_t> by_source;  // address bytes -> open connections
   SignalingOptions options;
   HttpRoute route;
   Hub hub;
@@ -50,12 +55,50 @@ bool is_loopback(const tcp::endpoint& e) {
   return a.is_loopback() || (a.to_v6().is_v4_mapped() && a.to_v6().to_bytes()[12] == 127);
 }
 
+// One connection counted against the limits, from accept until the last session holding it
+// (HTTP, then WebSocket after an upgrade) is gone.
+class Slot {
+ public:
+  static std::shared_ptr<Slot> take(const std::shared_ptr<SignalingServer::State>& state,
+                                    const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return nullptr;
+    const auto a = remote.address();
+    const std::string key = a.is_v4() ? a.to_v4().to_string() : a.to_v6().to_string();
+    const auto& o = state->options;
+    auto it = state->by_source.find(key);
+    const std::size_t from_source = it == state->by_source.end() ? 0 : it->second;
+    if (state->open >= o.max_connections ||
+        (o.connections_per_source_ip != 0 && from_source >= o.connections_per_source_ip)) {
+      return nullptr;
+    }
+    ++state->by_source[key];
+    ++state->open;
+    return std::shared_ptr<Slot>(new Slot(state, key));
+  }
+  ~Slot() {
+    auto it = state_->by_source.find(key_);
+    if (it != state_->by_source.end() && --it->second == 0) state_->by_source.erase(it);
+    --state_->open;
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+ private:
+  Slot(std::shared_ptr<SignalingServer::State> state, std::string key)
+      : state_(std::move(state)), key_(std::move(key)) {}
+  std::shared_ptr<SignalingServer::State> state_;
+  std::string key_;
+};
+
 }  // namespace
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state)
-      : ws_(std::move(socket)), state_(std::move(state)) {}
+  WsSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state,
+            std::shared_ptr<Slot> slot)
+      : ws_(std::move(socket)), state_(std::move(state)), slot_(std::move(slot)) {}
 
   void start(http::request<http::string_body> request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -69,6 +112,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void send(const std::string& text) {
+    if (queued_ + text.size() > state_->options.max_queued_bytes) {
+      // A client that does not read: drop it rather than queue without bound. The pending
+      // read then fails and closed() tells its room.
+      beast::get_lowest_layer(ws_).close();
+      return;
+    }
+    queued_ += text.size();
     out_.push_back(text);
     if (out_.size() == 1) write();
   }
@@ -94,6 +144,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.async_write(boost::asio::buffer(out_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       if (ec) return self->closed();
+                      self->queued_ -= self->out_.front().size();
                       self->out_.pop_front();
                       if (!self->out_.empty()) self->write();
                     });
@@ -111,7 +162,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::shared_ptr<SignalingServer::State> state_;
   beast::flat_buffer in_;
   std::deque<std::string> out_;
+  std::size_t queued_ = 0;  // bytes in out_
   MemberId id_ = 0;
+  std::shared_ptr<Slot> slot_;
 };
 
 void SignalingServer::State::deliver(const std::vector<Outgoing>& out) {
@@ -126,8 +179,9 @@ namespace {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {}
+  HttpSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state,
+              std::shared_ptr<Slot> slot)
+      : stream_(std::move(socket)), state_(std::move(state)), slot_(std::move(slot)) {}
 
   void start() { read(); }
 
@@ -148,7 +202,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/ws") return close();
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), state_)->start(std::move(req));
+      std::make_shared<WsSession>(stream_.release_socket(), state_, slot_)->start(std::move(req));
       return;
     }
     HttpReply reply;
@@ -186,12 +240,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<SignalingServer::State> state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Slot> slot_;
 };
 
 void accept(std::shared_ptr<SignalingServer::State> state) {
   state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted || state->stopped) return;
-    if (!ec) std::make_shared<HttpSession>(std::move(socket), state)->start();
+    if (ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
+        ec == boost::asio::error::no_memory || ec.value() == ENFILE) {
+      // Out of descriptors: accepting again at once would spin. Pause; TURN sheds its own.
+      state->retry.expires_after(std::chrono::milliseconds(50));
+      state->retry.async_wait([state](beast::error_code wait) {
+        if (!wait && !state->stopped) accept(state);
+      });
+      return;
+    }
+    if (!ec) {
+      // Over the limits: the socket closes as it goes out of scope.
+      if (auto slot = Slot::take(state, socket)) {
+        std::make_shared<HttpSession>(std::move(socket), state, std::move(slot))->start();
+      }
+    }
     accept(state);
   });
 }
@@ -232,6 +301,7 @@ SignalingServer::~SignalingServer() {
   state_->stopped = true;
   beast::error_code ignored;
   state_->acceptor.close(ignored);
+  state_->retry.cancel();
 }
 
 const protocol::TransportAddress& SignalingServer::local() const noexcept {

@@ -19,13 +19,17 @@ struct HttpReply {
 };
 
 // target (path and query), the Authorization header, and whether the peer is on loopback.
-using HttpRoute =
-    std::function<HttpReply(std::string_view target, std::string_view authorization, bool loopback)>;
+using HttpRoute = std::function<HttpReply(std::string_view target, std::string_view authorization,
+                                          bool loopback)>;
 
 struct SignalingOptions {
   std::string listen;  // "IP:port"
   std::size_t max_message = 64 * 1024;
   HubLimits limits{};
+  std::size_t max_connections = 1000;          // HTTP and WebSocket connections open at once
+  std::size_t connections_per_source_ip = 50;  // of those, from one address; 0 = no limit
+  // Bytes queued for a WebSocket client that does not read before it is disconnected.
+  std::size_t max_queued_bytes = 1 << 20;
 };
 
 class SignalingServer {

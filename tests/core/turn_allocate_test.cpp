@@ -53,6 +53,20 @@ TEST(AllocateTest, LifetimeIsClampedBetweenDefaultAndMaximum) {
   EXPECT_TRUE(h.server->has_allocation(longer.five_tuple()));
 }
 
+TEST(AllocateTest, AMaximumBelowTheDefaultBoundsAllocationsWithoutLifetime) {
+  HarnessConfig config;
+  config.options.max_lifetime = 90s;
+  Harness h(config);
+  TurnClient plain(h, flow("192.0.2.50", 40000));
+  EXPECT_EQ(plain.login_and_allocate().lifetime(), 90u);  // no LIFETIME: default, capped
+  TurnClient asked(h, flow("192.0.2.50", 40001));
+  EXPECT_EQ(asked.login_and_allocate(lifetime(600)).lifetime(), 90u);
+  h.clock.advance(91s);
+  h.sweep();
+  EXPECT_FALSE(h.server->has_allocation(plain.five_tuple()));
+  EXPECT_FALSE(h.server->has_allocation(asked.five_tuple()));
+}
+
 TEST(AllocateTest, RetransmissionGetsTheSameBytesAndANewTransactionGets437) {
   Harness h;
   TurnClient c(h, flow("192.0.2.50", 40000));

@@ -4,7 +4,7 @@ set -euo pipefail
 out=${1:?usage: make_corpus.sh OUT_DIR}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
-mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config}
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling}
 
 python3 - "$vectors" "$out" <<'PY'
 import pathlib, struct, sys
@@ -83,6 +83,15 @@ write("fuzz_stream", "all_vectors", bytes([97]) + stream)
 for step in range(12):
     write("fuzz_core", f"steps_{step:02d}", bytes([step]) * 256)
 write("fuzz_core", "vectors_then_steps", stream[:2048] + bytes(range(12)) * 16)
+
+# fuzz_signaling: (op, member) pairs; op 0 connects, 1 sends raw text (length byte, text),
+# 2 sends a template (kind, argument: 0 join, 1 offer, 2 answer, 3 candidate, 4 bye, 5 ping),
+# 3 disconnects, 4 steps the clock. A call: two join room "a", offer, answer, candidate, bye.
+call = bytes([0, 0, 0, 0, 2, 0, 0, 0, 2, 1, 0, 0, 2, 0, 1, 0, 2, 1, 2, 0, 2, 0, 3, 0, 2, 1, 4, 0, 3, 0])
+write("fuzz_signaling", "call", call)
+raw = b'{"type":"join","room":"b"}'
+write("fuzz_signaling", "raw_join_and_flood", bytes([0, 0, 1, 0, len(raw)]) + raw + bytes([2, 0, 5, 0]) * 40)
+write("fuzz_signaling", "rooms_fill", bytes([0, 0] * 8) + b"".join(bytes([2, i, 0, i]) for i in range(8)))
 PY
 # fuzz_config: every config the project ships.
 for f in "$root"/deploy/tern.example.yaml "$root"/deploy/debian/tern.yaml "$root"/deploy/container/tern.yaml \

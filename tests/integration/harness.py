@@ -1,4 +1,5 @@
 """Starts the real tern binary on loopback with a test config and reads the ports it bound."""
+import functools
 import os
 import re
 import signal
@@ -18,6 +19,16 @@ listen:
 {listen}
 """
 DEFAULT_LISTEN = [("udp", "127.0.0.1"), ("tcp", "127.0.0.1"), ("tls", "127.0.0.1")]
+
+
+@functools.lru_cache(maxsize=None)
+def sanitized():
+    """True when TERN_BINARY is built with AddressSanitizer (linked to its runtime)."""
+    import shutil
+    path = shutil.which(TERN) or TERN
+    with open(path, "rb") as f:
+        data = f.read()
+    return b"libasan.so" in data or b"__asan_init" in data
 
 
 class Tern:

@@ -49,6 +49,7 @@ FAMILIES = {
     "tern_relay_ports_available": "gauge",
     "tern_binding_requests_total": "counter",
     "tern_connections_active": "gauge",
+    "tern_connections_refused_total": "counter",
     "tern_config_reloads_total": "counter",
     "tern_config_last_reload_success_timestamp_seconds": "gauge",
     "tern_tls_certificate_expiry_timestamp_seconds": "gauge",
@@ -89,6 +90,7 @@ LABEL_VALUES = {
     "tern_relay_ports_available": {"family": {"ipv4", "ipv6"}},
     "tern_binding_requests_total": {"transport": {"udp", "tcp", "tls"}},
     "tern_connections_active": {"transport": {"tcp", "tls"}},
+    "tern_connections_refused_total": {"reason": {"limit", "per_source", "descriptors"}},
     "tern_config_reloads_total": {"result": {"success", "failure"}},
     "tern_config_last_reload_success_timestamp_seconds": {},
     "tern_tls_certificate_expiry_timestamp_seconds": {},
@@ -99,7 +101,7 @@ LABEL_VALUES = {
 # rate()/increase() and the alerts see the first event and dashboards show no gaps.
 PREINITIALIZED = ["tern_allocations_active", "tern_auth_failures_total", "tern_relayed_bytes_total",
                   "tern_relayed_packets_total", "tern_dropped_packets_total",
-                  "tern_binding_requests_total", "tern_connections_active",
+                  "tern_binding_requests_total", "tern_connections_active", "tern_connections_refused_total",
                   "tern_config_reloads_total"]
 
 HTTP_TIMEOUT = 5

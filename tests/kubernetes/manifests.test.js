@@ -186,6 +186,7 @@ for (const overlay of ["daemonset", "loadbalancer"]) {
       proc.stdout.on("data", (d) => { out += d; });
       proc.stderr.on("data", (d) => { out += d; });
       const exited = new Promise((r) => proc.on("exit", r));
+      let holder = null;
       try {
         const metricsPort = Number(config.metrics.listen.split(":").pop());
         const inPod = (...args) => spawnSync("nsenter", ["-t", String(proc.pid), "-n", ...args], { encoding: "utf8" });
@@ -206,12 +207,27 @@ except Exception as x: print(0)`);
         assert.ok(out.includes(`advertised as ${PUBLIC_IP}\n`), `relays not advertised at $${config.relay.public_address_env}:\n${out}`);
         // preStop, with the admin socket where this test mounted /run/tern.
         const socket = YAML.parse(files.mapped).admin.socket;
+        // A live call, so the drain holds tern up (with none it exits within a second).
+        const minted = JSON.parse(spawnSync(TERN, ["credentials", "--socket", socket, "--user", "held", "--json"],
+                                            { encoding: "utf8" }).stdout);
+        holder = spawn("nsenter", ["-t", String(proc.pid), "-n", "python3", "-c", `import sys, time
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, "..", "integration"))})
+import turn_client as tc
+c = tc.TurnClient(("127.0.0.1", ${config.listen[0].port}), ${JSON.stringify(minted.username)}, ${JSON.stringify(minted.credential)})
+print(hex(c.allocate()[0] or 0), flush=True)
+time.sleep(60)`], { stdio: ["ignore", "pipe", "inherit"] });
+        let held = "";
+        holder.stdout.on("data", (d) => { held += d; });
+        const heldBy = Date.now() + 10000;
+        while (!held.includes("\n") && Date.now() < heldBy) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(held.trim(), "0x103", "an allocation in the pod before the drain");
         const cmd = container.lifecycle.preStop.exec.command.slice(1).map((a) => (a === config.admin.socket ? socket : a));
         const drained = spawnSync(TERN, cmd, { encoding: "utf8" });
         assert.equal(drained.status, 0, drained.stdout + drained.stderr);
         assert.equal(get(container.readinessProbe.httpGet.path), 503, "not ready once preStop drained");
         assert.equal(get(container.livenessProbe.httpGet.path), 200, "still live while draining");
       } finally {
+        if (holder) holder.kill("SIGKILL");
         proc.kill("SIGINT");
         await exited;
       }

@@ -73,6 +73,7 @@ TEST(Config, EmbeddedDefaultLoadsCleanly) {
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
   EXPECT_EQ(r.config->listen.size(), 3u);
   EXPECT_EQ(r.config->connections.idle_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(r.config->connections.per_source_ip, 1000u);
 }
 
 TEST(Config, ReadsEveryDesignKey) {
@@ -95,11 +96,11 @@ limits: {allocations_per_user: 2, allocations_total: 9, permissions_per_allocati
 peers: {deny: [default, 192.0.2.0/24], allow: [127.0.0.1/32, "::1/128"]}
 alternate_servers: ["203.0.113.9:3478", "[2001:db8::9]:3478"]
 metrics: {listen: "127.0.0.1:9000"}
-signaling: {listen: "127.0.0.1:8080", token: t}
+signaling: {listen: "127.0.0.1:8080", token: t, max_connections: 7, connections_per_source_ip: 3}
 admin: {socket: /tmp/a.sock}
 log: {level: debug, format: json}
 stun: {rfc3489: true}
-connections: {max: 5, idle_timeout: 30s, handshake_timeout: 3s}
+connections: {max: 5, per_source_ip: 2, idle_timeout: 30s, handshake_timeout: 3s}
 )");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
   const auto& c = *r.config;
@@ -123,10 +124,13 @@ connections: {max: 5, idle_timeout: 30s, handshake_timeout: 3s}
   EXPECT_EQ(c.alternate_servers.size(), 2u);
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9000");
   EXPECT_EQ(c.signaling_token, "t");
+  EXPECT_EQ(c.signaling_max_connections, 7u);
+  EXPECT_EQ(c.signaling_connections_per_source_ip, 3u);
   EXPECT_EQ(c.admin_socket, "/tmp/a.sock");
   EXPECT_EQ(c.log_format, "json");
   EXPECT_TRUE(c.stun.rfc3489);
   EXPECT_EQ(c.connections.max, 5u);
+  EXPECT_EQ(c.connections.per_source_ip, 2u);
   EXPECT_EQ(c.connections.idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(c.connections.handshake_timeout, std::chrono::seconds(3));
 }
@@ -186,6 +190,7 @@ TEST(Config, RejectsBadValues) {
       "limits: {unauthenticated_reply_burst: 0}",
       "signaling: {ice_urls: [\"http://example.org\"]}",
       "signaling: {ice_urls: [\"turn:\"]}",
+      "signaling: {max_connections: 0}",
   };
   for (const char* text : bad) {
     auto r = load(text);

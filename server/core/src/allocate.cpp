@@ -179,7 +179,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
 std::optional<std::chrono::seconds> granted_lifetime(const ServerOptions& options,
                                                      const MessageView& m) {
   auto value = m.find_value(attr::kLifetime);
-  if (!value) return options.default_lifetime;
+  // Without LIFETIME the default applies, but never beyond the configured maximum.
+  if (!value) return std::min(options.default_lifetime, options.max_lifetime);
   auto requested = protocol::decode_lifetime(*value);
   if (!requested) return std::nullopt;
   const auto asked = std::chrono::seconds(*requested);

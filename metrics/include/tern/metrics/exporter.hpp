@@ -7,6 +7,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tern/core/stats.hpp"
 
@@ -18,8 +20,10 @@ struct Sources {
   std::function<void(const std::function<void(const core::ServerStats&)>&)> for_each_worker;
   std::function<std::uint64_t(protocol::Family)> relay_ports_in_use;
   std::function<std::uint64_t(protocol::Family)> relay_ports_available;
-  bool relay_ipv6 = false;  // export the ipv6 series too
+  bool relay_ipv6 = false;                                          // export the ipv6 series too
   std::function<std::int64_t(core::Transport)> connections_active;  // kTcp, kTls
+  // (reason, count) of TCP/TLS connections closed as soon as they were accepted.
+  std::function<std::vector<std::pair<std::string, std::uint64_t>>()> connections_refused;
   std::string version;
   std::function<std::optional<std::int64_t>()> tls_certificate_expiry;  // unix seconds; re-read
   std::function<std::uint64_t()> users_loaded;
