@@ -81,5 +81,7 @@ for target in build/fuzz/tests/fuzz/fuzz_*; do
   mkdir -p "$corpus/$name"
   "$target" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
     "$corpus/$name" "$corpus/seeds/$name" 2>&1 | tail -n 40
+  # What the corpus reached in tern's own sources (edges and functions, from -print_coverage).
+  "$target" -runs=0 -print_coverage=1 "$corpus/$name" 2>&1 | tests/fuzz/coverage.py
 done
 step "all tests passed"

@@ -5,6 +5,7 @@ counted, never logged per attempt, and no obstacle to the right password."""
 import os
 import re
 import socket
+import threading
 import time
 import unittest
 
@@ -140,6 +141,25 @@ def closed_within(sock, seconds, trickle=None, every=0.25):
     return None
 
 
+def connection_flood(t, addr, count=300):
+    """Opens up to `count` TCP connections to `addr` (until connect fails); returns them and
+    the CPU seconds tern spent in the 2 s after."""
+    flood = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(1)
+        try:
+            s.connect(addr)
+        except OSError:
+            s.close()
+            break
+        flood.append(s)
+    time.sleep(0.5)
+    busy = cpu_seconds(t.proc.pid)
+    time.sleep(2)
+    return flood, cpu_seconds(t.proc.pid) - busy
+
+
 # Out of descriptors, the sanitizers' own checks fail (UBSan's vptr check probes memory through
 # a pipe) and stop tern with errors that are not tern's: these tests run on the release build.
 NOT_UNDER_SANITIZERS = unittest.skipIf(sanitized(), "the sanitizer runtime itself needs file descriptors")
@@ -169,20 +189,7 @@ class FdExhaustionTest(unittest.TestCase):
                 return peer.recvfrom(100)[0] == text
 
             self.assertTrue(relays(b"before"))
-            flood = []
-            for _ in range(300):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.settimeout(1)
-                try:
-                    s.connect(t.addr("tcp"))
-                except OSError:
-                    s.close()
-                    break
-                flood.append(s)
-            time.sleep(0.5)
-            busy = cpu_seconds(t.proc.pid)
-            time.sleep(2)
-            busy = cpu_seconds(t.proc.pid) - busy
+            flood, busy = connection_flood(t, t.addr("tcp"))
             shed = 0
             for s in flood:
                 s.settimeout(0.05)
@@ -350,9 +357,14 @@ class AllocationFloodTest(unittest.TestCase):
 
 
 def binding_over(sock):
+    """True when a Binding request over the stream `sock` is answered."""
     req, tid = sc.binding_request()
-    sock.sendall(req)
-    return sc.parse(sc.recv_frame(sock))[1] == tid
+    try:
+        sock.sendall(req)
+        frame = sc.recv_frame(sock)
+    except OSError:
+        return False
+    return frame is not None and sc.parse(frame)[1] == tid
 
 
 class PerSourceConnectionLimitTest(unittest.TestCase):
@@ -406,16 +418,100 @@ class SlowlorisTcpTest(unittest.TestCase):
             busy = socket.create_connection(t.addr("tcp"), timeout=2)
             self.addCleanup(busy.close)
             start = time.time()
+            answered = []
+
+            def whole_frames():  # meanwhile, a Binding every 0.4 s keeps the other one open
+                while time.time() - start < 4:
+                    answered.append(binding_over(busy))
+                    if not answered[-1]:
+                        return
+                    time.sleep(0.4)
+
+            busy_thread = threading.Thread(target=whole_frames)
+            busy_thread.start()
             after = closed_within(slow, 5, trickle=trickle, every=0.2)
-            sent_frames = 0
-            while time.time() - start < 4:  # whole frames keep the other one open past 2 s
-                self.assertTrue(binding_over(busy), "a client sending whole frames was closed")
-                sent_frames += 1
-                time.sleep(0.4)
+            busy_thread.join(10)
+            sent_frames = len(answered)
+            self.assertTrue(answered and all(answered), "a client sending whole frames was closed")
             print("\n# slowloris over TCP, idle_timeout 2 s: a byte every 0.2 s closed after %s s; "
                   "%d whole frames in 4 s kept the other connection" % (after and round(after, 1), sent_frames))
             self.assertIsNotNone(after, "a client trickling a partial frame stays connected")
             self.assertLess(after, 3.5)
+
+
+
+class UnauthenticatedFloodTest(unittest.TestCase):
+    """Unauthenticated Allocates from 64 addresses, each well past its reply budget, on the
+    defaults (burst 512, 20/s per source): each source draws at most its budget, tern's CPU is
+    the figure, and clients that authenticate keep allocating during the flood."""
+
+    SOURCES, SECONDS, RATE = 64, 3.0, 16000  # flood requests per second, all sources together
+
+    def test_flood_from_many_addresses(self):
+        config = USERS + "relay: {address: 127.0.0.1, min_port: 47200, max_port: 47299}\n"
+        with Tern(config) as t:
+            server = t.addr("udp")
+            flooders = []
+            for i in range(self.SOURCES):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                s.bind(("127.0.8.%d" % (i + 1), 0))
+                s.setblocking(False)
+                self.addCleanup(s.close)
+                flooders.append(s)
+            attempts, successes, stop = [0], [0], threading.Event()
+
+            def legitimate():
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    c = tc.TurnClient(server, "alice", "wonderland", local="127.0.9.%d" % (1 + n % 50))
+                    attempts[0] += 1
+                    if c.allocate()[0] == 0x0103:
+                        successes[0] += 1
+                        c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+                    c.close()
+                    time.sleep(0.02)
+
+            worker = threading.Thread(target=legitimate)
+            busy = cpu_seconds(t.proc.pid)
+            worker.start()
+            sent, start = 0, time.monotonic()
+            request = sc.message(0x0003, sc.attr(0x0019, b"\x11\0\0\0"))[0]
+            while time.monotonic() - start < self.SECONDS:
+                due = int((time.monotonic() - start) * self.RATE)
+                while sent < due:
+                    try:
+                        flooders[sent % self.SOURCES].sendto(request, server)
+                    except BlockingIOError:
+                        pass
+                    sent += 1
+                time.sleep(0.002)
+            elapsed = time.monotonic() - start
+            stop.set()
+            worker.join(10)
+            busy = cpu_seconds(t.proc.pid) - busy
+            time.sleep(0.3)
+            replies = []
+            for s in flooders:
+                n = 0
+                try:
+                    while True:
+                        s.recv(2048)
+                        n += 1
+                except BlockingIOError:
+                    pass
+                replies.append(n)
+            budget = 512 + 20 * elapsed
+            rate = successes[0] / max(1, attempts[0])
+            print("\n# unauthenticated flood: %d Allocates from %d addresses in %.1f s (%d per address); "
+                  "replies per address max %d (budget %.0f), %d in all; tern CPU %.2f s (%.0f %% of one core); "
+                  "legitimate clients allocated %d of %d (%.0f %%) during it"
+                  % (sent, self.SOURCES, elapsed, sent // self.SOURCES, max(replies), budget, sum(replies),
+                     busy, 100 * busy / elapsed, successes[0], attempts[0], 100 * rate))
+            self.assertLessEqual(max(replies), budget + 5, "a source drew more than its reply budget")
+            self.assertGreater(attempts[0], 10)
+            self.assertGreaterEqual(rate, 0.9, "legitimate clients could not allocate during the flood")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import urllib.request
 
 import stun_client as sc
 from harness import Tern
-from test_abuse import NOT_UNDER_SANITIZERS, cpu_seconds
+from test_abuse import NOT_UNDER_SANITIZERS, connection_flood
 
 CONFIG = """
 auth: {secrets: [sig-secret]}
@@ -215,20 +215,7 @@ class SignalingAbuseTest(unittest.TestCase):
         config = CONFIG.replace('listen: "127.0.0.1:0"', 'listen: "127.0.0.1:0", connections_per_source_ip: 0')
         with Tern(config, nofile=128) as t:
             addr = t.addr("signaling")
-            flood = []
-            for _ in range(300):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.settimeout(1)
-                try:
-                    s.connect(addr)
-                except OSError:
-                    s.close()
-                    break
-                flood.append(s)
-            time.sleep(0.5)
-            busy = cpu_seconds(t.proc.pid)
-            time.sleep(2)
-            busy = cpu_seconds(t.proc.pid) - busy
+            flood, busy = connection_flood(t, addr)
             answered = self.binding_answered(t)
             print("\n# signaling flood of %d connections at RLIMIT_NOFILE 128: %.2f s of tern CPU in 2 s, "
                   "TURN answering: %s" % (len(flood), busy, answered))
