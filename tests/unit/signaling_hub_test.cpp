@@ -61,8 +61,27 @@ TEST(SignalingHub, RateLimitPerConnection) {
     limited += has(hub.receive(a, R"({"type":"ping"})", t0), a, "rate-limited") ? 1 : 0;
   }
   EXPECT_EQ(limited, 80);  // a burst of 20 goes through
-  EXPECT_FALSE(has(hub.receive(a, R"({"type":"ping"})", t0 + std::chrono::seconds(1)), a,
-                   "rate-limited"));
+  EXPECT_FALSE(
+      has(hub.receive(a, R"({"type":"ping"})", t0 + std::chrono::seconds(1)), a, "rate-limited"));
+}
+
+TEST(SignalingHub, RoomSquattingHitsTheRoomLimit) {
+  Hub hub(HubLimits{.members_per_room = 2, .messages_per_second = 10, .max_rooms = 3});
+  std::vector<MemberId> squatters;
+  for (int i = 0; i < 3; ++i) {
+    squatters.push_back(hub.connect(t0));
+    const std::string join = R"({"type":"join","room":"room)" + std::to_string(i) + R"("})";
+    EXPECT_FALSE(has(hub.receive(squatters.back(), join, t0), squatters.back(), "error"));
+  }
+  const MemberId late = hub.connect(t0);
+  EXPECT_TRUE(has(hub.receive(late, R"({"type":"join","room":"fresh"})", t0), late,
+                  R"("code":"too-many-rooms")"));
+  // Existing rooms still take members; a room freed by its last member is free for others.
+  EXPECT_FALSE(has(hub.receive(late, R"({"type":"join","room":"room0"})", t0), late, "error"));
+  hub.disconnect(squatters[1]);
+  const MemberId next = hub.connect(t0);
+  EXPECT_FALSE(has(hub.receive(next, R"({"type":"join","room":"fresh"})", t0), next, "error"));
+  EXPECT_EQ(hub.rooms(), 3u);
 }
 
 }  // namespace
