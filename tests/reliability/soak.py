@@ -57,7 +57,11 @@ class Soak:
         self.deadline = None
         self.lock = threading.Lock()
         self.failures = []
-        self.bench = {name: {"runs": 0, "sent": 0, "received": 0, "lost": 0, "errors": 0}
+        # Kernel drops as tern_bench reads them (its own sockets, tern's, all UDP receive
+        # buffers), so that a loss can be told apart: a full buffer or tern.
+        self.bench = {name: {"runs": 0, "sent": 0, "received": 0, "lost": 0, "errors": 0,
+                             "tool_socket_drops": 0, "server_socket_drops": 0,
+                             "udp_rcvbuf_errors": 0}
                       for name, _, _ in LOADS}
         self.samples = []
         self.churn = {"allocated": 0, "deleted": 0, "abandoned": 0, "refused": 0}
@@ -98,8 +102,9 @@ class Soak:
                 stats["errors"] += 1
                 self.fail("%s: tern_bench exit %d: %s" % (name, p.returncode, p.stderr.strip()[-300:]))
                 continue
-            for key in ("sent", "received", "lost"):
-                stats[key] += out.get(key, 0)
+            for key in ("sent", "received", "lost", "tool_socket_drops", "server_socket_drops",
+                        "udp_rcvbuf_errors"):
+                stats[key] += out.get(key) or 0
 
     # REST allocations that start and end every second; one in five is abandoned.
     def run_churn(self):
