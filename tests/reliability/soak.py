@@ -109,6 +109,10 @@ class Soak:
     # REST allocations that start and end every second; one in five is abandoned.
     def run_churn(self):
         held = []
+        # An abandoned client keeps its socket until its allocation has expired: closed at
+        # once, the kernel could hand its port to the next client, whose Allocate then meets
+        # the live allocation of that 5-tuple and rightly gets 437.
+        parked = []
         n = 0
         while self.left() > 0:
             n += 1
@@ -131,13 +135,20 @@ class Soak:
                     with self.lock:
                         self.abandoned[c.user] = now
                     self.churn["abandoned"] += 1
+                    parked.append((now + LIFETIME + 5, c))
+                    continue
                 else:
                     mtype, _, attrs = c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
                     if mtype != 0x0104:
                         self.fail("churn delete of %s: %r" % (c.user, attrs))
                     self.churn["deleted"] += 1
                 c.close()
+            for end, c in [p for p in parked if p[0] <= now]:
+                parked.remove((end, c))
+                c.close()
             time.sleep(max(0.0, 1 - (time.monotonic() - now)))
+        for _, c in parked:
+            c.close()
         for _, c in held:
             c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
             c.close()
