@@ -1017,6 +1017,8 @@ class Bench {
     const auto server = server_ports();
     const auto tool_drops0 = udp_socket_drops(tool);
     const auto server_drops0 = udp_socket_drops(server);
+    const std::set<std::uint16_t> listener{ntohs(opt_.server.sin_port)};
+    const auto listener_drops0 = udp_socket_drops(listener);
     const auto snmp0 = udp_counters();
     if (!hook(j, "before_data_status", opt_.before_data)) return false;
     const ProcSample s0 = sample();
@@ -1031,6 +1033,7 @@ class Bench {
     const auto snmp1 = udp_counters();
     const auto tool_drops = udp_socket_drops(tool) - tool_drops0;
     const auto server_drops = udp_socket_drops(server) - server_drops0;
+    const auto listener_drops = udp_socket_drops(listener) - listener_drops0;
 
     const double send_secs = ns_to_secs(send_end - data_start_ns_);
     const double active_secs = ns_to_secs(std::max(last_rx_ns_, send_end) - data_start_ns_);
@@ -1060,6 +1063,9 @@ class Bench {
     if (s1.rss) j.field("server_rss_kib", *s1.rss);
     j.latency(raw_ ? "one_way_us" : "rtt_us", rtt_);
     j.field("tool_socket_drops", tool_drops).field("server_socket_drops", server_drops);
+    // Of those, the listener's (clients to tern) and the relays' (peers to tern).
+    j.field("server_listener_drops", listener_drops)
+        .field("server_relay_drops", server_drops - listener_drops);
     j.field("udp_rcvbuf_errors", snmp1.rcvbuf_errors - snmp0.rcvbuf_errors);
     j.field("udp_sndbuf_errors", snmp1.sndbuf_errors - snmp0.sndbuf_errors);
     if (!raw_) teardown();

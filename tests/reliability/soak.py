@@ -61,6 +61,7 @@ class Soak:
         # buffers), so that a loss can be told apart: a full buffer or tern.
         self.bench = {name: {"runs": 0, "sent": 0, "received": 0, "lost": 0, "errors": 0,
                              "tool_socket_drops": 0, "server_socket_drops": 0,
+                             "server_listener_drops": 0, "server_relay_drops": 0,
                              "udp_rcvbuf_errors": 0}
                       for name, _, _ in LOADS}
         self.samples = []
@@ -103,7 +104,7 @@ class Soak:
                 self.fail("%s: tern_bench exit %d: %s" % (name, p.returncode, p.stderr.strip()[-300:]))
                 continue
             for key in ("sent", "received", "lost", "tool_socket_drops", "server_socket_drops",
-                        "udp_rcvbuf_errors"):
+                        "server_listener_drops", "server_relay_drops", "udp_rcvbuf_errors"):
                 stats[key] += out.get(key) or 0
 
     # REST allocations that start and end every second; one in five is abandoned.
