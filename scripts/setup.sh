@@ -7,7 +7,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libgtest-dev googletest openssl libcli11-dev)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
-  systemd faketime)  # systemd-analyze checks deploy/systemd; faketime steps the wall clock (test_faults)
+  systemd faketime haproxy)  # systemd-analyze checks deploy/systemd; faketime steps the wall clock
+# (test_faults); haproxy sends PROXY protocol headers and X-Forwarded-For (test_proxy_protocol)
 
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)
@@ -44,7 +45,7 @@ export DEBIAN_FRONTEND=noninteractive
 # coturn's and prometheus's packages start system services (prometheus also pulls in
 # prometheus-node-exporter); tern's tests run their own servers only.
 stop_services=()
-for svc in coturn prometheus; do
+for svc in coturn prometheus haproxy; do
   if [[ " ${missing[*]} " == *" $svc "* ]]; then stop_services+=("$svc"); fi
 done
 if [[ " ${stop_services[*]} " == *" prometheus "* ]]; then stop_services+=(prometheus-node-exporter); fi

@@ -221,10 +221,14 @@ int serve(const std::string& config_path) {
     metrics::Sources sources = metrics_sources(runtime, *result.config, options, live.stats());
     std::unique_ptr<signaling::SignalingServer> signaling_server;
     if (!result.config->signaling_listen.empty()) {
-      signaling::SignalingOptions signaling_options{result.config->signaling_listen};
+      signaling::SignalingOptions signaling_options;
+      signaling_options.listen = result.config->signaling_listen;
       signaling_options.max_connections = result.config->signaling_max_connections;
       signaling_options.connections_per_source_ip =
           result.config->signaling_connections_per_source_ip;
+      signaling_options.trusted_proxy = [&runtime](const protocol::TransportAddress& source) {
+        return runtime.trusted_proxy(source);
+      };
       signaling_server = std::make_unique<signaling::SignalingServer>(
           runtime.main_context(), std::move(signaling_options),
           [&runtime, &live](std::string_view target, std::string_view auth, bool loopback) {

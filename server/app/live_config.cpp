@@ -18,6 +18,11 @@ std::int64_t unix_now() {
 }
 
 bool same_listeners(const config::Config& a, const config::Config& b) {
+  // RFC 5780's addresses bring listeners of their own.
+  if (a.stun.nat_discovery_primary != b.stun.nat_discovery_primary ||
+      a.stun.nat_discovery_alternate != b.stun.nat_discovery_alternate) {
+    return false;
+  }
   if (a.listen.size() != b.listen.size()) return false;
   for (std::size_t i = 0; i < a.listen.size(); ++i) {
     const auto& x = a.listen[i];
@@ -112,6 +117,7 @@ std::vector<std::string> LiveConfig::reload(const std::string& cause) {
       change.deps = options.deps;
       change.max_connections = options.max_connections;
       change.max_connections_per_source = options.max_connections_per_source;
+      change.trusted_proxies = options.trusted_proxies;
       change.deps.quota = quota_;
       change.deps.reply_limit = reply_limit_;  // its rate comes with change.core
       quota_->set_limits(quota_limits(*loaded.config));

@@ -6,6 +6,7 @@
 #include "config/credential_files.hpp"
 #include "config/loader.hpp"
 #include "net/tls.hpp"
+#include "tern/auth/access_token.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/core/peer_policy.hpp"
 #include "tern/core/quota.hpp"
@@ -37,7 +38,30 @@ core::ServerOptions core_options(const config::Config& c) {
   o.unauthenticated_replies_per_second = c.limits.unauthenticated_replies_per_second;
   o.unauthenticated_reply_burst = c.limits.unauthenticated_reply_burst;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
+  core::ServerOptions::NatDiscovery nd;
+  if (protocol::TransportAddress::parse(c.stun.nat_discovery_primary, nd.primary) &&
+      protocol::TransportAddress::parse(c.stun.nat_discovery_alternate, nd.alternate)) {
+    o.nat_discovery = nd;
+  }
   return o;
+}
+
+// RFC 5780 needs UDP listeners on both IPs at both ports; the config names IP1:P1 (a listen
+// entry) and IP2:P2, so tern adds the other three.
+void add_nat_discovery_listeners(const core::ServerOptions& core,
+                                 std::vector<net::ListenerSpec>& listeners) {
+  if (!core.nat_discovery) return;
+  const auto& one = core.nat_discovery->primary;
+  const auto& two = core.nat_discovery->alternate;
+  const auto ip = [](const protocol::TransportAddress& a) {
+    const std::string s = a.to_string();
+    return a.family == protocol::Family::kIPv6 ? s.substr(1, s.rfind(']') - 1)
+                                               : s.substr(0, s.rfind(':'));
+  };
+  for (const auto& [host, port] :
+       {std::pair{ip(one), two.port}, std::pair{ip(two), one.port}, std::pair{ip(two), two.port}}) {
+    listeners.push_back({core::Transport::kUdp, host, port});
+  }
 }
 
 }  // namespace
@@ -61,7 +85,15 @@ BuiltDeps build_deps(const config::Config& c) {
   out.secrets = credentials.secrets.size();
   auto policy = core::PeerPolicy::build(c.peers.deny, c.peers.allow);
   for (auto& e : policy.errors) out.errors.push_back("peers: " + e);
+  std::vector<auth::OAuthKeyring::Entry> oauth_keys;
+  for (const auto& k : c.auth.oauth.keys) oauth_keys.push_back({k.kid, k.algorithm, k.key});
+  auto keyring = auth::OAuthKeyring::build(
+      c.auth.oauth.server_name.empty() ? c.realm : c.auth.oauth.server_name, oauth_keys);
+  for (auto& e : keyring.errors) out.errors.push_back("auth: " + e);
   if (!out.errors.empty()) return out;
+  if (!keyring.keyring->empty()) {
+    out.deps.oauth = std::make_shared<const auth::OAuthKeyring>(std::move(*keyring.keyring));
+  }
   out.deps.credentials = std::make_shared<const auth::CredentialStore>(std::move(*store.store));
   out.deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*policy.policy));
   out.deps.quota = std::make_shared<core::AllocationQuota>(quota_limits(c));
@@ -92,8 +124,12 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
     options.listeners.push_back({transport_of(l.transport), l.address, l.port});
     has_tls = has_tls || l.transport == "tls";
   }
+  add_nat_discovery_listeners(options.core, options.listeners);
   options.max_connections = config.connections.max;
   options.max_connections_per_source = config.connections.per_source_ip;
+  for (const auto& network : config.connections.trusted_proxies) {
+    if (auto cidr = core::Cidr::parse(network)) options.trusted_proxies.push_back(*cidr);
+  }
   options.stream_timeouts = {config.connections.idle_timeout, config.connections.handshake_timeout};
   options.tls.tls13_only = config.tls.min_version == "1.3";
   if (has_tls) {

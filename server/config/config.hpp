@@ -39,6 +39,18 @@ struct User {
   std::string sha256_key;  // optional hex SHA-256 long-term key, with `key`
 };
 
+// An authorization server's key for RFC 7635 access tokens, by key id (the token's USERNAME).
+struct OAuthKey {
+  std::string kid;
+  std::string algorithm = "A256GCM";  // A256GCM | A128GCM
+  std::string key;                    // base64; its first 32 (16 for A128GCM) bytes are the key
+};
+
+struct OAuth {
+  std::string server_name;  // THIRD-PARTY-AUTHORIZATION and the tokens' AAD; empty = realm
+  std::vector<OAuthKey> keys;
+};
+
 struct Auth {
   std::vector<User> users;
   std::string users_file;
@@ -50,6 +62,7 @@ struct Auth {
   // Generate a TURN REST secret into state_dir/turn-secret on first run and use it (the
   // embedded default, so the demo page works out of the box).
   bool generated_secret = false;
+  OAuth oauth;  // third-party authorization (RFC 7635); off while `keys` is empty
 };
 
 struct Limits {
@@ -73,6 +86,10 @@ struct Peers {
 
 struct Stun {
   bool rfc3489 = false;  // answer cookie-less RFC 3489 Binding requests
+  // RFC 5780 NAT behaviour discovery, off while empty: "IP1:P1" (a udp listen entry) and
+  // "IP2:P2"; tern also listens on IP1:P2, IP2:P1 and IP2:P2 over UDP.
+  std::string nat_discovery_primary;
+  std::string nat_discovery_alternate;
 };
 
 struct Connections {
@@ -80,6 +97,9 @@ struct Connections {
   std::uint32_t per_source_ip = 1000;  // of those from one IP address; 0 = no limit
   std::chrono::seconds idle_timeout{300};
   std::chrono::seconds handshake_timeout{10};  // TLS handshakes not done by then are closed
+  // Networks of load balancers that put a PROXY protocol (v1 or v2) header ahead of each TCP
+  // or TLS connection; the signaling endpoint trusts X-Forwarded-For from them too.
+  std::vector<std::string> trusted_proxies;
 };
 
 struct Config {

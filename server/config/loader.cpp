@@ -9,127 +9,15 @@
 #include <map>
 #include <sstream>
 
+#include "config/walker.hpp"
 #include "tern/protocol/address.hpp"
 
 namespace tern::config {
 namespace {
 
-class Walker {
- public:
-  explicit Walker(std::string file) : file_(std::move(file)) {}
-
-  void error(const YAML::Node& at, const std::string& message) {
-    const auto mark = at.Mark();
-    errors_.push_back({file_, mark.line + 1, mark.column + 1, message});
-  }
-  std::vector<ConfigError> take_errors() { return std::move(errors_); }
-
-  using Handler = std::function<void(const YAML::Node&)>;
-
-  // Calls the handler of every known key; unknown keys are errors.
-  void map(const YAML::Node& node, const std::string& where,
-           const std::map<std::string, Handler>& handlers) {
-    if (node.IsNull()) return;
-    if (!node.IsMap()) return error(node, where + " must be a mapping");
-    for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>("");
-      const auto it = handlers.find(key);
-      if (it == handlers.end()) {
-        error(kv.first, "unknown key '" + key + "' in " + where);
-      } else {
-        it->second(kv.second);
-      }
-    }
-  }
-
-  Handler string(std::string& out, const std::string& name) {
-    return [this, &out, name](const YAML::Node& n) {
-      if (n.IsNull()) return out.clear();
-      if (!n.IsScalar()) return error(n, name + " must be a string");
-      out = n.Scalar();
-    };
-  }
-
-  Handler boolean(bool& out, const std::string& name) {
-    return [this, &out, name](const YAML::Node& n) {
-      bool value = false;
-      if (!n.IsScalar() || !YAML::convert<bool>::decode(n, value)) {
-        return error(n, name + " must be true or false");
-      }
-      out = value;
-    };
-  }
-
-  template <typename T>
-  Handler number(T& out, const std::string& name, std::uint64_t min, std::uint64_t max) {
-    return [this, &out, name, min, max](const YAML::Node& n) {
-      std::uint64_t value = 0;
-      const std::string text = n.IsScalar() ? n.Scalar() : "";
-      std::size_t used = 0;
-      bool ok = !text.empty() && text[0] != '-';
-      try {
-        if (ok) value = std::stoull(text, &used, 10);
-      } catch (const std::exception&) {
-        ok = false;
-      }
-      if (!ok || used != text.size() || value < min || value > max) {
-        return error(n, name + " must be a whole number from " + std::to_string(min) + " to " +
-                            std::to_string(max));
-      }
-      out = static_cast<T>(value);
-    };
-  }
-
-  Handler duration(std::chrono::seconds& out, const std::string& name) {
-    return [this, &out, name](const YAML::Node& n) {
-      if (!n.IsScalar() || !parse_duration(n.Scalar(), out)) {
-        error(n, name + " must be a duration such as 30s, 10m or 1h");
-      }
-    };
-  }
-
-  Handler string_list(std::vector<std::string>& out, const std::string& name,
-                      std::function<bool(const std::string&)> valid = {},
-                      const std::string& what = "") {
-    return [this, &out, name, valid, what](const YAML::Node& n) {
-      out.clear();
-      if (n.IsNull()) return;
-      if (!n.IsSequence()) return error(n, name + " must be a list");
-      for (const auto& item : n) {
-        if (!item.IsScalar()) {
-          error(item, name + " entries must be strings");
-        } else if (valid && !valid(item.Scalar())) {
-          error(item, name + ": '" + item.Scalar() + "' is not " + what);
-        } else {
-          out.push_back(item.Scalar());
-        }
-      }
-    };
-  }
-
- private:
-  std::string file_;
-  std::vector<ConfigError> errors_;
-};
-
-bool is_ip(const std::string& text) {
-  protocol::TransportAddress a;
-  return protocol::TransportAddress::parse_ip(text, a);
-}
-
 bool is_ip_port(const std::string& text) {
   protocol::TransportAddress ignored;
   return protocol::TransportAddress::parse(text, ignored);
-}
-
-void check_one_of(Walker& w, const YAML::Node& n, const std::string& value,
-                  const std::vector<std::string>& allowed, const std::string& name) {
-  for (const auto& a : allowed) {
-    if (value == a) return;
-  }
-  std::string list;
-  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-  w.error(n, name + " must be one of: " + list + " (got '" + value + "')");
 }
 
 // relay.public_address_env: the public address from the environment, e.g. a Kubernetes pod's
@@ -149,6 +37,32 @@ void load_public_address_env(Walker& w, const YAML::Node& n, Relay& relay) {
   } else {
     relay.public_address = value;
   }
+}
+
+// stun.nat_discovery: two addresses of one family that differ in IP and in port, the first
+// one a UDP listener's.
+void check_nat_discovery(Walker& w, const YAML::Node& root, const Config& c) {
+  const auto& s = c.stun;
+  if (s.nat_discovery_primary.empty() && s.nat_discovery_alternate.empty()) return;
+  protocol::TransportAddress one, two;
+  if (!protocol::TransportAddress::parse(s.nat_discovery_primary, one) ||
+      !protocol::TransportAddress::parse(s.nat_discovery_alternate, two)) {
+    return w.error(root, "stun.nat_discovery needs primary and alternate, each IP:port");
+  }
+  if (one.family != two.family || one.ip == two.ip || one.port == two.port || one.port == 0) {
+    return w.error(root,
+                   "stun.nat_discovery: primary and alternate must be of one IP family and "
+                   "differ in both IP address and port (RFC 5780 §3)");
+  }
+  for (const auto& l : c.listen) {
+    protocol::TransportAddress a;
+    if (l.transport == "udp" && protocol::TransportAddress::parse_ip(l.address, a) &&
+        a.ip == one.ip && a.family == one.family && l.port == one.port) {
+      return;
+    }
+  }
+  w.error(root, "stun.nat_discovery.primary (" + s.nat_discovery_primary +
+                    ") must be the address and port of a udp listen entry");
 }
 
 void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
@@ -171,31 +85,6 @@ void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
       w.error(item, "listen.address must be an IP address, got '" + l.address + "'");
     if (!has_port) w.error(item, "listen entry needs a port");
     out.push_back(l);
-  }
-}
-
-void load_users(Walker& w, const YAML::Node& n, std::vector<User>& out) {
-  out.clear();
-  if (n.IsNull()) return;
-  if (!n.IsSequence()) return w.error(n, "auth.users must be a list of {name, password|key}");
-  for (const auto& item : n) {
-    User u;
-    w.map(item, "auth.users entry",
-          {{"name", w.string(u.name, "auth.users.name")},
-           {"password", w.string(u.password, "auth.users.password")},
-           {"key", w.string(u.key, "auth.users.key")},
-           {"sha256_key", w.string(u.sha256_key, "auth.users.sha256_key")}});
-    if (!item.IsMap()) continue;
-    if (u.name.empty()) w.error(item, "auth.users entry needs a name");
-    if (u.password.empty() == u.key.empty()) {
-      w.error(item, "auth.users entry '" + u.name + "' needs exactly one of password and key");
-    }
-    if (!u.key.empty() &&
-        (u.key.size() % 2 != 0 ||
-         u.key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
-      w.error(item, "auth.users entry '" + u.name + "': key must be hex");
-    }
-    out.push_back(u);
   }
 }
 
@@ -243,19 +132,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
             w.error(n, "relay.min_port must not be above relay.max_port");
           }
         }},
-       {"auth",
-        [&](const YAML::Node& n) {
-          w.map(
-              n, "auth",
-              {{"users", [&](const YAML::Node& u) { load_users(w, u, c.auth.users); }},
-               {"users_file", w.string(c.auth.users_file, "auth.users_file")},
-               {"users_env", w.string(c.auth.users_env, "auth.users_env")},
-               {"secrets_env", w.string(c.auth.secrets_env, "auth.secrets_env")},
-               {"secrets", w.string_list(c.auth.secrets, "auth.secrets")},
-               {"secrets_file", w.string(c.auth.secrets_file, "auth.secrets_file")},
-               {"strict_expiry", w.boolean(c.auth.strict_expiry, "auth.strict_expiry")},
-               {"generated_secret", w.boolean(c.auth.generated_secret, "auth.generated_secret")}});
-        }},
+       {"auth", [&](const YAML::Node& n) { load_auth(w, n, c.auth); }},
        {"limits",
         [&](const YAML::Node& n) {
           auto& l = c.limits;
@@ -333,7 +210,15 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
         }},
        {"stun",
         [&](const YAML::Node& n) {
-          w.map(n, "stun", {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")}});
+          w.map(n, "stun",
+                {{"rfc3489", w.boolean(c.stun.rfc3489, "stun.rfc3489")},
+                 {"nat_discovery", [&](const YAML::Node& d) {
+                    w.map(d, "stun.nat_discovery",
+                          {{"primary",
+                            w.string(c.stun.nat_discovery_primary, "stun.nat_discovery.primary")},
+                           {"alternate", w.string(c.stun.nat_discovery_alternate,
+                                                  "stun.nat_discovery.alternate")}});
+                  }}});
         }},
        {"connections", [&](const YAML::Node& n) {
           w.map(
@@ -343,9 +228,13 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                 w.number(c.connections.per_source_ip, "connections.per_source_ip", 0, 10000000)},
                {"idle_timeout", w.duration(c.connections.idle_timeout, "connections.idle_timeout")},
                {"handshake_timeout",
-                w.duration(c.connections.handshake_timeout, "connections.handshake_timeout")}});
+                w.duration(c.connections.handshake_timeout, "connections.handshake_timeout")},
+               {"trusted_proxies",
+                w.string_list(c.connections.trusted_proxies, "connections.trusted_proxies",
+                              is_valid_cidr, "a CIDR (10.0.0.0/8, 2001:db8::/32)")}});
         }}});
   if (c.realm.empty()) w.error(root, "realm must not be empty");
+  check_nat_discovery(w, root, c);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/core/peer_policy.hpp"
 #include "tern/core/server.hpp"
 
 namespace tern::net {
@@ -44,6 +45,7 @@ struct RuntimeOptions {
   TlsFiles tls;
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_source = 1000;  // 0 = no limit per source IP
+  std::vector<core::Cidr> trusted_proxies;  // TCP/TLS from these must send a PROXY header first
   StreamTimeouts stream_timeouts;
   core::ServerOptions core;
   core::ServerDeps deps;  // shared by all workers; `relays` is filled per worker

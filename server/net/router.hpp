@@ -26,8 +26,12 @@ class Router final : public core::Outbox {
 
   void add_udp(UdpListener& listener) { udp_.push_back(&listener); }
   void remove_udp(UdpListener& listener) { std::erase(udp_, &listener); }
-  void add_stream(const core::FiveTuple& flow, std::weak_ptr<ClientSink> sink) {
-    streams_[flow] = std::move(sink);
+  // False when another live connection has this 5-tuple (two proxies naming one client).
+  bool add_stream(const core::FiveTuple& flow, std::weak_ptr<ClientSink> sink) {
+    auto [it, inserted] = streams_.try_emplace(flow, sink);
+    if (!inserted && !it->second.expired()) return false;
+    it->second = std::move(sink);
+    return true;
   }
   void remove_stream(const core::FiveTuple& flow) { streams_.erase(flow); }
 

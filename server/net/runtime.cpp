@@ -216,6 +216,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   impl_->budget.set_limits(impl_->options.max_connections,
                            impl_->options.max_connections_per_source);
+  impl_->budget.set_trusted_proxies(impl_->options.trusted_proxies);
   const auto& relay = impl_->options.relay;
   impl_->ports =
       std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port, relay.max_port);
@@ -295,7 +296,12 @@ std::vector<std::pair<std::string, std::uint64_t>> Runtime::connections_refused(
   const auto& b = impl_->budget;
   return {{"limit", b.refused(Refusal::kLimit)},
           {"per_source", b.refused(Refusal::kPerSource)},
-          {"descriptors", b.refused(Refusal::kDescriptors)}};
+          {"descriptors", b.refused(Refusal::kDescriptors)},
+          {"proxy_header", b.refused(Refusal::kProxyHeader)}};
+}
+
+bool Runtime::trusted_proxy(const protocol::TransportAddress& source) const {
+  return impl_->budget.trusted_proxy(source);
 }
 
 bool Runtime::ready() const {
@@ -308,6 +314,7 @@ std::size_t Runtime::reconfigure(const Reconfiguration& change) {
   std::atomic<std::size_t> ended{0};
   boost::asio::ssl::context* ctx = tls.get();
   impl_->budget.set_limits(change.max_connections, change.max_connections_per_source);
+  impl_->budget.set_trusted_proxies(change.trusted_proxies);
   impl_->on_each_worker([&](Worker& w) {
     core::ServerDeps deps = change.deps;
     deps.events = impl_->options.deps.events;

@@ -55,6 +55,8 @@ class Runtime {
   std::int64_t connections_active(core::Transport transport) const;
   // TCP and TLS connections closed as soon as they were accepted, by reason (metric label).
   std::vector<std::pair<std::string, std::uint64_t>> connections_refused() const;
+  // `source` is in connections.trusted_proxies (as last loaded); any thread.
+  bool trusted_proxy(const protocol::TransportAddress& source) const;
   // Listeners are open and relay ports are left (and, later, not draining).
   bool ready() const;
 
@@ -68,6 +70,7 @@ class Runtime {
     std::optional<TlsFiles> tls;
     std::size_t max_connections = 10000;  // for new connections; open ones stay
     std::size_t max_connections_per_source = 1000;
+    std::vector<core::Cidr> trusted_proxies;
   };
   std::size_t reconfigure(const Reconfiguration& change);
   // Opens the listeners of `wanted` that are not open yet and closes those no longer wanted,

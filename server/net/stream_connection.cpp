@@ -6,6 +6,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include "tern/protocol/proxy_header.hpp"
 #include "tern/protocol/stream.hpp"
 
 namespace tern::net {
@@ -29,32 +30,86 @@ boost::asio::ip::tcp::socket& lowest(Stream& s) {
 template <class Stream>
 StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
                                            Router& router, ConnectionBudget& budget,
-                                           StreamTimeouts timeouts)
+                                           StreamTimeouts timeouts, bool proxied)
     : stream_(std::move(stream)),
       flow_(flow),
+      counted_as_(flow.client),
       core_(core),
       router_(router),
       budget_(budget),
       timeouts_(timeouts),
       idle_(stream_.get_executor()),
       last_frame_(std::chrono::steady_clock::now()),
-      in_(kInitialBuffer) {
+      in_(kInitialBuffer),
+      proxied_(proxied) {
   budget_.by_transport(flow_.transport).fetch_add(1, std::memory_order_relaxed);
 }
 
 template <class Stream>
 StreamConnection<Stream>::~StreamConnection() {
-  budget_.release(flow_.client);
+  budget_.release(counted_as_, transferred_);
   budget_.by_transport(flow_.transport).fetch_sub(1, std::memory_order_relaxed);
 }
 
 template <class Stream>
 void StreamConnection<Stream>::start() {
-  router_.add_stream(flow_, this->weak_from_this());
+  if (!proxied_) return begin();
+  arm_handshake_timer();  // the header, and a TLS handshake after it, share the deadline
+  read_proxy_header();
+}
+
+// Reads exactly the bytes the header still needs, so that nothing after it (a TLS ClientHello,
+// the first STUN message) is taken from the stream.
+template <class Stream>
+void StreamConnection<Stream>::read_proxy_header() {
+  const auto missing = protocol::proxy_header_missing(std::span(in_.data(), used_));
+  if (!missing) {
+    budget_.count_refusals(Refusal::kProxyHeader, 1);
+    return close();
+  }
+  if (*missing == 0) return adopt_proxy_header();
+  if (used_ + *missing > in_.size()) in_.resize(used_ + *missing);  // within kProxyMaxSize
+  boost::asio::async_read(
+      lowest(stream_), boost::asio::buffer(in_.data() + used_, *missing),
+      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (ec || self->closed_) return self->close();
+        self->used_ += n;
+        self->read_proxy_header();
+      });
+}
+
+// From here on the client is the one the header names: in the core's 5-tuple (so in
+// XOR-MAPPED-ADDRESS, quotas, rate limits and logs) and in the per-source connection count.
+template <class Stream>
+void StreamConnection<Stream>::adopt_proxy_header() {
+  const auto header = protocol::parse_proxy_header(std::span(in_.data(), used_));
+  used_ = 0;
+  if (!header || header->datagram) {
+    budget_.count_refusals(Refusal::kProxyHeader, 1);
+    return close();
+  }
+  if (header->has_addresses) {
+    if (!budget_.try_transfer(counted_as_, header->source)) return close();
+    counted_as_ = header->source;
+    transferred_ = true;
+    flow_.client = header->source;
+  }
+  begin();
+}
+
+template <class Stream>
+void StreamConnection<Stream>::begin() {
+  // Two proxies naming the same client address and port: the second connection is refused.
+  if (!router_.add_stream(flow_, this->weak_from_this())) {
+    budget_.count_refusals(Refusal::kProxyHeader, 1);
+    return close();
+  }
+  started_ = true;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
-    arm_handshake_timer();
+    if (!proxied_) arm_handshake_timer();
     handshake();
   } else {
+    if (proxied_) idle_.cancel();  // the handshake timer's handler sees operation_aborted
     arm_idle_timer();
     read();
   }
@@ -101,6 +156,15 @@ void StreamConnection<Stream>::read() {
 // Cuts every complete frame from the buffer and hands it to the core. False = close.
 template <class Stream>
 bool StreamConnection<Stream>::consume() {
+  // A PROXY header from a network not trusted to send one: refused, not read as ChannelData.
+  if (!proxied_ && !first_bytes_checked_) {
+    first_bytes_checked_ = true;
+    if (protocol::starts_like_proxy_header(
+            std::span(in_.data(), std::min<std::size_t>(used_, 6)))) {
+      budget_.count_refusals(Refusal::kProxyHeader, 1);
+      return false;
+    }
+  }
   std::size_t pos = 0;
   const auto now = core::Instant::current();
   while (pos < used_) {
@@ -184,8 +248,10 @@ template <class Stream>
 void StreamConnection<Stream>::close() {
   if (closed_) return;
   closed_ = true;
-  router_.remove_stream(flow_);
-  core_.connection_closed(flow_);  // its allocation ends with it (RFC 8656 §3.1)
+  if (started_) {
+    router_.remove_stream(flow_);
+    core_.connection_closed(flow_);  // its allocation ends with it (RFC 8656 §3.1)
+  }
   idle_.cancel();
   boost::system::error_code ignored;
   lowest(stream_).shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);

@@ -1,4 +1,5 @@
-// One TCP or TLS client connection, pinned to a worker: frames in, core, write queue out.
+// One TCP or TLS client connection, pinned to a worker: an optional PROXY protocol header, then
+// frames in, core, write queue out.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -20,8 +21,10 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
                                public ClientSink,
                                private core::Outbox {
  public:
+  // `proxied`: the connection comes from a trusted proxy and must start with a PROXY header,
+  // whose source address then stands for the client everywhere.
   StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core, Router& router,
-                   ConnectionBudget& budget, StreamTimeouts timeouts);
+                   ConnectionBudget& budget, StreamTimeouts timeouts, bool proxied = false);
   ~StreamConnection() override;
   void start();
   // Data from a peer for this client (ChannelData or Data indication).
@@ -32,6 +35,9 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
                std::span<const std::uint8_t> bytes) override {
     router_.to_peer(relay, peer, bytes);
   }
+  void read_proxy_header();
+  void adopt_proxy_header();
+  void begin();
   void handshake();
   void read();
   bool consume();
@@ -43,6 +49,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
 
   Stream stream_;
   core::FiveTuple flow_;
+  protocol::TransportAddress counted_as_;  // whose connection the budget counts this as
   core::Server& core_;
   Router& router_;
   ConnectionBudget& budget_;
@@ -54,6 +61,10 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   std::vector<std::uint8_t> pending_;  // frames queued since the last write began
   std::vector<std::uint8_t> writing_;  // what the write in flight sends
   bool write_scheduled_ = false;       // a write is in flight or posted
+  bool proxied_ = false;               // a PROXY header comes first
+  bool transferred_ = false;           // counted_as_ is the client a PROXY header named
+  bool started_ = false;               // frames have begun (the router knows this connection)
+  bool first_bytes_checked_ = false;   // an unproxied stream's first bytes are no PROXY header
   bool closed_ = false;
 };
 

@@ -74,16 +74,19 @@ void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
   if (ec) return;  // gone already
   core::FiveTuple flow{from_sockaddr(remote.data()), local_,
                        tls_ != nullptr ? core::Transport::kTls : core::Transport::kTcp};
+  // A trusted proxy's connections count against the per-source limit of the client each one's
+  // PROXY header names, not the proxy's.
+  const bool proxied = budget_.trusted_proxy(flow.client);
   // Over the process-wide or the per-source limit: the socket closes as it goes out of scope.
-  if (!budget_.try_acquire(flow.client)) return;
+  if (!budget_.try_acquire(flow.client, !proxied)) return;
   socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
   if (tls_ != nullptr) {
     std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_,
-                                                  router_, budget_, timeouts_)
+                                                  router_, budget_, timeouts_, proxied)
         ->start();
   } else {
     std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core_, router_, budget_,
-                                                  timeouts_)
+                                                  timeouts_, proxied)
         ->start();
   }
 }

@@ -69,6 +69,8 @@ void UdpListener::drain() {
 }
 
 void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
+  // An answer from another of this worker's addresses (RFC 5780 CHANGE-REQUEST).
+  if (!(flow.server == local_)) return router_.to_client(flow, bytes);
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(flow.client, ss);
   if (bytes.size() > SendBatch::kSlot) {

@@ -2,6 +2,7 @@
 #include "signaling/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -11,6 +12,8 @@
 #include <deque>
 #include <map>
 #include <stdexcept>
+
+#include "signaling/forwarded.hpp"
 
 namespace tern::signaling {
 
@@ -49,10 +52,38 @@ bool proxied(const http::request<http::string_body>& req) {
          req.count("X-Real-IP") > 0;
 }
 
-bool is_loopback(const tcp::endpoint& e) {
+protocol::TransportAddress to_address(const tcp::endpoint& e) {
+  protocol::TransportAddress out;
   const auto a = e.address();
-  if (a.is_v4()) return a.to_v4().to_bytes()[0] == 127;
-  return a.is_loopback() || (a.to_v6().is_v4_mapped() && a.to_v6().to_bytes()[12] == 127);
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), out.ip.begin());
+  } else {
+    out.family = protocol::Family::kIPv6;
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.ip.begin());
+  }
+  out.port = e.port();
+  return out;
+}
+
+bool is_loopback(const protocol::TransportAddress& a) {
+  if (a.family == protocol::Family::kIPv4) return a.ip[0] == 127;
+  static constexpr std::array<std::uint8_t, 12> kMapped = {0, 0, 0, 0, 0,    0,
+                                                           0, 0, 0, 0, 0xff, 0xff};
+  std::array<std::uint8_t, 16> one{};
+  one[15] = 1;
+  return a.ip == one ||
+         (std::equal(kMapped.begin(), kMapped.end(), a.ip.begin()) && a.ip[12] == 127);
+}
+
+// The last value of a header that may appear on several lines (their values join with commas).
+std::string_view last_value(const http::request<http::string_body>& req, std::string_view name) {
+  std::string_view value;
+  for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+    value = std::string_view(it->value().data(), it->value().size());
+  }
+  return value;
 }
 
 // One connection counted against the limits, from accept until the last session holding it
@@ -64,22 +95,28 @@ class Slot {
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec) return nullptr;
-    const auto a = remote.address();
-    const std::string key = a.is_v4() ? a.to_v4().to_string() : a.to_v6().to_string();
+    const auto source = to_address(remote);
     const auto& o = state->options;
-    auto it = state->by_source.find(key);
-    const std::size_t from_source = it == state->by_source.end() ? 0 : it->second;
-    if (state->open >= o.max_connections ||
-        (o.connections_per_source_ip != 0 && from_source >= o.connections_per_source_ip)) {
-      return nullptr;
-    }
+    // A trusted proxy is held to the limits of the clients its requests name (rekey).
+    const bool proxy = o.trusted_proxy && o.trusted_proxy(source);
+    const std::string key = key_of(source);
+    if (state->open >= o.max_connections || (!proxy && over_limit(*state, key))) return nullptr;
     ++state->by_source[key];
     ++state->open;
     return std::shared_ptr<Slot>(new Slot(state, key));
   }
+  // Counts this connection for `client` from now on; false when `client` is over its limit.
+  bool rekey(const protocol::TransportAddress& client) {
+    const std::string key = key_of(client);
+    if (key == key_) return true;
+    if (over_limit(*state_, key)) return false;
+    forget();
+    ++state_->by_source[key];
+    key_ = key;
+    return true;
+  }
   ~Slot() {
-    auto it = state_->by_source.find(key_);
-    if (it != state_->by_source.end() && --it->second == 0) state_->by_source.erase(it);
+    forget();
     --state_->open;
   }
   Slot(const Slot&) = delete;
@@ -88,6 +125,18 @@ class Slot {
  private:
   Slot(std::shared_ptr<SignalingServer::State> state, std::string key)
       : state_(std::move(state)), key_(std::move(key)) {}
+  static std::string key_of(const protocol::TransportAddress& a) {
+    return std::string(reinterpret_cast<const char*>(a.ip.data()), a.ip_size());
+  }
+  static bool over_limit(const SignalingServer::State& state, const std::string& key) {
+    const auto limit = state.options.connections_per_source_ip;
+    auto it = state.by_source.find(key);
+    return limit != 0 && it != state.by_source.end() && it->second >= limit;
+  }
+  void forget() {
+    auto it = state_->by_source.find(key_);
+    if (it != state_->by_source.end() && --it->second == 0) state_->by_source.erase(it);
+  }
   std::shared_ptr<SignalingServer::State> state_;
   std::string key_;
 };
@@ -198,7 +247,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                      });
   }
 
+  // Who the request is from: the peer, or the client a trusted proxy names. False: refused.
+  bool identify(const http::request<http::string_body>& req, bool& loopback) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (ec) return false;
+    const auto remote = to_address(peer);
+    const auto& trusted = state_->options.trusted_proxy;
+    const auto xff = last_value(req, "X-Forwarded-For");
+    const auto fwd = last_value(req, "Forwarded");
+    if (trusted && trusted(remote) && (!xff.empty() || !fwd.empty())) {
+      const auto client = forwarded_client(xff, fwd);
+      if (!client || !slot_->rekey(*client)) return false;
+      loopback = is_loopback(*client);
+      return true;
+    }
+    // A forwarding header from anyone else says nothing about the client, but does say the
+    // request came through someone: never loopback then.
+    loopback = is_loopback(remote) && !proxied(req);
+    return true;
+  }
+
   void handle(http::request<http::string_body> req) {
+    bool loopback = false;
+    if (!identify(req, loopback)) return close();
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/ws") return close();
       stream_.expires_never();
@@ -209,12 +281,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (req.method() != http::verb::get) {
       reply = {405, "text/plain; charset=utf-8", "only GET\n"};
     } else {
-      beast::error_code ec;
-      const bool loopback = is_loopback(stream_.socket().remote_endpoint(ec)) && !proxied(req);
       reply = state_->route(std::string_view(req.target().data(), req.target().size()),
                             std::string_view(req[http::field::authorization].data(),
                                              req[http::field::authorization].size()),
-                            !ec && loopback);
+                            loopback);
     }
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), req.version());

@@ -30,6 +30,10 @@ struct SignalingOptions {
   std::size_t connections_per_source_ip = 50;  // of those, from one address; 0 = no limit
   // Bytes queued for a WebSocket client that does not read before it is disconnected.
   std::size_t max_queued_bytes = 1 << 20;
+  // Reverse proxies whose X-Forwarded-For / Forwarded name the client (connections.
+  // trusted_proxies): their connections are held to the per-source limit of the client each
+  // request names, and that client decides what loopback may do. Empty = none.
+  std::function<bool(const protocol::TransportAddress&)> trusted_proxy{};
 };
 
 class SignalingServer {

@@ -12,6 +12,7 @@
 
 #include "core/fake_outbox.hpp"
 #include "core/fake_relays.hpp"
+#include "tern/auth/access_token.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/keys.hpp"
 #include "tern/core/peer_policy.hpp"
@@ -160,6 +161,7 @@ struct HarnessConfig {
   bool rest_secret = true;           // the credential store also verifies TURN REST names
   std::vector<std::string> allow{};  // more peers.allow entries
   std::shared_ptr<core::ReplyRateLimit> reply_limit = nullptr;  // shared with another harness
+  std::shared_ptr<const auth::OAuthKeyring> oauth = nullptr;    // RFC 7635 keys
 };
 
 // The server under test with everything it depends on.
@@ -190,6 +192,7 @@ class Harness {
     deps.quota = quota;
     deps.reply_limit = config.reply_limit;
     deps.relays = &relays;
+    deps.oauth = config.oauth;
     server = std::make_unique<core::Server>(config.options, std::move(deps));
   }
 

@@ -4,7 +4,7 @@ set -euo pipefail
 out=${1:?usage: make_corpus.sh OUT_DIR}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
-mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling}
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling,fuzz_proxy_header,fuzz_access_token}
 
 python3 - "$vectors" "$out" <<'PY'
 import pathlib, struct, sys
@@ -92,6 +92,32 @@ write("fuzz_signaling", "call", call)
 raw = b'{"type":"join","room":"b"}'
 write("fuzz_signaling", "raw_join_and_flood", bytes([0, 0, 1, 0, len(raw)]) + raw + bytes([2, 0, 5, 0]) * 40)
 write("fuzz_signaling", "rooms_fill", bytes([0, 0] * 8) + b"".join(bytes([2, i, 0, i]) for i in range(8)))
+
+# fuzz_proxy_header: the header forms a balancer sends, each followed by a TLS record's start.
+V2 = bytes.fromhex("0d0a0d0a000d0a515549540a")
+def v2(ver_cmd, fam, body):
+    return V2 + bytes([ver_cmd, fam]) + struct.pack(">H", len(body)) + body
+inet = bytes([192, 0, 2, 7, 198, 51, 100, 1, 0xC7, 0x38, 0x0D, 0x96])
+for name, header in [
+        ("v1_tcp4", b"PROXY TCP4 192.0.2.7 198.51.100.1 51000 3478\r\n"),
+        ("v1_tcp6", b"PROXY TCP6 2001:db8::7 2001:db8::1 443 5349\r\n"),
+        ("v1_unknown", b"PROXY UNKNOWN\r\n"),
+        ("v2_tcp4", v2(0x21, 0x11, inet)),
+        ("v2_tcp4_tlvs", v2(0x21, 0x11, inet + b"\x01\x00\x02h2\x04\x00\x00")),
+        ("v2_udp6", v2(0x21, 0x22, bytes(36))),
+        ("v2_local", v2(0x20, 0x00, b"")),
+        ("v2_unix", v2(0x21, 0x31, bytes(216)))]:
+    write("fuzz_proxy_header", name, header + b"\x16\x03\x01\x02\x00")
+# Found by the fuzzer: a CRLF straddling the 107-byte bound was read past the line's end.
+write("fuzz_proxy_header", "regression_crlf_at_bound", bytes.fromhex(
+    "50524f58592054435f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5"
+    "f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5030203139322e5d2e322e372031340d0a1603010200"))
+
+# fuzz_access_token: the RFC 7635 sample tokens (they do not open with the target's key, but
+# give the parser their shape), and a run of field bytes for the sealing half.
+for path in sorted(vectors.glob("rfc7635_*.hex")):
+    write("fuzz_access_token", path.stem, load(path))
+write("fuzz_access_token", "fields", bytes([19]) + bytes(range(64)))
 PY
 # fuzz_config: every config the project ships.
 for f in "$root"/deploy/tern.example.yaml "$root"/deploy/debian/tern.yaml "$root"/deploy/container/tern.yaml \

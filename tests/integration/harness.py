@@ -38,7 +38,9 @@ class Tern:
         self.env = env  # extra environment variables for the server
         self.nofile = nofile  # RLIMIT_NOFILE for the server, when set
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
-        listeners = "\n".join('  - {transport: %s, address: "%s", port: 0}' % l
+        # (transport, address) or (transport, address, port); port 0 = any free one
+        listeners = "\n".join('  - {transport: %s, address: "%s", port: %d}'
+                              % (l[0], l[1], l[2] if len(l) > 2 else 0)
                               for l in (listen or DEFAULT_LISTEN))
         if "metrics:" not in extra:
             extra += '\nmetrics: {listen: "127.0.0.1:0"}\n'  # never the fixed default port

@@ -90,7 +90,8 @@ LABEL_VALUES = {
     "tern_relay_ports_available": {"family": {"ipv4", "ipv6"}},
     "tern_binding_requests_total": {"transport": {"udp", "tcp", "tls"}},
     "tern_connections_active": {"transport": {"tcp", "tls"}},
-    "tern_connections_refused_total": {"reason": {"limit", "per_source", "descriptors"}},
+    "tern_connections_refused_total": {"reason": {"limit", "per_source", "descriptors",
+                                                  "proxy_header"}},
     "tern_config_reloads_total": {"result": {"success", "failure"}},
     "tern_config_last_reload_success_timestamp_seconds": {},
     "tern_tls_certificate_expiry_timestamp_seconds": {},
@@ -467,6 +468,8 @@ class MetricsEndpointTest(unittest.TestCase):
         def api(path, **params):
             status, body, _ = http_get("127.0.0.1", prom_port,
                                        path + "?" + urllib.parse.urlencode(params))
+            if status == 503:  # Prometheus answers 503 until its storage is ready
+                raise http.client.HTTPException("not ready")
             self.assertEqual(status, 200, body)
             return json.loads(body)
 

@@ -79,8 +79,9 @@ class SignalingRoutesTest(unittest.TestCase):
 
 
 
-def ws_connect(addr, local=None, rcvbuf=None):
-    """A WebSocket to /ws (RFC 6455 handshake by hand); raises ConnectionError if refused."""
+def ws_connect(addr, local=None, rcvbuf=None, headers=""):
+    """A WebSocket to /ws (RFC 6455 handshake by hand); raises ConnectionError if refused.
+    `headers`: extra request header lines, each ending in CRLF."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -91,7 +92,7 @@ def ws_connect(addr, local=None, rcvbuf=None):
     key = base64.b64encode(os.urandom(16)).decode()
     try:
         s.sendall(("GET /ws HTTP/1.1\r\nHost: tern\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n" % (key, headers)).encode())
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = s.recv(1)

@@ -44,11 +44,16 @@ class TurnClient:
     offers it in PASSWORD-ALGORITHMS, signs with MESSAGE-INTEGRITY-SHA256, and sends USERHASH
     instead of USERNAME when the nonce cookie advertises username anonymity."""
 
-    def __init__(self, server, user, password, realm="test.local", local=None, rfc8489=False):
+    def __init__(self, server, user, password, realm="test.local", local=None, rfc8489=False,
+                 stream=None):
         self.server = server
-        family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind((local or ("::1" if family == socket.AF_INET6 else "127.0.0.1"), 0))
+        self.stream = stream  # a connected TCP or TLS socket to use instead of UDP
+        if stream is not None:
+            self.sock = stream
+        else:
+            family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
+            self.sock.bind((local or ("::1" if family == socket.AF_INET6 else "127.0.0.1"), 0))
         self.user, self.realm, self.password = user, realm, password
         self.rfc8489 = rfc8489
         self.key = hashlib.md5(f"{user}:{realm}:{password}".encode()).digest()
@@ -103,7 +108,14 @@ class TurnClient:
                 payload = sc.message(method, attrs, tid=tid)[0]
             else:
                 payload = self.signed(method, attrs, tid)
-            reply = sc.udp_exchange(self.server, payload, timeout=timeout, sock=self.sock)
+            if self.stream is not None:
+                self.stream.sendall(payload)
+                try:
+                    reply = sc.recv_frame(self.stream, timeout)
+                except OSError:
+                    reply = None
+            else:
+                reply = sc.udp_exchange(self.server, payload, timeout=timeout, sock=self.sock)
             if reply is None:
                 return None, None, None
             mtype, rtid, rattrs, _ = sc.parse(reply)

@@ -100,7 +100,8 @@ signaling: {listen: "127.0.0.1:8080", token: t, max_connections: 7, connections_
 admin: {socket: /tmp/a.sock}
 log: {level: debug, format: json}
 stun: {rfc3489: true}
-connections: {max: 5, per_source_ip: 2, idle_timeout: 30s, handshake_timeout: 3s}
+connections: {max: 5, per_source_ip: 2, idle_timeout: 30s, handshake_timeout: 3s,
+              trusted_proxies: [10.0.0.0/8, "2001:db8::/32"]}
 )");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
   const auto& c = *r.config;
@@ -133,6 +134,25 @@ connections: {max: 5, per_source_ip: 2, idle_timeout: 30s, handshake_timeout: 3s
   EXPECT_EQ(c.connections.per_source_ip, 2u);
   EXPECT_EQ(c.connections.idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(c.connections.handshake_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.connections.trusted_proxies,
+            (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+}
+
+TEST(Config, OAuthKeysLoad) {
+  auto r = load(R"(
+auth:
+  oauth:
+    server_name: turn.example.org
+    keys:
+      - {kid: north, key: MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEK}
+      - {kid: union, algorithm: A128GCM, key: "MTIzNDU2Nzg5MDEyMzQ1Ngo="}
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+  const auto& o = r.config->auth.oauth;
+  EXPECT_EQ(o.server_name, "turn.example.org");
+  ASSERT_EQ(o.keys.size(), 2u);
+  EXPECT_EQ(o.keys[0].algorithm, "A256GCM");
+  EXPECT_EQ(o.keys[1].kid, "union");
 }
 
 TEST(Config, ErrorsNameTheLineAndColumn) {
@@ -191,6 +211,15 @@ TEST(Config, RejectsBadValues) {
       "signaling: {ice_urls: [\"http://example.org\"]}",
       "signaling: {ice_urls: [\"turn:\"]}",
       "signaling: {max_connections: 0}",
+      "connections: {trusted_proxies: [10.0.0.0/33]}",
+      "connections: {trusted_proxies: [haproxy.local]}",
+      "auth: {oauth: {keys: [{kid: a, algorithm: A192GCM, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",
+      "auth: {oauth: {keys: [{kid: a, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",  // 17 bytes < 32
+      "auth: {oauth: {keys: [{algorithm: A128GCM, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",
+      "auth: {oauth: {keys: [{kid: a, algorithm: A128GCM, key: '%%%'}]}}",
+      "auth: {oauth: {keys: [{kid: a, algorithm: A128GCM, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=},"
+      " {kid: a, algorithm: A128GCM, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",
+      "auth: {oauth: {kid: a}}",
   };
   for (const char* text : bad) {
     auto r = load(text);

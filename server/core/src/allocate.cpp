@@ -136,8 +136,9 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   if (auto* code = std::get_if<ErrorCode>(&families)) {
     return error_response(req, t.options, *code, t.buf, {}, &key);
   }
-  const auto lifetime = granted_lifetime(t.options, m);
+  auto lifetime = granted_lifetime(t.options, m);
   if (!lifetime) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
+  lifetime = within_token(key, *lifetime, req.now.wall);
   if (t.deps.quota && !t.deps.quota->try_acquire(key.quota_user, req.flow.client)) {
     return error_response(req, t.options, ErrorCode::kAllocationQuotaReached, t.buf, {}, &key);
   }

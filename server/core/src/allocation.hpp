@@ -17,10 +17,13 @@ namespace tern::core {
 // when credentials are rotated (DESIGN §4).
 struct SessionKey {
   std::string username;
-  std::string quota_user;  // the user part of a REST username, else the username
-  std::vector<std::uint8_t> key;  // MD5 (16 bytes) or SHA-256 (32 bytes) long-term key
-  bool sha256_integrity = false;  // answer with MESSAGE-INTEGRITY-SHA256 instead of -INTEGRITY
-  std::optional<WallTime> expires;  // TURN REST credentials carry an expiry
+  std::string quota_user;           // the user part of a REST username, else the username
+  std::vector<std::uint8_t> key;    // MD5 (16 bytes) or SHA-256 (32 bytes) long-term key
+  bool sha256_integrity = false;    // answer with MESSAGE-INTEGRITY-SHA256 instead of -INTEGRITY
+  std::optional<WallTime> expires;  // TURN REST credentials and access tokens carry an expiry
+  // From an RFC 7635 access token: each new token (Allocate, Refresh) brings a new key and
+  // may name another key id; the allocation takes both.
+  bool token = false;
 };
 
 struct Permission {

@@ -1,5 +1,8 @@
-// Long-term credential check for TURN requests (RFC 8489 §9.2.4), incl. PASSWORD-ALGORITHMS.
+// Long-term credential check for TURN requests (RFC 8489 §9.2.4), incl. PASSWORD-ALGORITHMS,
+// and third-party authorization with access tokens (RFC 7635).
 #include <algorithm>
+
+#include "tern/auth/access_token.hpp"
 
 #include "handlers.hpp"
 #include "tern/auth/credentials.hpp"
@@ -18,6 +21,8 @@ using protocol::MessageView;
 
 constexpr std::uint16_t kMd5 = 0x0001;
 constexpr std::uint16_t kSha256 = 0x0002;
+// RFC 7635 §7 (Delta): how far a token's timestamp may be from tern's clock beyond its lifetime.
+constexpr std::chrono::seconds kTokenClockSkew{5};
 // Server preference order, as sent in PASSWORD-ALGORITHMS.
 constexpr std::array<protocol::PasswordAlgorithmValue, 2> kAlgorithms = {
     protocol::PasswordAlgorithmValue{kSha256, {}}, protocol::PasswordAlgorithmValue{kMd5, {}}};
@@ -38,6 +43,9 @@ Reply challenge(Turn& t, const Request& req, ErrorCode code) {
   b.add_string(attr::kRealm, t.options.realm);
   b.add_string(attr::kNonce, t.deps.nonces->issue(req.flow.client, req.now.wall));
   b.add_password_algorithms(kAlgorithms);
+  if (t.deps.oauth && !t.deps.oauth->empty()) {
+    b.add_string(attr::kThirdPartyAuthorization, t.deps.oauth->server_name());
+  }
   return finish_response(req, t.options, b);
 }
 
@@ -84,11 +92,48 @@ std::optional<auth::CredentialStore::Found> resolve_user(const Turn& t, const Me
   return t.deps.credentials->lookup_userhash(*hash);
 }
 
-// The key that verifies the request: the allocation's own, or one from the credential store.
+// RFC 7635 §7: USERNAME names the key that opens ACCESS-TOKEN; the token must be within its
+// lifetime (either side of tern's clock, by kTokenClockSkew), and its mac_key must verify the
+// request. The RFC signs with the whole mac_key; coturn's clients sign with its first 16 bytes,
+// so that is tried second, and the answers are signed with whichever verified.
+std::optional<SessionKey> token_key(const Turn& t, const MessageView& m, WallTime now,
+                                    bool sha256_integrity, bool& user_known) {
+  const auto kid_value = m.find_value(attr::kUsername);
+  if (!kid_value) return std::nullopt;  // a USERHASH cannot name a key
+  const auto kid = protocol::decode_username(*kid_value);
+  if (!kid) return std::nullopt;
+  const auth::OAuthKey* k = t.deps.oauth->find(*kid);
+  if (k == nullptr) return std::nullopt;
+  user_known = true;
+  const auto token =
+      auth::open_access_token(*m.find_value(attr::kAccessToken), *k, t.deps.oauth->server_name());
+  if (!token) return std::nullopt;
+  const auto issued = token->issued();
+  const auto window = std::chrono::seconds(token->lifetime) + kTokenClockSkew;
+  if ((now > issued ? now - issued : issued - now) >= window) return std::nullopt;
+  SessionKey key;
+  key.username = std::string(*kid);
+  key.quota_user = key.username;
+  key.sha256_integrity = sha256_integrity;
+  key.expires = issued + window;
+  key.token = true;
+  const auto& mac = token->mac_key;
+  for (const std::size_t size : {mac.size(), std::min<std::size_t>(16, mac.size())}) {
+    key.key.assign(mac.begin(), mac.begin() + static_cast<std::ptrdiff_t>(size));
+    if (verifies(m, key.key, sha256_integrity)) return key;
+  }
+  return std::nullopt;
+}
+
+// The key that verifies the request: a new access token's, the allocation's own, or one from
+// the credential store.
 std::optional<SessionKey> verified_key(const Turn& t, const Request& req,
                                        const Allocation* existing, std::uint16_t algorithm,
                                        bool sha256_integrity, bool& user_known) {
   const MessageView& m = req.message;
+  if (m.find(attr::kAccessToken)) {
+    return token_key(t, m, req.now.wall, sha256_integrity, user_known);
+  }
   const bool expired = t.options.strict_expiry && existing != nullptr && existing->key.expires &&
                        *existing->key.expires <= req.now.wall;
   if (existing != nullptr && !expired && verifies(m, existing->key.key, sha256_integrity)) {
@@ -130,10 +175,25 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req,
 
 }  // namespace
 
+std::chrono::seconds within_token(const SessionKey& key, std::chrono::seconds lifetime,
+                                  WallTime now) {
+  if (!key.token || !key.expires) return lifetime;
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(*key.expires - now);
+  return std::min(lifetime, std::max(left, std::chrono::seconds(1)));
+}
+
 // RFC 8489 §9.2.4 in its order: 401 without integrity, 400 for missing or bid-down
 // attributes, 401 for an unknown user or a wrong MAC, and only then 438 for a stale nonce.
 AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing) {
   const MessageView& m = req.message;
+  if (m.find(attr::kAccessToken) && !(t.deps.oauth && !t.deps.oauth->empty())) {
+    // RFC 7635 §7: a token the server never asked for (no THIRD-PARTY-AUTHORIZATION sent).
+    if (!may_reply(t, req)) return {};
+    const std::uint16_t type = attr::kAccessToken;
+    return {
+        {},
+        error_response(req, t.options, ErrorCode::kUnknownAttribute, t.buf, std::span(&type, 1))};
+  }
   const bool sha256_integrity = m.find(attr::kMessageIntegritySha256).has_value();
   if (!sha256_integrity && !m.find(attr::kMessageIntegrity)) {
     t.stats.auth_challenges.add();

@@ -47,10 +47,11 @@ struct Turn {
   }
 };
 
-// Known attributes per RFC 8489/8656/6062/5780/8445; a request naming another
-// comprehension-required type gets 420 (RFC 8489 §6.3.1).
+// Known attributes per RFC 8489/8656/6062/7635/8445, and RFC 5780's when `nat_discovery` is
+// on; a request naming another comprehension-required type gets 420 (RFC 8489 §6.3.1).
 std::size_t unknown_required_attributes(const protocol::MessageView& m,
-                                        std::span<std::uint16_t> out) noexcept;
+                                        std::span<std::uint16_t> out,
+                                        bool nat_discovery = false) noexcept;
 
 // Starts a response of `cls` to `req` in `buf`.
 protocol::MessageBuilder start_response(const Request& req, protocol::MessageClass cls,
@@ -66,6 +67,11 @@ Reply error_response(const Request& req, const ServerOptions& options, ErrorCode
 // RFC 8489 §12: Binding.
 Reply handle_binding(const Request& req, const ServerOptions& options,
                      std::span<std::uint8_t> buf) noexcept;
+// RFC 5780 §6 Binding over UDP (options.nat_discovery set): CHANGE-REQUEST picks the source
+// among the four addresses, RESPONSE-PORT the client's port; RESPONSE-ORIGIN, OTHER-ADDRESS,
+// MAPPED-ADDRESS and an echoed PADDING are added. Sets `reply_to` to the 5-tuple to answer on.
+Reply handle_nat_discovery_binding(const Request& req, const ServerOptions& options,
+                                   std::span<std::uint8_t> buf, FiveTuple& reply_to) noexcept;
 // RFC 3489 §9: classic Binding without the magic cookie, answered with MAPPED-ADDRESS only.
 Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) noexcept;
 
@@ -77,6 +83,10 @@ struct AuthOutcome {
   Reply reply;
 };
 AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing);
+// An allocation made or refreshed with an access token lives no longer than the token
+// (RFC 7635 §7.2); other lifetimes are returned as they are.
+std::chrono::seconds within_token(const SessionKey& key, std::chrono::seconds lifetime,
+                                  WallTime now);
 
 // RFC 8656 methods, one handler each. They run after authentication.
 Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key);

@@ -43,8 +43,9 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
   if (*requested != 0) {
     auto granted = granted_lifetime(t.options, m);
     if (!granted) return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
-    lifetime = *granted;
+    lifetime = within_token(key, *granted, req.now.wall);
   }
+  if (key.token) a.key = key;  // a new token's key signs this answer and what follows
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   b.add_u32(attr::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
   const SessionKey session_key = a.key;  // `a` is gone after a delete

@@ -164,13 +164,14 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
   }
   // Responses sent to a server are dropped.
   if (m.message_class() != MessageClass::kRequest) return;
+  FiveTuple reply_to = flow;
   Reply reply;
   if (m.is_classic()) {
     if (method == Method::kBinding && flow.transport != Transport::kTls) {
       reply = handle_classic_binding(req, scratch_);
     }
   } else if (method == Method::kBinding) {
-    reply = binding(req);
+    reply = binding(req, reply_to);
     stats_.request(StatMethod::kBinding, reply_code(reply));
   } else if (is_turn_request(method)) {
     const auto started = Clock::now();
@@ -186,15 +187,20 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
     reply = error_response(req, options_, ErrorCode::kBadRequest, scratch_);
     stats_.request(StatMethod::kOther, protocol::code_number(ErrorCode::kBadRequest));
   }
-  if (!reply.empty()) out.to_client(flow, reply);
+  if (!reply.empty()) out.to_client(reply_to, reply);
 }
 
-Reply Server::binding(const Request& req) {
+Reply Server::binding(const Request& req, FiveTuple& reply_to) {
   std::array<std::uint16_t, 16> unknown{};
   stats_.binding_requests[static_cast<std::size_t>(req.flow.transport)].add();
-  if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
+  if (const std::size_t n =
+          unknown_required_attributes(req.message, unknown, options_.nat_discovery.has_value());
+      n > 0) {
     return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
                           std::span(unknown).first(n));
+  }
+  if (options_.nat_discovery && req.flow.transport == Transport::kUdp) {
+    return handle_nat_discovery_binding(req, options_, scratch_, reply_to);
   }
   return handle_binding(req, options_, scratch_);
 }
@@ -210,14 +216,16 @@ Reply Server::turn_request(const Request& req, Method method) {
   if (!auth.key) return auth.reply;
   const SessionKey& key = *auth.key;
   std::array<std::uint16_t, 16> unknown{};
-  if (const std::size_t n = unknown_required_attributes(req.message, unknown); n > 0) {
+  if (const std::size_t n =
+          unknown_required_attributes(req.message, unknown, options_.nat_discovery.has_value());
+      n > 0) {
     return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
                           std::span(unknown).first(n), &key);
   }
   if (method == Method::kAllocate) return handle_allocate(t, req, key);
   if (existing == nullptr)
     return error_response(req, options_, ErrorCode::kAllocationMismatch, scratch_, {}, &key);
-  if (existing->key.username != key.username) {
+  if (existing->key.username != key.username && !(existing->key.token && key.token)) {
     return error_response(req, options_, ErrorCode::kWrongCredentials, scratch_, {}, &key);
   }
   Reply reply;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 namespace tern::auth {
 class CredentialStore;
 class NonceIssuer;
+class OAuthKeyring;
 }  // namespace tern::auth
 
 namespace tern::core {
@@ -37,7 +39,7 @@ struct ServerOptions {
   std::chrono::seconds default_lifetime{600};  // RFC 8656 §3.2
   std::chrono::seconds max_lifetime{3600};
   std::chrono::seconds permission_lifetime{std::chrono::minutes(5)};  // RFC 8656 §9
-  std::chrono::seconds channel_lifetime{600};     // RFC 8656 §12
+  std::chrono::seconds channel_lifetime{600};                         // RFC 8656 §12
   std::uint32_t permissions_per_allocation = 64;
   std::uint32_t channels_per_allocation = 64;
   // 0x4FFF per RFC 8656; protocol::kMaxChannelRfc5766 accepts RFC 5766 clients' numbers.
@@ -52,6 +54,14 @@ struct ServerOptions {
   // Replies one source IP may draw at once; each request of its that authenticates gives one
   // back, so sources whose challenges are answered are never throttled.
   std::uint32_t unauthenticated_reply_burst = 512;
+  // RFC 5780 NAT behaviour discovery over UDP: the server's two addresses (IP1:P1 and
+  // IP2:P2), with UDP listeners on all four IP and port pairs. Unset = off: CHANGE-REQUEST,
+  // RESPONSE-PORT and PADDING get 420 and no response carries OTHER-ADDRESS.
+  struct NatDiscovery {
+    protocol::TransportAddress primary;
+    protocol::TransportAddress alternate;
+  };
+  std::optional<NatDiscovery> nat_discovery{};
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
@@ -71,6 +81,8 @@ struct SessionInfo {
 struct ServerDeps {
   std::shared_ptr<const auth::CredentialStore> credentials;
   std::shared_ptr<const auth::NonceIssuer> nonces;
+  // RFC 7635 access tokens; null or empty = off (no THIRD-PARTY-AUTHORIZATION, tokens get 420).
+  std::shared_ptr<const auth::OAuthKeyring> oauth;
   std::shared_ptr<const PeerPolicy> peers;
   std::shared_ptr<AllocationQuota> quota;
   std::shared_ptr<ReplyRateLimit> reply_limit;  // null = the server makes its own
@@ -122,7 +134,8 @@ class Server {
                    Outbox& out);
   void handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                            Outbox& out);
-  std::span<const std::uint8_t> binding(const Request& req);
+  // `reply_to` starts as the request's 5-tuple; RFC 5780 may answer from another address.
+  std::span<const std::uint8_t> binding(const Request& req, FiveTuple& reply_to);
   std::span<const std::uint8_t> turn_request(const Request& req, protocol::Method method);
   Turn turn();
   std::size_t end_allocations(const std::vector<FiveTuple>& flows);
