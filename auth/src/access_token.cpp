@@ -20,8 +20,10 @@ std::uint64_t load_be(Bytes b) {
   return v;
 }
 
-void store_be(std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+// Writes the low `bytes` bytes of `v` at `p`, big-endian; returns the position after them.
+std::uint8_t* store_be(std::uint8_t* p, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) *p++ = static_cast<std::uint8_t>(v >> (8 * i));
+  return p;
 }
 
 const EVP_CIPHER* cipher_of(const OAuthKey& key) {
@@ -105,20 +107,17 @@ std::optional<AccessToken> open_access_token(Bytes token, const OAuthKey& key,
 std::vector<std::uint8_t> seal_access_token(const AccessToken& token, const OAuthKey& key,
                                             std::string_view server_name,
                                             std::span<const std::uint8_t, kTokenNonceSize> nonce) {
-  std::vector<std::uint8_t> plain;
-  store_be(plain, token.mac_key.size(), 2);
-  plain.insert(plain.end(), token.mac_key.begin(), token.mac_key.end());
-  store_be(plain, token.timestamp, 8);
-  store_be(plain, token.lifetime, 4);
-  std::vector<std::uint8_t> out;
-  store_be(out, kTokenNonceSize, 2);
-  out.insert(out.end(), nonce.begin(), nonce.end());
-  const std::size_t at = out.size();
-  out.resize(at + plain.size() + kTokenTagSize);
-  if (!run_gcm(true, key, nonce, server_name, plain, out.data() + at,
-               out.data() + at + plain.size())) {
-    return {};
-  }
+  std::vector<std::uint8_t> plain(kFixedPlaintext + token.mac_key.size());
+  std::uint8_t* p = store_be(plain.data(), token.mac_key.size(), 2);
+  p = std::copy(token.mac_key.begin(), token.mac_key.end(), p);
+  p = store_be(p, token.timestamp, 8);
+  store_be(p, token.lifetime, 4);
+  // Sized once: nonce length, nonce, then the ciphertext and its tag written in place.
+  std::vector<std::uint8_t> out(2 + kTokenNonceSize + plain.size() + kTokenTagSize);
+  out[1] = static_cast<std::uint8_t>(kTokenNonceSize);
+  std::copy(nonce.begin(), nonce.end(), out.begin() + 2);
+  std::uint8_t* sealed = out.data() + 2 + kTokenNonceSize;
+  if (!run_gcm(true, key, nonce, server_name, plain, sealed, sealed + plain.size())) return {};
   return out;
 }
 

@@ -89,7 +89,13 @@ bool is_valid_cidr(const std::string& text) {
       bits.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
-  return std::stoul(bits) <= (a.family == protocol::Family::kIPv4 ? 32u : 128u);
+  const std::size_t length = std::stoul(bits);
+  if (length > a.ip_size() * 8) return false;
+  // No host bits below the prefix ("10.0.0.1/8" is a mistake for 10.0.0.0/8 or 10.0.0.1/32).
+  for (std::size_t bit = length; bit < a.ip_size() * 8; ++bit) {
+    if (a.ip[bit / 8] & (0x80 >> (bit % 8))) return false;
+  }
+  return true;
 }
 
 bool is_valid_peer_range(const std::string& text) {

@@ -212,6 +212,8 @@ TEST(Config, RejectsBadValues) {
       "signaling: {ice_urls: [\"turn:\"]}",
       "signaling: {max_connections: 0}",
       "connections: {trusted_proxies: [10.0.0.0/33]}",
+      "connections: {trusted_proxies: [10.0.0.1/8]}",  // host bits set
+      "peers: {deny: [\"2001:db8::1/32\"]}",
       "connections: {trusted_proxies: [haproxy.local]}",
       "auth: {oauth: {keys: [{kid: a, algorithm: A192GCM, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",
       "auth: {oauth: {keys: [{kid: a, key: MTIzNDU2Nzg5MDEyMzQ1Ngo=}]}}",  // 17 bytes < 32

@@ -2,6 +2,7 @@
 // swallowing what follows, and what is refused.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -17,19 +18,22 @@ Buffer text(const std::string& s) {
 }
 
 Buffer v2(std::uint8_t ver_cmd, std::uint8_t family, const Buffer& body) {
-  Buffer b(kProxyV2Signature.begin(), kProxyV2Signature.end());
-  b.push_back(ver_cmd);
-  b.push_back(family);
-  b.push_back(static_cast<std::uint8_t>(body.size() >> 8));
-  b.push_back(static_cast<std::uint8_t>(body.size()));
-  b.insert(b.end(), body.begin(), body.end());
+  Buffer b(kProxyV2HeaderSize + body.size());
+  auto at = std::copy(kProxyV2Signature.begin(), kProxyV2Signature.end(), b.begin());
+  *at++ = ver_cmd;
+  *at++ = family;
+  *at++ = static_cast<std::uint8_t>(body.size() >> 8);
+  *at++ = static_cast<std::uint8_t>(body.size());
+  std::copy(body.begin(), body.end(), at);
   return b;
 }
 
 // 192.0.2.7:51000 -> 198.51.100.1:3478, then `tlvs`.
 Buffer inet_body(const Buffer& tlvs = {}) {
-  Buffer b = {192, 0, 2, 7, 198, 51, 100, 1, 0xC7, 0x38, 0x0D, 0x96};
-  b.insert(b.end(), tlvs.begin(), tlvs.end());
+  const std::array<std::uint8_t, 12> addresses = {192, 0, 2,    7,    198,  51,
+                                                  100, 1, 0xC7, 0x38, 0x0D, 0x96};
+  Buffer b(addresses.size() + tlvs.size());
+  std::copy(tlvs.begin(), tlvs.end(), std::copy(addresses.begin(), addresses.end(), b.begin()));
   return b;
 }
 
