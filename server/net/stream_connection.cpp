@@ -109,8 +109,7 @@ void StreamConnection<Stream>::begin() {
     if (!proxied_) arm_handshake_timer();
     handshake();
   } else {
-    if (proxied_) idle_.cancel();  // the handshake timer's handler sees operation_aborted
-    arm_idle_timer();
+    arm_idle_timer();  // replaces a proxied connection's handshake timer (expires_at cancels it)
     read();
   }
 }

@@ -6,15 +6,14 @@
 #include <cstdint>
 #include <span>
 
+#include "require.hpp"
 #include "tern/auth/access_token.hpp"
 
 namespace {
 
-using namespace tern::auth;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::auth;
 
 const OAuthKey kKey{
     TokenAlgorithm::kA128Gcm,

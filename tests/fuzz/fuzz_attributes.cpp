@@ -5,17 +5,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "require.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/builder.hpp"
 #include "tern/protocol/bytes.hpp"
 
 namespace {
 
-using namespace tern::protocol;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::protocol;
 
 constexpr TransactionId kTid = {0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
                                 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};

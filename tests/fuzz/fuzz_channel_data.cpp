@@ -3,17 +3,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "require.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
 
 namespace {
 
-using namespace tern::protocol;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::protocol;
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 
 #include "core/fake_outbox.hpp"
 #include "core/fake_relays.hpp"
+#include "require.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/keys.hpp"
 #include "tern/core/peer_policy.hpp"
@@ -26,6 +27,8 @@
 
 namespace {
 
+using tern::fuzz::require;
+
 using namespace tern;
 using namespace std::chrono_literals;
 namespace attr = protocol::attr;
@@ -37,10 +40,6 @@ constexpr std::string_view kRealm = "example.org";
 constexpr std::uint32_t kPerUser = 3;
 constexpr std::uint32_t kPerSourceIp = 4;
 constexpr auto kMaxLifetime = 3600s;
-
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
 
 TransportAddress ip(const char* text, std::uint16_t port) {
   TransportAddress a;

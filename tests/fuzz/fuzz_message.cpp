@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "require.hpp"
 #include "tern/protocol/attributes.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/integrity.hpp"
@@ -13,11 +14,9 @@
 
 namespace {
 
-using namespace tern::protocol;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::protocol;
 
 bool inside(Bytes outer, const void* p, std::size_t n) {
   const auto lo = reinterpret_cast<std::uintptr_t>(outer.data());

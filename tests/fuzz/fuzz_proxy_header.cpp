@@ -5,15 +5,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "require.hpp"
 #include "tern/protocol/proxy_header.hpp"
 
 namespace {
 
-using namespace tern::protocol;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::protocol;
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "require.hpp"
 #include "tern/protocol/bytes.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/demux.hpp"
@@ -12,11 +13,9 @@
 
 namespace {
 
-using namespace tern::protocol;
+using tern::fuzz::require;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using namespace tern::protocol;
 
 // A complete frame must be one the datagram parsers accept at least as far as its framing goes.
 void check_frame(Bytes frame) {
