@@ -4,7 +4,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
-  libgtest-dev googletest openssl libcli11-dev)
+  libgtest-dev googletest openssl libcli11-dev zlib1g-dev)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
   systemd faketime haproxy)  # systemd-analyze checks deploy/systemd; faketime steps the wall clock

@@ -5,6 +5,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -42,7 +43,8 @@ class Builder {
   std::deque<MetricFamily> families_;  // stable references while families are filled
 };
 
-constexpr const char* kTransportNames[] = {"udp", "tcp", "tls"};
+constexpr const char* kTransportNames[] = {"udp", "tcp", "tls", "dtls"};
+static_assert(std::size(kTransportNames) == core::kTransportCount);
 constexpr const char* kFamilyNames[] = {"ipv4", "ipv6"};
 
 // Sums of every worker's statistics; copied out once per scrape.
@@ -58,8 +60,8 @@ struct Totals {
   std::array<double, 6> auth_failures{};
   double auth_challenges = 0;
   std::array<double, core::kDropNames.size()> dropped{};
-  std::array<double, 3> binding{};
-  std::array<std::array<double, 2>, 3> allocations_active{};
+  std::array<double, core::kTransportCount> binding{};
+  std::array<std::array<double, 2>, core::kTransportCount> allocations_active{};
   double permissions = 0, channels = 0;
   std::array<double, 4> leg_packets{}, leg_bytes{};  // client rx, client tx, peer rx, peer tx
 
@@ -82,7 +84,7 @@ struct Totals {
     auth_challenges += static_cast<double>(s.auth_challenges.get());
     for (std::size_t i = 0; i < dropped.size(); ++i)
       dropped[i] += static_cast<double>(s.dropped[i].get());
-    for (std::size_t t = 0; t < 3; ++t) {
+    for (std::size_t t = 0; t < core::kTransportCount; ++t) {
       binding[t] += static_cast<double>(s.binding_requests[t].get());
       for (std::size_t f = 0; f < 2; ++f) {
         allocations_active[t][f] += static_cast<double>(s.allocations_active[t][f].get());
@@ -169,14 +171,14 @@ void add_requests(Builder& b, const Totals& t) {
             t.auth_challenges);
   auto& binding = b.family("tern_binding_requests_total", "STUN Binding requests, by transport.",
                            MetricType::Counter);
-  for (std::size_t i = 0; i < 3; ++i)
+  for (std::size_t i = 0; i < core::kTransportCount; ++i)
     b.counter(binding, t.binding[i], {{"transport", kTransportNames[i]}});
 }
 
 void add_state(Builder& b, const Totals& t, const Sources& s) {
   auto& active = b.family("tern_allocations_active", "Live allocations, by transport and family.",
                           MetricType::Gauge);
-  for (std::size_t tr = 0; tr < 3; ++tr) {
+  for (std::size_t tr = 0; tr < core::kTransportCount; ++tr) {
     for (std::size_t f = 0; f < 2; ++f) {
       b.gauge(active, t.allocations_active[tr][f],
               {{"family", kFamilyNames[f]}, {"transport", kTransportNames[tr]}});
@@ -202,16 +204,16 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
     b.gauge(in_use, used, {{"family", kFamilyNames[f]}});
     b.gauge(available, free, {{"family", kFamilyNames[f]}});
   }
-  auto& connections = b.family("tern_connections_active", "Open TCP and TLS client connections.",
-                               MetricType::Gauge);
-  b.gauge(
-      connections,
-      static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTcp) : 0),
-      {{"transport", "tcp"}});
-  b.gauge(
-      connections,
-      static_cast<double>(s.connections_active ? s.connections_active(core::Transport::kTls) : 0),
-      {{"transport", "tls"}});
+  auto& connections = b.family(
+      "tern_connections_active",
+      "Open TCP and TLS client connections, and DTLS associations from a verified cookie on.",
+      MetricType::Gauge);
+  for (const auto transport :
+       {core::Transport::kTcp, core::Transport::kTls, core::Transport::kDtls}) {
+    b.gauge(connections,
+            static_cast<double>(s.connections_active ? s.connections_active(transport) : 0),
+            {{"transport", kTransportNames[static_cast<std::size_t>(transport)]}});
+  }
   auto& refused =
       b.family("tern_connections_refused_total",
                "TCP and TLS connections closed as soon as they were accepted, by reason.",

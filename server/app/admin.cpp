@@ -1,8 +1,8 @@
 // handle_admin_request: parse the JSON request, run the command, answer in JSON.
 #include "admin.hpp"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -16,8 +16,12 @@ namespace {
 
 namespace json = boost::json;
 
-json::object ok() { return {{"ok", true}}; }
-json::object fail(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+json::object ok() {
+  return {{"ok", true}};
+}
+json::object fail(const std::string& message) {
+  return {{"ok", false}, {"error", message}};
+}
 
 std::string text(const json::object& req, const char* key) {
   const auto* v = req.if_contains(key);
@@ -47,8 +51,8 @@ json::object status(AdminContext& ctx) {
   r["draining"] = ctx.runtime.draining();
   json::array listeners;
   for (const auto& l : ctx.runtime.listeners()) {
-    listeners.push_back(json::value(std::string(core::to_string(l.transport)) + " " +
-                                    l.address.to_string()));
+    listeners.push_back(
+        json::value(std::string(core::to_string(l.transport)) + " " + l.address.to_string()));
   }
   r["listeners"] = std::move(listeners);
   return r;
@@ -121,7 +125,8 @@ json::object users_command(AdminContext& ctx, const std::string& action, const j
   if (action == "add") {
     const std::string password = text(req, "password");
     if (password.empty()) return fail("give the password on stdin");
-    error = upsert_user_line(c.auth.users_file, name, config::user_key_line(name, c.realm, password));
+    error =
+        upsert_user_line(c.auth.users_file, name, config::user_key_line(name, c.realm, password));
   } else if (action == "remove") {
     error = remove_user_line(c.auth.users_file, name);
   } else {
@@ -149,15 +154,15 @@ json::object secrets_command(AdminContext& ctx, const std::string& action,
     return fail("no auth.secrets_file is configured: the CLI keeps secrets in that file");
   }
   if (!c.auth.secrets.empty() || !c.auth.secrets_env.empty()) {
-    return fail("secrets are also set in auth.secrets or auth.secrets_env; keep them all in "
-                "auth.secrets_file to manage them from the CLI");
+    return fail(
+        "secrets are also set in auth.secrets or auth.secrets_env; keep them all in "
+        "auth.secrets_file to manage them from the CLI");
   }
-  std::vector<std::string> secrets = config::parse_secrets(
-      [&] {
-        std::string all;
-        for (const auto& l : read_lines(c.auth.secrets_file)) all += l + "\n";
-        return all;
-      }());
+  std::vector<std::string> secrets = config::parse_secrets([&] {
+    std::string all;
+    for (const auto& l : read_lines(c.auth.secrets_file)) all += l + "\n";
+    return all;
+  }());
   auto find = [&](const std::string& fp) {
     return std::find_if(secrets.begin(), secrets.end(),
                         [&](const std::string& s) { return auth::secret_fingerprint(s) == fp; });
@@ -190,7 +195,8 @@ json::object credentials_command(AdminContext& ctx, const json::object& req) {
   }
   const std::string user = text(req, "user");
   const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()) + ttl;
+                          std::chrono::system_clock::now().time_since_epoch()) +
+                      ttl;
   const std::string username = std::to_string(expiry.count()) + (user.empty() ? "" : ":" + user);
   const std::string password = auth::rest_password(credentials.secrets.front(), username);
   std::string host = text(req, "host");
@@ -199,7 +205,9 @@ json::object credentials_command(AdminContext& ctx, const json::object& req) {
   for (const auto& l : ctx.runtime.listeners()) {
     const std::string port = std::to_string(l.address.port);
     std::string h = l.address.to_string();  // brackets an IPv6 address
-    if (!host.empty()) h = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+    if (!host.empty())
+      h = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+    if (l.transport == core::Transport::kDtls) continue;  // browsers have no URL for DTLS
     const char* scheme = l.transport == core::Transport::kTls ? "turns:" : "turn:";
     const char* transport = l.transport == core::Transport::kUdp ? "udp" : "tcp";
     urls.push_back(json::value(std::string(scheme) + h + "?transport=" + transport));
@@ -222,11 +230,13 @@ json::object dispatch(AdminContext& ctx, const json::object& req) {
   if (command == "reload") return reload_after_change(ctx, "tern reload");
   if (command == "drain") {
     std::chrono::seconds deadline{600};
-    if (!text(req, "deadline").empty() && !config::parse_duration(text(req, "deadline"), deadline)) {
+    if (!text(req, "deadline").empty() &&
+        !config::parse_duration(text(req, "deadline"), deadline)) {
       return fail("--deadline must be a duration such as 10m");
     }
     ctx.runtime.drain(deadline);
-    ctx.logger.log(net::LogLevel::kInfo, "draining", {{"deadline_seconds", std::to_string(deadline.count())}});
+    ctx.logger.log(net::LogLevel::kInfo, "draining",
+                   {{"deadline_seconds", std::to_string(deadline.count())}});
     auto r = ok();
     r["allocations"] = ctx.runtime.allocation_count();
     return r;

@@ -55,7 +55,8 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
     std::cout << "  listening " << core::to_string(l.transport) << " " << l.address.to_string()
               << "\n";
     if (l.transport == core::Transport::kUdp && stun_port == 0) stun_port = l.address.port;
-    has_tls = has_tls || l.transport == core::Transport::kTls;
+    has_tls =
+        has_tls || l.transport == core::Transport::kTls || l.transport == core::Transport::kDtls;
   }
   if (has_tls) std::cout << "  tls certificate " << tls.cert_file << "\n";
   const auto relay = rt.relay_addresses();
@@ -236,10 +237,20 @@ int serve(const std::string& config_path) {
           });
       runtime.reserve_service_port(signaling_server->local().port);
     }
+    // `any` listeners: web connections go to the signaling server (closed when it is off).
+    for (const auto& shared : options.shared_ports) {
+      runtime.serve_shared_port(
+          shared.address, shared.port,
+          [&signaling_server](boost::asio::ip::tcp::socket socket,
+                              std::shared_ptr<boost::asio::ssl::context> tls) {
+            if (signaling_server) signaling_server->adopt(std::move(socket), std::move(tls));
+          });
+    }
     if (!result.config->metrics_listen.empty()) {
-      runtime.serve_http(result.config->metrics_listen, [&](std::string_view path) {
-        return http_response(runtime, sources, path);
-      });
+      runtime.serve_http(
+          result.config->metrics_listen,
+          [&](std::string_view path) { return http_response(runtime, sources, path); },
+          result.config->metrics_tls);
     }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls,
                  {options.relay.min_port, options.relay.max_port},

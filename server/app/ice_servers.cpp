@@ -48,6 +48,7 @@ IceUrls urls(const net::Runtime& runtime, const config::Config& c) {
       host = "127.0.0.1:" + port;
     }
     if (l.transport == core::Transport::kUdp) out.stun.push_back(json::value("stun:" + host));
+    if (l.transport == core::Transport::kDtls) continue;  // browsers have no URL for DTLS
     const char* scheme = l.transport == core::Transport::kTls ? "turns:" : "turn:";
     const char* transport = l.transport == core::Transport::kUdp ? "udp" : "tcp";
     out.turn.push_back(json::value(std::string(scheme) + host + "?transport=" + transport));

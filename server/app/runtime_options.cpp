@@ -18,6 +18,8 @@ namespace {
 core::Transport transport_of(const std::string& name) {
   if (name == "tcp") return core::Transport::kTcp;
   if (name == "tls") return core::Transport::kTls;
+  if (name == "dtls") return core::Transport::kDtls;
+  if (name == "any") return core::Transport::kTls;  // a shared port: TLS and the rest
   return core::Transport::kUdp;
 }
 
@@ -121,9 +123,11 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
                    config.relay.min_port, config.relay.max_port};
   bool has_tls = false;
   for (const auto& l : config.listen) {
-    options.listeners.push_back({transport_of(l.transport), l.address, l.port});
-    has_tls = has_tls || l.transport == "tls";
+    auto& list = l.transport == "any" ? options.shared_ports : options.listeners;
+    list.push_back({transport_of(l.transport), l.address, l.port});
+    has_tls = has_tls || l.transport == "tls" || l.transport == "dtls" || l.transport == "any";
   }
+  has_tls = has_tls || (config.metrics_tls && !config.metrics_listen.empty());
   add_nat_discovery_listeners(options.core, options.listeners);
   options.max_connections = config.connections.max;
   options.max_connections_per_source = config.connections.per_source_ip;

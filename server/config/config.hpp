@@ -117,6 +117,7 @@ struct Config {
   Peers peers;
   std::vector<std::string> alternate_servers;
   std::string metrics_listen = "127.0.0.1:9641";
+  bool metrics_tls = false;  // HTTPS with the tls certificate
   std::string signaling_listen;
   std::string signaling_token;
   std::string signaling_ice_host;  // host name for turn:/turns: URLs; empty = an address

@@ -80,10 +80,22 @@ void load_listen(Walker& w, const YAML::Node& n, std::vector<Listen>& out) {
               w.number(l.port, "listen.port", 0, 65535)(p);
             }}});
     if (!item.IsMap()) continue;
-    check_one_of(w, item, l.transport, {"udp", "tcp", "tls"}, "listen.transport");
+    check_one_of(w, item, l.transport, {"udp", "tcp", "tls", "dtls", "any"}, "listen.transport");
     if (!is_ip(l.address))
       w.error(item, "listen.address must be an IP address, got '" + l.address + "'");
     if (!has_port) w.error(item, "listen entry needs a port");
+    // Two sockets on one address and port would both bind (SO_REUSEPORT) and split clients
+    // between them at random.
+    const bool datagram = l.transport == "udp" || l.transport == "dtls";
+    for (const auto& other : out) {
+      const bool other_datagram = other.transport == "udp" || other.transport == "dtls";
+      if (l.port != 0 && l.port == other.port && l.address == other.address &&
+          datagram == other_datagram) {
+        w.error(item, "listen: " + l.transport + " " + l.address + ":" + std::to_string(l.port) +
+                          " takes the same " + (datagram ? "UDP" : "TCP") + " port as " +
+                          other.transport);
+      }
+    }
     out.push_back(l);
   }
 }
@@ -174,7 +186,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                                            "IP:port ([v6]:port for IPv6)")},
        {"metrics",
         [&](const YAML::Node& n) {
-          w.map(n, "metrics", {{"listen", w.string(c.metrics_listen, "metrics.listen")}});
+          w.map(n, "metrics",
+                {{"listen", w.string(c.metrics_listen, "metrics.listen")},
+                 {"tls", w.boolean(c.metrics_tls, "metrics.tls")}});
           if (!c.metrics_listen.empty() && !is_ip_port(c.metrics_listen)) {
             w.error(n, "metrics.listen must be IP:port ([v6]:port for IPv6) or empty");
           }

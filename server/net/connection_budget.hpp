@@ -58,7 +58,8 @@ class ConnectionBudget {
   std::unordered_map<std::string, std::uint32_t> by_source_;  // IP bytes -> open connections
   std::vector<core::Cidr> trusted_proxies_;
   std::unordered_set<std::string> proxied_clients_;  // IP and port bytes named by PROXY headers
-  std::array<std::atomic<std::int64_t>, 3> by_transport_{};  // [core::Transport], for metrics
+  std::array<std::atomic<std::int64_t>, core::kTransportCount>
+      by_transport_{};  // [core::Transport], for metrics
   std::array<std::atomic<std::uint64_t>, kRefusalCount> refused_{};
 };
 

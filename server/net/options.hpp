@@ -42,6 +42,9 @@ struct RuntimeOptions {
   unsigned workers = 0;                   // 0 = one per core
   std::chrono::microseconds coalesce{0};  // least time between two wake-ups of a busy worker
   std::vector<ListenerSpec> listeners;
+  // `any` listeners: TURN over TCP and TLS and the web endpoints on one port (PortMux); opened
+  // by the app with Runtime::serve_shared_port once the web server exists.
+  std::vector<ListenerSpec> shared_ports;
   TlsFiles tls;
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_source = 1000;  // 0 = no limit per source IP

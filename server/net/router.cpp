@@ -1,6 +1,7 @@
 // Router: finds the listener or connection that owns a client's 5-tuple.
 #include "router.hpp"
 
+#include "dtls_listener.hpp"
 #include "udp_listener.hpp"
 
 namespace tern::net {
@@ -8,6 +9,12 @@ namespace tern::net {
 void Router::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
   if (flow.transport == core::Transport::kUdp) {
     for (UdpListener* l : udp_) {
+      if (l->local() == flow.server) return l->to_client(flow, bytes);
+    }
+    return;
+  }
+  if (flow.transport == core::Transport::kDtls) {
+    for (DtlsListener* l : dtls_) {
       if (l->local() == flow.server) return l->to_client(flow, bytes);
     }
     return;

@@ -12,6 +12,7 @@
 namespace tern::net {
 
 class UdpListener;
+class DtlsListener;
 
 // A TCP or TLS connection, as seen by the router: it can take a frame for its client.
 class ClientSink {
@@ -26,6 +27,8 @@ class Router final : public core::Outbox {
 
   void add_udp(UdpListener& listener) { udp_.push_back(&listener); }
   void remove_udp(UdpListener& listener) { std::erase(udp_, &listener); }
+  void add_dtls(DtlsListener& listener) { dtls_.push_back(&listener); }
+  void remove_dtls(DtlsListener& listener) { std::erase(dtls_, &listener); }
   // False when another live connection has this 5-tuple (two proxies naming one client).
   bool add_stream(const core::FiveTuple& flow, std::weak_ptr<ClientSink> sink) {
     auto [it, inserted] = streams_.try_emplace(flow, sink);
@@ -46,6 +49,7 @@ class Router final : public core::Outbox {
  private:
   WorkerRelays& relays_;
   std::vector<UdpListener*> udp_;
+  std::vector<DtlsListener*> dtls_;
   std::unordered_map<core::FiveTuple, std::weak_ptr<ClientSink>, core::FiveTupleHash> streams_;
 };
 

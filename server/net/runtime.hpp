@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include "http_endpoint.hpp"
 #include "options.hpp"
 #include "relay_ports.hpp"
@@ -31,11 +33,20 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  const std::vector<BoundListener>& listeners() const noexcept;
+  // Every listener, shared ports included (as one tcp and one tls entry each).
+  std::vector<BoundListener> listeners() const;
   unsigned workers() const noexcept;
-  // Serves HTTP GETs on `listen` from the main thread (metrics, health). Throws on bind errors.
-  void serve_http(const std::string& listen, HttpHandler handler);
+  // Serves HTTP GETs on `listen` from the main thread (metrics, health), over TLS with the
+  // runtime's certificate when `tls`. Throws on bind errors or when the certificate cannot load.
+  void serve_http(const std::string& listen, HttpHandler handler, bool tls = false);
   std::optional<protocol::TransportAddress> http_address() const;
+  // One port for TURN over TCP and TLS and for the web endpoints over HTTP and HTTPS, told apart
+  // per connection (PortMux). TURN connections go to the workers; web ones to `web`, on the main
+  // thread, with the HTTPS context for TLS ones (null for plain HTTP). Main thread; throws when
+  // the port cannot be opened or the certificate cannot be loaded.
+  using WebSink =
+      std::function<void(boost::asio::ip::tcp::socket, std::shared_ptr<boost::asio::ssl::context>)>;
+  void serve_shared_port(const std::string& address, unsigned short port, WebSink web);
   // A port another part of tern serves on (signaling): relays never send to it on tern's own
   // addresses. Listeners and serve_http register theirs.
   void reserve_service_port(std::uint16_t port);

@@ -20,7 +20,8 @@ int open_listener_socket(const ListenerSpec& spec, unsigned short port) {
     throw std::runtime_error("listener " + name + ": not an IP address");
   }
   addr.port = port;
-  const bool udp = spec.transport == core::Transport::kUdp;
+  const bool udp =
+      spec.transport == core::Transport::kUdp || spec.transport == core::Transport::kDtls;
   const int domain = addr.family == protocol::Family::kIPv4 ? AF_INET : AF_INET6;
   const int fd =
       ::socket(domain, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

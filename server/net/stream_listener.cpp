@@ -69,24 +69,30 @@ void StreamListener::accept() {
 }
 
 void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
+  admit_stream(std::move(socket), local_, core_, router_, tls_, budget_, timeouts_);
+}
+
+void admit_stream(boost::asio::ip::tcp::socket socket, const protocol::TransportAddress& local,
+                  core::Server& core, Router& router, boost::asio::ssl::context* tls,
+                  ConnectionBudget& budget, StreamTimeouts timeouts) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // gone already
-  core::FiveTuple flow{from_sockaddr(remote.data()), local_,
-                       tls_ != nullptr ? core::Transport::kTls : core::Transport::kTcp};
+  core::FiveTuple flow{from_sockaddr(remote.data()), local,
+                       tls != nullptr ? core::Transport::kTls : core::Transport::kTcp};
   // A trusted proxy's connections count against the per-source limit of the client each one's
   // PROXY header names, not the proxy's.
-  const bool proxied = budget_.trusted_proxy(flow.client);
+  const bool proxied = budget.trusted_proxy(flow.client);
   // Over the process-wide or the per-source limit: the socket closes as it goes out of scope.
-  if (!budget_.try_acquire(flow.client, !proxied)) return;
+  if (!budget.try_acquire(flow.client, !proxied)) return;
   socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-  if (tls_ != nullptr) {
-    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls_), flow, core_,
-                                                  router_, budget_, timeouts_, proxied)
+  if (tls != nullptr) {
+    std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls), flow, core,
+                                                  router, budget, timeouts, proxied)
         ->start();
   } else {
-    std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core_, router_, budget_,
-                                                  timeouts_, proxied)
+    std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core, router, budget,
+                                                  timeouts, proxied)
         ->start();
   }
 }

@@ -10,6 +10,12 @@
 
 namespace tern::net {
 
+// Starts a connection for an accepted socket on the calling worker: the connection limits, then
+// a StreamConnection (TLS when `tls` is set). A socket a limit refuses is closed.
+void admit_stream(boost::asio::ip::tcp::socket socket, const protocol::TransportAddress& local,
+                  core::Server& core, Router& router, boost::asio::ssl::context* tls,
+                  ConnectionBudget& budget, StreamTimeouts timeouts);
+
 class StreamListener {
  public:
   // `tls` is null for plain TCP. Takes ownership of a bound, listening socket.

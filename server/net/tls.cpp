@@ -94,7 +94,24 @@ TlsFiles ensure_self_signed(const std::string& state_dir) {
   return files;
 }
 
-std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files) {
+namespace {
+constexpr unsigned char kAlpnTurn[] = "\x09stun.turn";  // length-prefixed, as on the wire
+constexpr unsigned char kAlpnHttp[] = "\x08http/1.1";
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
+  const auto* ours = static_cast<const unsigned char*>(arg);
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, ours, static_cast<unsigned>(ours[0]) + 1, in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+}  // namespace
+
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files, Alpn alpn) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -106,6 +123,8 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& file
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_min_proto_version(native, files.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
+  SSL_CTX_set_alpn_select_cb(
+      native, select_alpn, const_cast<unsigned char*>(alpn == Alpn::kTurn ? kAlpnTurn : kAlpnHttp));
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(files.cert_file, ec);
   if (ec) fail("cannot load certificate " + files.cert_file + ": " + ec.message());

@@ -21,7 +21,13 @@ TlsFiles ensure_self_signed(const std::string& state_dir);
 // The certificate's notAfter as unix seconds; nullopt when the file cannot be read.
 std::optional<std::int64_t> certificate_expiry(const std::string& cert_file);
 
+// The ALPN protocol a TLS context selects when the client offers it (RFC 7301): `stun.turn`
+// (RFC 7443) for TURN, `http/1.1` for the web endpoints. Offered nothing it knows, it answers
+// without ALPN, as it does to clients that send none.
+enum class Alpn : std::uint8_t { kTurn, kHttp };
+
 // TLS 1.2 or newer (1.3 only when asked), AEAD ciphers, no compression, no renegotiation.
-std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files);
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files,
+                                                            Alpn alpn = Alpn::kTurn);
 
 }  // namespace tern::net

@@ -4,13 +4,17 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
 #include <deque>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "signaling/forwarded.hpp"
@@ -22,7 +26,14 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
-class WsSession;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// A WebSocket session as the hub's deliveries see it, over TCP or TLS.
+class WsSink {
+ public:
+  virtual ~WsSink() = default;
+  virtual void send(const std::string& text) = 0;
+};
 
 struct SignalingServer::State {
   State(boost::asio::io_context& io, SignalingOptions o, HttpRoute r)
@@ -34,9 +45,11 @@ struct SignalingServer::State {
   SignalingOptions options;
   HttpRoute route;
   Hub hub;
-  std::map<MemberId, std::weak_ptr<WsSession>> sessions;
+  std::map<MemberId, std::weak_ptr<WsSink>> sessions;
   protocol::TransportAddress local;
   bool stopped = false;
+  // HTTPS contexts of adopted connections (a few: one per certificate reload).
+  std::set<std::shared_ptr<boost::asio::ssl::context>> contexts;
 
   void deliver(const std::vector<Outgoing>& out);
 };
@@ -143,16 +156,17 @@ class Slot {
 
 }  // namespace
 
-class WsSession : public std::enable_shared_from_this<WsSession> {
+template <class Stream>
+class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, public WsSink {
  public:
-  WsSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state,
+  WsSession(Stream stream, std::shared_ptr<SignalingServer::State> state,
             std::shared_ptr<Slot> slot)
-      : ws_(std::move(socket)), state_(std::move(state)), slot_(std::move(slot)) {}
+      : ws_(std::move(stream)), state_(std::move(state)), slot_(std::move(slot)) {}
 
   void start(http::request<http::string_body> request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(state_->options.max_message);
-    ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;
       self->id_ = self->state_->hub.connect(std::chrono::steady_clock::now());
       self->state_->sessions[self->id_] = self;
@@ -160,7 +174,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     });
   }
 
-  void send(const std::string& text) {
+  void send(const std::string& text) override {
     if (queued_ + text.size() > state_->options.max_queued_bytes) {
       // A client that does not read: drop it rather than queue without bound. The pending
       // read then fails and closed() tells its room.
@@ -174,7 +188,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
  private:
   void read() {
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->closed();
       const std::string text = beast::buffers_to_string(self->in_.data());
       self->in_.consume(self->in_.size());
@@ -191,7 +205,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void write() {
     ws_.text(true);
     ws_.async_write(boost::asio::buffer(out_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                       if (ec) return self->closed();
                       self->queued_ -= self->out_.front().size();
                       self->out_.pop_front();
@@ -207,7 +221,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     state_->deliver(state_->hub.disconnect(id));
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   std::shared_ptr<SignalingServer::State> state_;
   beast::flat_buffer in_;
   std::deque<std::string> out_;
@@ -226,22 +240,34 @@ void SignalingServer::State::deliver(const std::vector<Outgoing>& out) {
 
 namespace {
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<SignalingServer::State> state,
+  HttpSession(Stream stream, std::shared_ptr<SignalingServer::State> state,
               std::shared_ptr<Slot> slot)
-      : stream_(std::move(socket)), state_(std::move(state)), slot_(std::move(slot)) {}
+      : stream_(std::move(stream)), state_(std::move(state)), slot_(std::move(slot)) {}
 
-  void start() { read(); }
+  void start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(kHttpTimeout);
+      stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close();
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
 
  private:
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(16 * 1024);
-    stream_.expires_after(kHttpTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kHttpTimeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close();
                        self->handle(self->parser_->release());
                      });
@@ -250,7 +276,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Who the request is from: the peer, or the client a trusted proxy names. False: refused.
   bool identify(const http::request<http::string_body>& req, bool& loopback) {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (ec) return false;
     const auto remote = to_address(peer);
     const auto& trusted = state_->options.trusted_proxy;
@@ -273,8 +299,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!identify(req, loopback)) return close();
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/ws") return close();
-      stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), state_, slot_)->start(std::move(req));
+      beast::get_lowest_layer(stream_).expires_never();
+      std::make_shared<WsSession<Stream>>(std::move(stream_), state_, slot_)->start(std::move(req));
       return;
     }
     HttpReply reply;
@@ -295,7 +321,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->body() = std::move(reply.body);
     res->prepare_payload();
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !res->keep_alive()) return self->close();
                         self->read();
                       });
@@ -303,10 +329,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<SignalingServer::State> state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -328,7 +354,9 @@ void accept(std::shared_ptr<SignalingServer::State> state) {
     if (!ec) {
       // Over the limits: the socket closes as it goes out of scope.
       if (auto slot = Slot::take(state, socket)) {
-        std::make_shared<HttpSession>(std::move(socket), state, std::move(slot))->start();
+        std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
+                                                         state, std::move(slot))
+            ->start();
       }
     }
     accept(state);
@@ -372,6 +400,22 @@ SignalingServer::~SignalingServer() {
   beast::error_code ignored;
   state_->acceptor.close(ignored);
   state_->retry.cancel();
+}
+
+void SignalingServer::adopt(tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls) {
+  if (state_->stopped) return;
+  auto slot = Slot::take(state_, socket);
+  if (!slot) return;  // over the limits: the socket closes as it goes out of scope
+  beast::tcp_stream stream(std::move(socket));
+  if (tls) {
+    std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(stream), *tls), state_,
+                                             std::move(slot))
+        ->start();
+    state_->contexts.insert(std::move(tls));  // kept while connections may use it
+  } else {
+    std::make_shared<HttpSession<beast::tcp_stream>>(std::move(stream), state_, std::move(slot))
+        ->start();
+  }
 }
 
 const protocol::TransportAddress& SignalingServer::local() const noexcept {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -9,6 +10,10 @@
 
 #include "signaling/hub.hpp"
 #include "tern/protocol/address.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace tern::signaling {
 
@@ -42,6 +47,9 @@ class SignalingServer {
   SignalingServer(boost::asio::io_context& io, SignalingOptions options, HttpRoute route);
   ~SignalingServer();
   const protocol::TransportAddress& local() const noexcept;
+  // Serves a connection another listener accepted (a shared port) with nothing read from it
+  // yet: HTTPS with `tls`, else HTTP. Held to the same connection limits as this listener's.
+  void adopt(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls);
 
   struct State;
 

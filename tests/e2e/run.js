@@ -1,5 +1,6 @@
 // End-to-end tests of tern as a whole WebRTC deployment: the demo page in two headless Chromium
-// pages calls itself through tern's signaling relay and TURN relay (UDP, TCP and TLS), three
+// pages calls itself through tern's signaling relay and TURN relay (UDP, TCP and TLS, and all on one
+// `transport: any` port with the page over HTTPS), three
 // calls in six tabs run at once on the default limits, a page gathers a server-reflexive
 // candidate from the stun: URL tern lists, and the signaling relay is fed abusive input. Run: TERN_BINARY=build/release/server/app/tern node run.js
 "use strict";
@@ -221,6 +222,63 @@ describe("tern end to end", () => {
     it(`calls through tern's relay over ${transport === "tls" ? "turns: TLS" : "turn: " + transport.toUpperCase()}`,
        { timeout: 75000 }, () => call(transport));
   }
+
+  it("calls over one port: the page, wss: signaling and turns: share a `transport: any` listener",
+     { timeout: 90000 }, async () => {
+    const shared = await startTern({
+      config: (dir) => `realm: e2e.local
+workers: 2
+state_dir: ${dir}
+admin: {socket: ${dir}/admin.sock}
+listen:
+  - {transport: any, address: "127.0.0.1", port: 0}
+metrics: {listen: "127.0.0.1:0"}
+signaling: {listen: "127.0.0.1:0"}
+auth: {secrets: [e2e-secret]}
+relay: {address: 127.0.0.1, min_port: ${RELAY_MIN_PORT}, max_port: ${RELAY_MAX_PORT}}
+`,
+      need: ["tls", "tcp", "metrics"],
+    });
+    const { host, port } = shared.listeners.tls;
+    const room = `one-port-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+    const url = `https://${host}:${port}/?room=${room}&transport=tls`;
+    const logs = [];
+    const peers = [];
+    const open = async (name) => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
+      page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));
+      await page.goto(url, { timeout: 15000 });
+      await page.waitForFunction(() => window.ternDemo !== undefined, null, { timeout: 10000 });
+      return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
+    };
+    try {
+      await withPages(peers, logs, async () => {
+        const a = await open("A");
+        peers.push(a);
+        await waitFor("A to join the room over wss:", async () => (await a.state()).id, 10000);
+        peers.push(await open("B"));
+        const states = await waitFor("both pages connected through turns: on the shared port", async () => {
+          const s = await Promise.all(peers.map((p) => p.state()));
+          return s.every((x) => x.connected && x.dataChannelOpen && x.selectedPair && x.framesDecoded > 0) && s;
+        }, 45000);
+        for (const [i, s] of states.entries()) {
+          const urls = s.iceServers.flatMap((x) => x.urls);
+          assert.deepEqual(urls, [`turns:${host}:${port}?transport=tcp`], `${peers[i].name}'s ICE servers`);
+          assert.equal(s.selectedPair.local.candidateType, "relay", `${peers[i].name}: not a relay`);
+          assert.equal(s.selectedPair.local.relayProtocol, "tls", `${peers[i].name}: relayProtocol`);
+        }
+        const m = (await httpGet(shared.url("metrics", "/metrics"))).body;
+        assert.ok(metricSum(m, "tern_allocations_active", { transport: "tls" }) >= 2,
+                  `tern_allocations_active{transport="tls"} < 2`);
+        console.log(`# one port ${host}:${port}: page, wss: and turns: ` +
+                    `A ${JSON.stringify(states[0].selectedPair.local)}`);
+      }, () => `\n--- tern output (tail)\n${shared.output.slice(-30).join("")}`);
+    } finally {
+      await shared.stop();
+    }
+  });
 
   it("three calls in six tabs on the default limits all connect through tern", { timeout: 90000 }, async () => {
     // Every page gets every URL (stun:, turn: UDP and TCP, turns:), so each peer connection

@@ -4,7 +4,7 @@ set -euo pipefail
 out=${1:?usage: make_corpus.sh OUT_DIR}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
-mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling,fuzz_proxy_header,fuzz_access_token}
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling,fuzz_proxy_header,fuzz_access_token,fuzz_dtls,fuzz_first_bytes}
 
 python3 - "$vectors" "$out" <<'PY'
 import pathlib, struct, sys
@@ -118,6 +118,34 @@ write("fuzz_proxy_header", "regression_crlf_at_bound", bytes.fromhex(
 for path in sorted(vectors.glob("rfc7635_*.hex")):
     write("fuzz_access_token", path.stem, load(path))
 write("fuzz_access_token", "fields", bytes([19]) + bytes(range(64)))
+
+# fuzz_dtls: a DTLS 1.2 ClientHello (as tests/integration/test_dtls.py builds it) from client 0,
+# without and after a finished handshake. FuzzedDataProvider takes the datagram from the front
+# and the choices from the end: length (low, high byte), step kind, client, connect first.
+ext = bytes.fromhex("000a00040002001700" "0b0002010000" "0d000400020403")
+body = (b"\xfe\xfd" + bytes(range(32)) + b"\x00\x00" + b"\x00\x02\xc0\x2b\x01\x00" +
+        struct.pack(">H", len(ext)) + ext)
+hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00\x00\x00\x00\x00" + len(body).to_bytes(3, "big") + body
+hello = b"\x16\xfe\xfd" + bytes(8) + struct.pack(">H", len(hs)) + hs
+for name, connect in [("client_hello", 0), ("client_hello_after_handshake", 1)]:
+    write("fuzz_dtls", name, hello + bytes([len(hello) & 0xFF, len(hello) >> 8, 1, 0, connect]))
+
+# fuzz_first_bytes: a TLS ClientHello with ALPN and SNI (Python's OpenSSL writes it), an HTTP
+# request line and a STUN Binding request.
+import ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["stun.turn", "http/1.1"])
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing, server_hostname="turn.example.org")
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+write("fuzz_first_bytes", "client_hello_alpn_sni", outgoing.read())
+write("fuzz_first_bytes", "http_get", b"GET /api/ice-servers HTTP/1.1\r\nHost: a\r\n\r\n")
+write("fuzz_first_bytes", "stun_binding", bytes.fromhex("000100002112a442") + bytes(12))
 PY
 # fuzz_config: every config the project ships.
 for f in "$root"/deploy/tern.example.yaml "$root"/deploy/debian/tern.yaml "$root"/deploy/container/tern.yaml \

@@ -66,7 +66,7 @@ FAMILIES = {
 METHODS = {"binding", "allocate", "refresh", "create_permission", "channel_bind", "other"}
 # The only label values each family may carry: no label is unbounded.
 LABEL_VALUES = {
-    "tern_allocations_active": {"transport": {"udp", "tcp", "tls"}, "family": {"ipv4", "ipv6"}},
+    "tern_allocations_active": {"transport": {"udp", "tcp", "tls", "dtls"}, "family": {"ipv4", "ipv6"}},
     "tern_allocation_attempts_total": {"result": {
         "success", "bad_request", "unauthenticated", "forbidden", "unknown_attribute",
         "allocation_mismatch", "stale_nonce", "family_not_supported", "wrong_credentials",
@@ -88,8 +88,8 @@ LABEL_VALUES = {
     "tern_channels_active": {},
     "tern_relay_ports_in_use": {"family": {"ipv4", "ipv6"}},
     "tern_relay_ports_available": {"family": {"ipv4", "ipv6"}},
-    "tern_binding_requests_total": {"transport": {"udp", "tcp", "tls"}},
-    "tern_connections_active": {"transport": {"tcp", "tls"}},
+    "tern_binding_requests_total": {"transport": {"udp", "tcp", "tls", "dtls"}},
+    "tern_connections_active": {"transport": {"tcp", "tls", "dtls"}},
     "tern_connections_refused_total": {"reason": {"limit", "per_source", "descriptors",
                                                   "proxy_header"}},
     "tern_config_reloads_total": {"result": {"success", "failure"}},
@@ -489,7 +489,7 @@ class MetricsEndpointTest(unittest.TestCase):
             result = reply["data"]["result"]
         for series in result:
             self.assertEqual(series["metric"]["job"], "tern")
-            self.assertIn(series["metric"]["transport"], {"udp", "tcp", "tls"})
+            self.assertIn(series["metric"]["transport"], {"udp", "tcp", "tls", "dtls"})
         up = api("/api/v1/query", query='up{job="tern"}')["data"]["result"]
         self.assertEqual([s["value"][1] for s in up], ["1"], up)
 

@@ -86,6 +86,18 @@ class TurnInteropTest(unittest.TestCase):
     def test_tls_channels(self):
         self.relay_all(["-t", "-S"])
 
+    def test_tls_alpn_selects_stun_turn_when_offered(self):
+        ip, port = self.tern.addr("tls")
+
+        def negotiated(alpn):
+            p = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (ip, port),
+                                "-alpn", alpn], input="", stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=30)
+            return p.stdout
+
+        self.assertIn("ALPN protocol: stun.turn", negotiated("h2,stun.turn"))
+        self.assertIn("No ALPN negotiated", negotiated("h2,http/1.1"))
+
     def test_client_to_client_through_own_relays(self):
         # Both ends are tern allocations on loopback: allowed because they are live relays.
         out = uclient(self.tern, ["-y"], peer_port=None)

@@ -230,6 +230,28 @@ TEST(Config, RejectsBadValues) {
   }
 }
 
+TEST(Config, ListenersOnTheSamePortOfTheSameSocketTypeAreRefused) {
+  auto ok = load(R"(listen:
+  - {transport: udp, address: 0.0.0.0, port: 3478}
+  - {transport: tcp, address: 0.0.0.0, port: 3478}
+  - {transport: dtls, address: 0.0.0.0, port: 5349}
+  - {transport: tls, address: 0.0.0.0, port: 5349}
+  - {transport: any, address: 127.0.0.1, port: 443}
+)");
+  EXPECT_TRUE(ok.errors.empty()) << ok.errors[0].message;
+  auto bad = load(R"(listen:
+  - {transport: udp, address: 0.0.0.0, port: 3478}
+  - {transport: dtls, address: 0.0.0.0, port: 3478}
+  - {transport: tls, address: 127.0.0.1, port: 443}
+  - {transport: any, address: 127.0.0.1, port: 443}
+)");
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_NE(bad.errors[0].message.find("dtls 0.0.0.0:3478 takes the same UDP port as udp"),
+            std::string::npos)
+      << bad.errors[0].message;
+  EXPECT_NE(bad.errors[1].message.find("takes the same TCP port as tls"), std::string::npos);
+}
+
 TEST(Config, Durations) {
   std::chrono::seconds s{};
   EXPECT_TRUE(parse_duration("30s", s));

@@ -141,7 +141,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     return;
   }
   if (const ChannelBinding* binding = a.channel_by_peer(peer, now)) {
-    const bool stream = a.flow.transport != Transport::kUdp;
+    const bool stream = is_stream(a.flow.transport);
     const std::size_t size = stream ? protocol::channel_data_stream_size(data.size())
                                     : protocol::kChannelDataHeader + data.size();
     if (size > t.buf.size() || data.size() > 0xFFFF) return;

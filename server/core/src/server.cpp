@@ -88,6 +88,8 @@ const char* to_string(Transport t) noexcept {
       return "tcp";
     case Transport::kTls:
       return "tls";
+    case Transport::kDtls:
+      return "dtls";
   }
   return "?";
 }
@@ -167,7 +169,8 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
   FiveTuple reply_to = flow;
   Reply reply;
   if (m.is_classic()) {
-    if (method == Method::kBinding && flow.transport != Transport::kTls) {
+    if (method == Method::kBinding &&
+        (flow.transport == Transport::kUdp || flow.transport == Transport::kTcp)) {
       reply = handle_classic_binding(req, scratch_);
     }
   } else if (method == Method::kBinding) {

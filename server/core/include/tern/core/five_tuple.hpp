@@ -7,7 +7,14 @@
 
 namespace tern::core {
 
-enum class Transport : std::uint8_t { kUdp, kTcp, kTls };
+// kDtls: DTLS over UDP (RFC 7350); datagrams like kUdp, one STUN message per record.
+enum class Transport : std::uint8_t { kUdp, kTcp, kTls, kDtls };
+inline constexpr std::size_t kTransportCount = 4;
+
+// TCP and TLS carry a byte stream (RFC 8656 §12.5 framing); UDP and DTLS carry datagrams.
+constexpr bool is_stream(Transport t) noexcept {
+  return t == Transport::kTcp || t == Transport::kTls;
+}
 
 struct FiveTuple {
   protocol::TransportAddress client;

@@ -128,10 +128,10 @@ struct ServerStats {
   std::array<Counter, kStatCodes.size()> allocation_attempts;      // [code]; 200 = success
   std::array<Counter, 6> auth_failures;                            // [AuthFailure]
   Counter auth_challenges;
-  std::array<Counter, kDropNames.size()> dropped;          // [Drop]
-  std::array<Counter, 3> binding_requests;                 // [Transport]
-  std::array<std::array<Gauge, 2>, 3> allocations_active;  // [Transport][IPv4, IPv6]
-  Gauge permissions_active;                                // as of the last sweep
+  std::array<Counter, kDropNames.size()> dropped;                        // [Drop]
+  std::array<Counter, kTransportCount> binding_requests;                 // [Transport]
+  std::array<std::array<Gauge, 2>, kTransportCount> allocations_active;  // [Transport][IPv4, IPv6]
+  Gauge permissions_active;                                              // as of the last sweep
   Gauge channels_active;
   LegCounters client_received, client_sent, peer_received, peer_sent;
 

@@ -1,0 +1,81 @@
+// Runtime's private state, shared by runtime.cpp and runtime_listeners.cpp.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <future>
+#include <memory>
+#include <vector>
+
+#include "admin_endpoint.hpp"
+#include "connection_budget.hpp"
+#include "dtls.hpp"
+#include "port_mux.hpp"
+#include "runtime.hpp"
+#include "worker.hpp"
+
+namespace tern::net {
+
+struct Runtime::Impl {
+  // Declared so that what connections and relays use outlives the workers that hold them.
+  RuntimeOptions options;
+  ConnectionBudget budget;
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  std::shared_ptr<const DtlsContext> dtls;  // made with the first dtls listener
+  std::unique_ptr<RelayPorts> ports;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<BoundListener> bound;
+  boost::asio::io_context main_io{1};
+  // Installed when the runtime is built, before anything is printed, so that a SIGTERM that
+  // arrives early still stops tern cleanly.
+  boost::asio::signal_set signals{main_io, SIGINT};
+  boost::asio::signal_set drain_signal{main_io, SIGTERM};
+  boost::asio::signal_set reload_signal{main_io, SIGHUP};
+  std::function<void()> reload_hook;
+  std::function<void()> drain_hook;
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> retired_tls;  // open connections use them
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
+  std::vector<std::shared_ptr<std::function<void()>>> ticks;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> running{false};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // Runs f(worker) on every worker's thread and waits for all of them.
+  template <class F>
+  void on_each_worker(F f) {
+    std::vector<std::future<void>> done;
+    for (auto& w : workers) {
+      if (!running) {
+        f(*w);
+        continue;
+      }
+      auto task = std::make_shared<std::packaged_task<void()>>([&f, &w] { f(*w); });
+      done.push_back(task->get_future());
+      boost::asio::post(w->io, [task] { (*task)(); });
+    }
+    for (auto& d : done) d.wait();
+  }
+  std::unique_ptr<HttpEndpoint> http;  // after main_io: destroyed first
+  std::vector<std::unique_ptr<PortMux>> muxes;
+  std::vector<BoundListener> shared_bound;           // the muxes' ports, as tcp and tls
+  std::shared_ptr<boost::asio::ssl::context> https;  // for web connections on shared ports
+  // Starts a TURN connection a shared port accepted on the worker its client hashes to.
+  void to_worker(boost::asio::ip::tcp::socket socket, bool tls,
+                 const protocol::TransportAddress& local);
+  std::unique_ptr<AdminEndpoint> admin;
+
+  void open(const ListenerSpec& spec);
+  std::vector<int> open_fds(const ListenerSpec& spec, unsigned short& port);
+  void attach(Worker& w, const ListenerSpec& spec, int fd, bool start);
+  void detach(Worker& w, const BoundListener& l);
+  // The TLS and DTLS contexts the listeners of `spec` need, made from the TLS files if missing.
+  void ensure_contexts(const ListenerSpec& spec);
+  std::vector<ListenerSpec> configured;  // as in the config, parallel to `bound`
+};
+
+}  // namespace tern::net

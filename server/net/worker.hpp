@@ -1,0 +1,47 @@
+// One thread, one io_context, one core with its allocations, relay sockets and listeners
+// (DESIGN §2).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "dtls_listener.hpp"
+#include "options.hpp"
+#include "relay_sockets.hpp"
+#include "router.hpp"
+#include "stream_listener.hpp"
+#include "udp_listener.hpp"
+
+namespace tern::net {
+
+struct Worker {
+  Worker(const RuntimeOptions& options, RelayPorts& ports);
+  ~Worker();
+
+  void sweep_every_second();
+  // Runs the worker until stopped, coalescing wake-ups under load (see worker.cpp).
+  void run(std::chrono::microseconds coalesce);
+
+  boost::asio::io_context io{1};
+  WorkerRelays relays;
+  Router router;
+  core::Server core;
+  boost::asio::steady_timer sweeper{io};
+  std::vector<std::unique_ptr<UdpListener>> udp;
+  std::vector<std::unique_ptr<StreamListener>> streams;
+  std::vector<std::unique_ptr<DtlsListener>> dtls;
+  // Closed by a reload; kept because their cancelled waits still refer to them.
+  std::vector<std::unique_ptr<UdpListener>> retired_udp;
+  std::vector<std::unique_ptr<StreamListener>> retired_streams;
+  std::vector<std::unique_ptr<DtlsListener>> retired_dtls;
+  std::thread thread;
+  std::atomic<std::chrono::steady_clock::rep> heartbeat{
+      0};  // steady_clock ticks, set on its thread
+};
+
+}  // namespace tern::net
