@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "sockaddr.hpp"
+#include "sockets.hpp"
 #include "wake_stats.hpp"
 
 namespace tern::net {
@@ -18,12 +19,10 @@ DtlsListener::DtlsListener(boost::asio::io_context& io, int fd, core::Server& co
                            std::shared_ptr<const DtlsContext> ctx, ConnectionBudget& budget,
                            StreamTimeouts timeouts)
     : socket_(io), ticker_(io), core_(core), router_(router), budget_(budget), in_(kDatagram) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-  local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  socket_.assign(
-      local.ss_family == AF_INET6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), fd);
+  local_ = local_address(fd);
+  socket_.assign(local_.family == protocol::Family::kIPv6 ? boost::asio::ip::udp::v6()
+                                                          : boost::asio::ip::udp::v4(),
+                 fd);
   socket_.non_blocking(true);
   endpoint_ = std::make_unique<DtlsEndpoint>(local_, std::move(ctx), hooks(), timeouts);
 }

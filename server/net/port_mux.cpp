@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sockaddr.hpp"
+#include "sockets.hpp"
 #include "tern/protocol/first_bytes.hpp"
 #include "tern/protocol/proxy_header.hpp"
 
@@ -161,11 +162,8 @@ PortMux::PortMux(boost::asio::io_context& io, int fd, Sink sink, TrustedProxy tr
       sink_(std::make_shared<const Sink>(std::move(sink))),
       trusted_(std::move(trusted)),
       timeout_(timeout) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-  local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  acceptor_.assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
+  local_ = local_address(fd);
+  acceptor_.assign(local_.family == protocol::Family::kIPv6 ? tcp::v6() : tcp::v4(), fd);
 }
 
 void PortMux::start() {

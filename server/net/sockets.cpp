@@ -45,11 +45,15 @@ int open_listener_socket(const ListenerSpec& spec, unsigned short port) {
   return fd;
 }
 
-unsigned short bound_port(int fd) {
+protocol::TransportAddress local_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).port;
+  return from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+unsigned short bound_port(int fd) {
+  return local_address(fd).port;
 }
 
 }  // namespace tern::net

@@ -9,6 +9,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "sockaddr.hpp"
+#include "sockets.hpp"
 
 namespace tern::net {
 
@@ -24,12 +25,10 @@ StreamListener::StreamListener(boost::asio::io_context& io, int fd, core::Server
       timeouts_(timeouts),
       retry_(io),
       spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-  local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  acceptor_.assign(
-      local.ss_family == AF_INET6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(), fd);
+  local_ = local_address(fd);
+  acceptor_.assign(local_.family == protocol::Family::kIPv6 ? boost::asio::ip::tcp::v6()
+                                                            : boost::asio::ip::tcp::v4(),
+                   fd);
 }
 
 StreamListener::~StreamListener() {

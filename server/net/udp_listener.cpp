@@ -5,18 +5,17 @@
 #include <cerrno>
 
 #include "sockaddr.hpp"
+#include "sockets.hpp"
 #include "wake_stats.hpp"
 
 namespace tern::net {
 
 UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router)
     : socket_(io), core_(core), router_(router) {
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-  local_ = from_sockaddr(reinterpret_cast<sockaddr*>(&local));
-  socket_.assign(
-      local.ss_family == AF_INET6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), fd);
+  local_ = local_address(fd);
+  socket_.assign(local_.family == protocol::Family::kIPv6 ? boost::asio::ip::udp::v6()
+                                                          : boost::asio::ip::udp::v4(),
+                 fd);
   socket_.non_blocking(true);
   for (std::size_t i = 0; i < kBatch; ++i) in_[i].iov = {in_[i].data.data(), kDatagram};
 }

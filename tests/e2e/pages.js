@@ -23,9 +23,10 @@ async function waitFor(what, probe, timeoutMs) {
   }
 }
 
-// The demo page at `url` in a new context of `browser`; state() reads window.ternDemo.state().
-async function openPeer(browser, name, url, logs) {
-  const context = await browser.newContext();
+// The demo page at `url` in a new context of `browser` (made with `contextOptions`); state()
+// reads window.ternDemo.state().
+async function openPeer(browser, name, url, logs, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));

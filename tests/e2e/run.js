@@ -244,15 +244,7 @@ relay: {address: 127.0.0.1, min_port: ${RELAY_MIN_PORT}, max_port: ${RELAY_MAX_P
     const url = `https://${host}:${port}/?room=${room}&transport=tls`;
     const logs = [];
     const peers = [];
-    const open = async (name) => {
-      const context = await browser.newContext({ ignoreHTTPSErrors: true });
-      const page = await context.newPage();
-      page.on("console", (m) => logs.push(`[${name} console.${m.type()}] ${m.text()}`));
-      page.on("pageerror", (e) => logs.push(`[${name} pageerror] ${e.message}`));
-      await page.goto(url, { timeout: 15000 });
-      await page.waitForFunction(() => window.ternDemo !== undefined, null, { timeout: 10000 });
-      return { name, context, page, state: () => page.evaluate(() => window.ternDemo.state()) };
-    };
+    const open = (name) => openPage(browser, name, url, logs, { ignoreHTTPSErrors: true });
     try {
       await withPages(peers, logs, async () => {
         const a = await open("A");

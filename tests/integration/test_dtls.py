@@ -2,15 +2,13 @@
 stateless cookie exchange answers a ClientHello with a HelloVerifyRequest no larger than it and
 keeps nothing; half-open handshakes and idle associations end at their timeouts."""
 import os
-import re
 import shutil
 import socket
 import subprocess
 import time
 import unittest
 
-from harness import Tern
-from test_turn_interop import PEER_IP, free_udp_port, totals
+from test_turn_interop import PEER_IP, WithPeer, totals
 
 CONFIG = """
 relay: {address: 127.0.0.1, rfc5766_channels: true, min_port: 45000, max_port: 45999}
@@ -46,19 +44,9 @@ def hello_verify_cookie(reply):
 
 
 @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
-class DtlsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG, listen=LISTEN).__enter__()
-        cls.peer_port = free_udp_port(PEER_IP)
-        cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.terminate()
-        cls.peer.wait(10)
-        cls.tern.__exit__(None, None, None)
+class DtlsTest(WithPeer, unittest.TestCase):
+    CONFIG = CONFIG
+    LISTEN = LISTEN
 
     def dtls_active(self):
         return self.tern.metric("tern_connections_active", 'transport="dtls"')

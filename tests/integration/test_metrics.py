@@ -180,6 +180,25 @@ def free_tcp_port():
         return s.getsockname()[1]
 
 
+def start_prometheus(test, config_text):
+    """Runs Prometheus with `config_text` as its config in a temporary directory that `test`
+    cleans up; returns (process, its API port, path of its log)."""
+    tmp = tempfile.TemporaryDirectory(prefix="tern-prom-")
+    test.addCleanup(tmp.cleanup)
+    config = os.path.join(tmp.name, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write(config_text)
+    prom_port = free_tcp_port()
+    log_path = os.path.join(tmp.name, "prometheus.log")
+    with open(log_path, "w") as log:
+        prom = subprocess.Popen(["prometheus", "--config.file=" + config,
+                                 "--storage.tsdb.path=" + os.path.join(tmp.name, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % prom_port],
+                                stdout=log, stderr=subprocess.STDOUT)
+    test.addCleanup(stop_process, prom)
+    return prom, prom_port, log_path
+
+
 def stop_process(proc, timeout=10):
     if proc.poll() is None:
         proc.terminate()
@@ -442,24 +461,13 @@ class MetricsEndpointTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_PROMETHEUS, "prometheus not installed (Debian package prometheus)")
     def test_prometheus_scrapes_tern_and_loads_the_alert_rules(self):
-        tmp = tempfile.TemporaryDirectory(prefix="tern-prom-")
-        self.addCleanup(tmp.cleanup)
-        config = os.path.join(tmp.name, "prometheus.yml")
-        with open(config, "w") as f:
-            f.write("global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
-                    "rule_files: [%s]\n"
-                    "scrape_configs:\n"
-                    "  - job_name: tern\n"
-                    "    static_configs: [{targets: ['%s:%d']}]\n"
-                    % (json.dumps(ALERTS), self.host, self.port))
-        prom_port = free_tcp_port()
-        log_path = os.path.join(tmp.name, "prometheus.log")
-        with open(log_path, "w") as log:
-            prom = subprocess.Popen(["prometheus", "--config.file=" + config,
-                                     "--storage.tsdb.path=" + os.path.join(tmp.name, "data"),
-                                     "--web.listen-address=127.0.0.1:%d" % prom_port],
-                                    stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(stop_process, prom)
+        prom, prom_port, log_path = start_prometheus(
+            self, "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
+            "rule_files: [%s]\n"
+            "scrape_configs:\n"
+            "  - job_name: tern\n"
+            "    static_configs: [{targets: ['%s:%d']}]\n"
+            % (json.dumps(ALERTS), self.host, self.port))
 
         def log_tail():
             with open(log_path) as f:

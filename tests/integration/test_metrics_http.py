@@ -3,19 +3,15 @@ and HTTPS (`metrics.tls`) scraped by a real Prometheus."""
 import gzip
 import http.client
 import json
-import os
 import select
 import socket
 import ssl
-import subprocess
-import tempfile
 import time
 import unittest
 import urllib.parse
 
 from harness import Tern
-from test_metrics import (HAVE_PROMETHEUS, METRICS_CONFIG, Exposition, free_tcp_port,
-                          http_get, stop_process)
+from test_metrics import HAVE_PROMETHEUS, METRICS_CONFIG, Exposition, http_get, start_prometheus
 
 MAX_CONNECTIONS = 64  # net::HttpEndpoint::kMaxConnections
 
@@ -143,24 +139,13 @@ class MetricsTlsTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_PROMETHEUS, "prometheus not installed (Debian package prometheus)")
     def test_prometheus_scrapes_over_https(self):
-        tmp = tempfile.TemporaryDirectory(prefix="tern-prom-tls-")
-        self.addCleanup(tmp.cleanup)
-        config = os.path.join(tmp.name, "prometheus.yml")
-        with open(config, "w") as f:
-            f.write("global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
-                    "scrape_configs:\n"
-                    "  - job_name: tern\n"
-                    "    scheme: https\n"
-                    "    tls_config: {insecure_skip_verify: true}\n"
-                    "    static_configs: [{targets: ['%s:%d']}]\n" % (self.host, self.port))
-        prom_port = free_tcp_port()
-        log_path = os.path.join(tmp.name, "prometheus.log")
-        with open(log_path, "w") as log:
-            prom = subprocess.Popen(["prometheus", "--config.file=" + config,
-                                     "--storage.tsdb.path=" + os.path.join(tmp.name, "data"),
-                                     "--web.listen-address=127.0.0.1:%d" % prom_port],
-                                    stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(stop_process, prom)
+        prom, prom_port, log_path = start_prometheus(
+            self, "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+            "scrape_configs:\n"
+            "  - job_name: tern\n"
+            "    scheme: https\n"
+            "    tls_config: {insecure_skip_verify: true}\n"
+            "    static_configs: [{targets: ['%s:%d']}]\n" % (self.host, self.port))
         deadline = time.monotonic() + 30
         up = []
         while up != ["1"]:

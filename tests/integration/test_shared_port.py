@@ -10,8 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Tern
-from test_turn_interop import PEER_IP, free_udp_port, totals
+from test_turn_interop import PEER_IP, WithPeer, totals
 
 CONFIG = """
 relay: {address: 127.0.0.1, rfc5766_channels: true, min_port: 46000, max_port: 46999}
@@ -35,20 +34,14 @@ def tls_context(alpn):
 
 
 @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
-class SharedPortTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG, listen=LISTEN).__enter__()
-        cls.host, cls.port = cls.tern.addr("tls")
-        cls.peer_port = free_udp_port(PEER_IP)
-        cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+class SharedPortTest(WithPeer, unittest.TestCase):
+    CONFIG = CONFIG
+    LISTEN = LISTEN
 
     @classmethod
-    def tearDownClass(cls):
-        cls.peer.terminate()
-        cls.peer.wait(10)
-        cls.tern.__exit__(None, None, None)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.host, cls.port = cls.tern.addr("tls")
 
     def test_the_banner_lists_the_port_for_tcp_and_tls(self):
         self.assertEqual(self.tern.addr("tcp"), (self.host, self.port))

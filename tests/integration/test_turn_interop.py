@@ -25,6 +25,25 @@ def free_udp_port(ip):
         return s.getsockname()[1]
 
 
+class WithPeer:
+    """setUpClass/tearDownClass for tests that relay to coturn's turnutils_peer on PEER_IP:
+    tern from `cls.CONFIG` (and `cls.LISTEN`, when set) in cls.tern, the peer in cls.peer."""
+    LISTEN = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tern = Tern(cls.CONFIG, listen=cls.LISTEN).__enter__()
+        cls.peer_port = free_udp_port(PEER_IP)
+        cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.terminate()
+        cls.peer.wait(10)
+        cls.tern.__exit__(None, None, None)
+
+
 def uclient(tern, flags, messages=50, clients=2, user=("-u", "alice", "-w", "wonderland"),
             peer_port=None, timeout=60):
     transport = "tls" if "-S" in flags else ("tcp" if "-t" in flags else "udp")
@@ -49,19 +68,8 @@ def totals(out):
 
 
 @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
-class TurnInteropTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(TURN_CONFIG).__enter__()
-        cls.peer_port = free_udp_port(PEER_IP)
-        cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.terminate()
-        cls.peer.wait(10)
-        cls.tern.__exit__(None, None, None)
+class TurnInteropTest(WithPeer, unittest.TestCase):
+    CONFIG = TURN_CONFIG
 
     def relay_all(self, flags, clients=2, **kw):
         out = uclient(self.tern, flags, clients=clients, peer_port=self.peer_port, **kw)
