@@ -179,8 +179,7 @@ void PortMux::stop() {
 void PortMux::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted) return;
-    if (ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
-        ec == boost::asio::error::no_memory || ec.value() == ENFILE) {
+    if (out_of_descriptors(ec)) {
       // Out of descriptors: accepting again at once would spin. Pause; TURN sheds its own.
       retry_.expires_after(std::chrono::milliseconds(50));
       retry_.async_wait([this](boost::system::error_code wait) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/asio/error.hpp>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -50,6 +51,11 @@ protocol::TransportAddress local_address(int fd) {
   socklen_t len = sizeof ss;
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   return from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) noexcept {
+  return ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
+         ec == boost::asio::error::no_memory || ec.value() == ENFILE;
 }
 
 unsigned short bound_port(int fd) {

@@ -1,6 +1,8 @@
 // Opening listening sockets with SO_REUSEPORT so every worker can bind the same port.
 #pragma once
 
+#include <boost/system/error_code.hpp>
+
 #include "options.hpp"
 
 namespace tern::net {
@@ -11,5 +13,7 @@ int open_listener_socket(const ListenerSpec& spec, unsigned short port);
 // The address and port a socket is bound to.
 protocol::TransportAddress local_address(int fd);
 unsigned short bound_port(int fd);
+// An accept failed for want of descriptors or memory: accepting again at once would spin.
+bool out_of_descriptors(const boost::system::error_code& ec) noexcept;
 
 }  // namespace tern::net

@@ -52,8 +52,7 @@ void StreamListener::accept() {
       admit(std::move(s));
       return accept();
     }
-    if (ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
-        ec == boost::asio::error::no_memory || ec.value() == ENFILE) {
+    if (out_of_descriptors(ec)) {
       // Out of file descriptors: pending connections would wake this loop at once, forever.
       // Shed them, then give the process a moment before accepting again.
       shed_pending();
