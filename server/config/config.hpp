@@ -30,6 +30,9 @@ struct Relay {
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
   bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFE (RFC 5766)
+  // RFC 6062 TCP allocations (Connect to TCP peers); off = REQUESTED-TRANSPORT TCP gets 442.
+  // Read at start: turning it on needs a restart.
+  bool tcp = false;
 };
 
 struct User {
@@ -77,6 +80,9 @@ struct Limits {
   std::uint32_t unauthenticated_replies_per_second = 20;  // per source IP; 0 = unlimited
   // Replies a source may draw at once; a request that then authenticates gives its one back.
   std::uint32_t unauthenticated_reply_burst = 512;
+  // RFC 6062 peer data connections (waiting for their ConnectionBind or bound); 0 = no limit.
+  std::uint32_t tcp_connections_per_allocation = 16;
+  std::uint32_t tcp_connections_total = 10000;
 };
 
 struct Peers {

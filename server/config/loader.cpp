@@ -122,16 +122,17 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
         }},
        {"relay",
         [&](const YAML::Node& n) {
-          w.map(n, "relay",
-                {{"address", w.string(c.relay.address, "relay.address")},
-                 {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
-                 {"public_address", w.string(c.relay.public_address, "relay.public_address")},
-                 {"public_address_env",
-                  w.string(c.relay.public_address_env, "relay.public_address_env")},
-                 {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
-                 {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
-                 {"rfc5766_channels",
-                  w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")}});
+          w.map(
+              n, "relay",
+              {{"address", w.string(c.relay.address, "relay.address")},
+               {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
+               {"public_address", w.string(c.relay.public_address, "relay.public_address")},
+               {"public_address_env",
+                w.string(c.relay.public_address_env, "relay.public_address_env")},
+               {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
+               {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
+               {"rfc5766_channels", w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")},
+               {"tcp", w.boolean(c.relay.tcp, "relay.tcp")}});
           if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
           if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
             w.error(n, "relay.address_v6 must be an IP address or empty");
@@ -168,7 +169,12 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                            "limits.unauthenticated_replies_per_second", 0, 1000000)},
                  {"unauthenticated_reply_burst",
                   w.number(l.unauthenticated_reply_burst, "limits.unauthenticated_reply_burst", 1,
-                           1000000)}});
+                           1000000)},
+                 {"tcp_connections_per_allocation",
+                  w.number(l.tcp_connections_per_allocation,
+                           "limits.tcp_connections_per_allocation", 0, 100000)},
+                 {"tcp_connections_total",
+                  w.number(l.tcp_connections_total, "limits.tcp_connections_total", 0, 10000000)}});
         }},
        {"peers",
         [&](const YAML::Node& n) {

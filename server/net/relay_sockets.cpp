@@ -159,8 +159,8 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
   WorkerRelays& owner_;
 };
 
-WorkerRelays::WorkerRelays(boost::asio::io_context& io, RelayPorts& ports)
-    : io_(io), ports_(ports) {}
+WorkerRelays::WorkerRelays(boost::asio::io_context& io, RelayPorts& ports, TcpRelayHub* hub)
+    : io_(io), ports_(ports), tcp_(io, ports, hub) {}
 
 WorkerRelays::~WorkerRelays() {
   close_all();
@@ -203,6 +203,24 @@ std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, b
   return std::nullopt;
 }
 
+std::optional<core::RelayEndpoint> WorkerRelays::open_tcp(protocol::Family family) {
+  if (!tcp_.enabled() || !family_available(family)) return std::nullopt;
+  const auto& a = ports_.addresses();
+  for (int i = 0; i < kBindTries; ++i) {
+    auto pick = ports_.pick(family, false, false);
+    if (!pick) return std::nullopt;
+    protocol::TransportAddress local = family == protocol::Family::kIPv4 ? a.bind_v4 : *a.bind_v6;
+    local.port = pick->port;
+    const core::RelayId id = ++next_id_;
+    if (!tcp_.open(local, id)) continue;  // the port stays marked, as for UDP relays
+    protocol::TransportAddress advertised =
+        family == protocol::Family::kIPv4 ? a.advertised_v4 : *a.advertised_v6;
+    advertised.port = pick->port;
+    return core::RelayEndpoint{id, advertised, 0};
+  }
+  return std::nullopt;
+}
+
 std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t token) {
   auto held = ports_.take_reserved(token);
   if (!held) return std::nullopt;
@@ -212,6 +230,7 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t tok
 }
 
 void WorkerRelays::close(core::RelayId id) {
+  if (tcp_.close(id)) return;
   flush_sends();  // nothing queued may name a closed (and maybe reused) descriptor
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
@@ -227,6 +246,7 @@ void WorkerRelays::close_all() {
     ports_.release(socket->family(), socket->port());
   }
   sockets_.clear();
+  tcp_.close_all();
 }
 
 bool WorkerRelays::is_live_relay(const protocol::TransportAddress& address) const {

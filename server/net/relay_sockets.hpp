@@ -13,6 +13,7 @@
 
 #include "relay_ports.hpp"
 #include "send_batch.hpp"
+#include "tcp_relays.hpp"
 #include "tern/core/relay.hpp"
 #include "tern/core/server.hpp"
 
@@ -22,12 +23,14 @@ class RelaySocket;
 
 class WorkerRelays final : public core::RelayProvider {
  public:
-  WorkerRelays(boost::asio::io_context& io, RelayPorts& ports);
+  // `hub` null = no TCP relays (RFC 6062 off).
+  WorkerRelays(boost::asio::io_context& io, RelayPorts& ports, TcpRelayHub* hub = nullptr);
   ~WorkerRelays() override;
   // Where peer datagrams go; set once before the worker runs.
   void attach(core::Server& core, core::Outbox& router) {
     core_ = &core;
     router_ = &router;
+    tcp_.attach(core, router);
   }
   // Called by router after a batch, to push queued client datagrams out.
   void set_flush(std::function<void()> flush) { flush_ = std::move(flush); }
@@ -43,6 +46,17 @@ class WorkerRelays final : public core::RelayProvider {
   std::uint64_t generation() const override { return ports_.generation(); }
 
   bool set_dont_fragment(core::RelayId id) override;
+
+  std::optional<core::RelayEndpoint> open_tcp(protocol::Family family) override;
+  void connect(core::RelayId relay, core::ConnectionId id,
+               const protocol::TransportAddress& peer) override {
+    tcp_.connect(relay, id, peer);
+  }
+  bool bind_connection(core::ConnectionId id, const core::FiveTuple& data_flow) override {
+    return tcp_.bind(id, data_flow);
+  }
+  void close_connection(core::ConnectionId id) override { tcp_.close_connection(id); }
+  TcpRelays& tcp() noexcept { return tcp_; }
 
   // Queues a datagram for `peer`; a flush sends each relay's datagrams with one sendmmsg.
   void send(core::RelayId id, const protocol::TransportAddress& peer,
@@ -73,6 +87,7 @@ class WorkerRelays final : public core::RelayProvider {
   std::unordered_map<core::RelayId, std::shared_ptr<RelaySocket>> sockets_;
 
   SendBatch out_;
+  TcpRelays tcp_;
 };
 
 }  // namespace tern::net

@@ -43,6 +43,8 @@ class Router final : public core::Outbox {
                std::span<const std::uint8_t> bytes) override {
     relays_.send(relay, peer, bytes);
   }
+  // RFC 6062: the relays of this worker, whose TCP part hands peer sockets to data connections.
+  TcpRelays& tcp_relays() noexcept { return relays_.tcp(); }
   // Sends what UDP listeners queued while peers' datagrams were handled.
   void flush();
 

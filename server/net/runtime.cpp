@@ -25,8 +25,17 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
   const auto& relay = impl_->options.relay;
   impl_->ports =
       std::make_unique<RelayPorts>(resolve_relay_addresses(relay), relay.min_port, relay.max_port);
+  // One nonce secret for all workers: a client whose connections land on different workers
+  // (an RFC 6062 data connection) signs each with the nonce its control connection got.
+  if (!impl_->options.deps.nonces) impl_->options.deps.nonces = core::make_nonce_issuer();
+  // RFC 6062: decided at start; a reload changes its limits, not whether it is on.
+  if (impl_->options.core.tcp_relay) {
+    impl_->tcp_hub = std::make_unique<TcpRelayHub>();
+    impl_->options.deps.tcp = std::make_shared<core::TcpConnectionTable>();
+  }
   for (unsigned i = 0; i < n; ++i) {
-    impl_->workers.push_back(std::make_unique<Worker>(impl_->options, *impl_->ports));
+    impl_->workers.push_back(
+        std::make_unique<Worker>(impl_->options, *impl_->ports, impl_->tcp_hub.get()));
   }
   for (const auto& spec : impl_->options.listeners) impl_->open(spec);
 }

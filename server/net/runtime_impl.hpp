@@ -28,6 +28,7 @@ struct Runtime::Impl {
   std::unique_ptr<boost::asio::ssl::context> tls;
   std::shared_ptr<const DtlsContext> dtls;  // made with the first dtls listener
   std::unique_ptr<RelayPorts> ports;
+  std::unique_ptr<TcpRelayHub> tcp_hub;  // RFC 6062 peer connections between workers; may be null
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
   boost::asio::io_context main_io{1};

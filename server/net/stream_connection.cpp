@@ -1,10 +1,14 @@
 // StreamConnection for plain TCP and for TLS (RFC 8489 §6.2.2, §6.2.3; RFC 8656 §12.5 framing).
 #include "stream_connection.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 #include "tern/protocol/proxy_header.hpp"
 #include "tern/protocol/stream.hpp"
@@ -16,6 +20,8 @@ constexpr std::size_t kInitialBuffer = 4 * 1024;     // one page while a connect
 constexpr std::size_t kBusyBuffer = 64 * 1024;       // reads that fill the buffer double it
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;     // a client that never reads gets dropped
 constexpr std::size_t kKeptWriteBuffer = 64 * 1024;  // larger write buffers are freed when idle
+// A data connection stops reading its peer while this much waits for the client.
+constexpr std::size_t kPeerPauseBytes = 256 * 1024;
 
 template <class Stream>
 boost::asio::ip::tcp::socket& lowest(Stream& s) {
@@ -148,6 +154,7 @@ void StreamConnection<Stream>::read() {
         self->used_ += n;
         if (filled && self->in_.size() < kBusyBuffer) self->in_.resize(self->in_.size() * 2);
         if (!self->consume()) return self->close();
+        if (self->peer_) return;  // a data connection now (RFC 6062): its own loops read
         self->read();
       });
 }
@@ -177,6 +184,11 @@ bool StreamConnection<Stream>::consume() {
     if (*size == 0 || *size > used_ - pos) break;
     core_.handle(flow_, std::span(in_.data() + pos, *size), now, *this);
     pos += *size;
+    if (auto bound = router_.tcp_relays().take_bound(flow_)) {
+      router_.flush();
+      become_data_connection(*bound, std::span(in_.data() + pos, used_ - pos));
+      return !closed_;
+    }
   }
   router_.flush();  // datagrams for peers go out once per read, batched
   // Only whole frames count as activity: bytes trickled without ever completing a frame
@@ -217,9 +229,88 @@ void StreamConnection<Stream>::write() {
         self->writing_.clear();
         if (!self->pending_.empty()) return self->write();
         self->write_scheduled_ = false;
+        if (self->peer_) {  // a data connection: the client caught up with its peer
+          if (self->peer_done_) return self->close();
+          if (self->peer_paused_) {
+            self->peer_paused_ = false;
+            self->peer_to_client();
+          }
+          return;
+        }
         for (auto* b : {&self->writing_, &self->pending_}) {
           if (b->capacity() > kKeptWriteBuffer) std::vector<std::uint8_t>().swap(*b);
         }
+      });
+}
+
+template <class Stream>
+void StreamConnection<Stream>::become_data_connection(TcpRelays::Bound bound,
+                                                      std::span<const std::uint8_t> rest) {
+  data_id_ = bound.id;
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  const bool v6 = ::getsockname(bound.fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+                  local.ss_family == AF_INET6;
+  peer_ = std::make_unique<boost::asio::ip::tcp::socket>(stream_.get_executor());
+  boost::system::error_code ec;
+  peer_->assign(v6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(), bound.fd, ec);
+  if (ec) {
+    ::close(bound.fd);
+    return close();
+  }
+  idle_.cancel();  // a data connection lives as long as both sides and the allocation do
+  if (auto* hub = router_.tcp_relays().hub()) {
+    hub->attach(data_id_, [weak = this->weak_from_this(), ex = stream_.get_executor()] {
+      boost::asio::post(ex, [weak] {
+        if (auto self = weak.lock()) self->close();
+      });
+    });
+  }
+  std::memmove(in_.data(), rest.data(), rest.size());
+  if (in_.size() < kBusyBuffer) in_.resize(kBusyBuffer);
+  from_peer_.resize(kBusyBuffer);
+  client_to_peer(rest.size());
+  peer_to_client();
+}
+
+// Client bytes go to the peer as they are, one read then one write at a time, so a slow peer
+// slows the client down through TCP rather than through memory here.
+template <class Stream>
+void StreamConnection<Stream>::client_to_peer(std::size_t ready) {
+  if (ready > 0) {
+    boost::asio::async_write(
+        *peer_, boost::asio::buffer(in_.data(), ready),
+        [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+          if (ec || self->closed_) return self->close();
+          self->client_to_peer(0);
+        });
+    return;
+  }
+  stream_.async_read_some(
+      boost::asio::buffer(in_),
+      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (ec || self->closed_) return self->close();
+        self->client_to_peer(n);
+      });
+}
+
+template <class Stream>
+void StreamConnection<Stream>::peer_to_client() {
+  peer_->async_read_some(
+      boost::asio::buffer(from_peer_),
+      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (self->closed_) return;
+        if (ec) {  // the peer closed: the client gets what it sent, then the close
+          self->peer_done_ = true;
+          if (self->queued() == 0) self->close();
+          return;
+        }
+        self->to_client(self->flow_, std::span(self->from_peer_.data(), n));
+        if (self->queued() >= kPeerPauseBytes) {
+          self->peer_paused_ = true;
+          return;
+        }
+        self->peer_to_client();
       });
 }
 
@@ -231,7 +322,7 @@ void StreamConnection<Stream>::arm_idle_timer() {
   idle_.async_wait([weak = this->weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     auto self = weak.lock();
-    if (!self || self->closed_) return;
+    if (!self || self->closed_ || self->peer_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now < self->last_frame_ + self->timeouts_.idle) return self->arm_idle_timer();
     // A connection that carries an allocation lives as long as the allocation does.
@@ -253,6 +344,11 @@ void StreamConnection<Stream>::close() {
   }
   idle_.cancel();
   boost::system::error_code ignored;
+  if (peer_) {  // RFC 6062 §5.5: either side of a data connection closing closes the other
+    peer_->close(ignored);
+    if (auto* hub = router_.tcp_relays().hub()) hub->detach(data_id_);
+    core_.tcp_data_closed(data_id_);
+  }
   lowest(stream_).shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   lowest(stream_).close(ignored);
 }

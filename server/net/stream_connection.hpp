@@ -46,6 +46,12 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   void arm_idle_timer();
   void arm_handshake_timer();
   void close();
+  // RFC 6062 §5.4: after a successful ConnectionBind the connection carries raw bytes to and
+  // from the peer socket `bound.fd`; `rest` arrived after the ConnectionBind.
+  void become_data_connection(TcpRelays::Bound bound, std::span<const std::uint8_t> rest);
+  void client_to_peer(std::size_t ready);
+  void peer_to_client();
+  std::size_t queued() const noexcept { return pending_.size() + writing_.size(); }
 
   Stream stream_;
   core::FiveTuple flow_;
@@ -66,6 +72,12 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   bool started_ = false;               // frames have begun (the router knows this connection)
   bool first_bytes_checked_ = false;   // an unproxied stream's first bytes are no PROXY header
   bool closed_ = false;
+  // A data connection's peer side (RFC 6062), and what was last read from it.
+  std::unique_ptr<boost::asio::ip::tcp::socket> peer_;
+  core::ConnectionId data_id_ = 0;
+  std::vector<std::uint8_t> from_peer_;
+  bool peer_paused_ = false;  // the client is slow: the peer is read again once it catches up
+  bool peer_done_ = false;    // the peer closed: close once what it sent is written
 };
 
 using TcpStream = boost::asio::ip::tcp::socket;

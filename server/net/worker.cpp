@@ -20,8 +20,8 @@ core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays)
 }
 }  // namespace
 
-Worker::Worker(const RuntimeOptions& options, RelayPorts& ports)
-    : relays(io, ports), router(relays), core(options.core, with_relays(options.deps, relays)) {
+Worker::Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub)
+    : relays(io, ports, tcp_hub), router(relays), core(options.core, with_relays(options.deps, relays)) {
   relays.attach(core, router);
   relays.set_flush([this] { router.flush(); });
 }

@@ -20,7 +20,7 @@
 namespace tern::net {
 
 struct Worker {
-  Worker(const RuntimeOptions& options, RelayPorts& ports);
+  Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub = nullptr);
   ~Worker();
 
   void sweep_every_second();

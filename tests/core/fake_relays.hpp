@@ -60,6 +60,30 @@ class FakeRelays final : public core::RelayProvider {
 
   std::uint64_t generation() const override { return generation_; }
 
+  // RFC 6062: TCP relays come from the same port sequence; connects and binds are recorded.
+  std::optional<core::RelayEndpoint> open_tcp(protocol::Family family) override {
+    ++open_calls;
+    if (fail || !family_available(family)) return std::nullopt;
+    core::RelayEndpoint e = make(family, next_port_++);
+    open_[e.id] = e.address;
+    tcp_opened.push_back(e.id);
+    return e;
+  }
+  struct Connect {
+    core::RelayId relay = 0;
+    core::ConnectionId id = 0;
+    protocol::TransportAddress peer;
+  };
+  void connect(core::RelayId relay, core::ConnectionId id,
+               const protocol::TransportAddress& peer) override {
+    connects.push_back({relay, id, peer});
+  }
+  bool bind_connection(core::ConnectionId id, const core::FiveTuple& flow) override {
+    binds.push_back({id, flow});
+    return bind_succeeds;
+  }
+  void close_connection(core::ConnectionId id) override { closed_connections.push_back(id); }
+
   bool set_dont_fragment(core::RelayId id) override {
     if (!dont_fragment) return false;
     dont_fragment_set.push_back(id);
@@ -99,6 +123,11 @@ class FakeRelays final : public core::RelayProvider {
   std::vector<core::RelayId> closed;
   std::vector<std::uint64_t> tokens_asked;
   std::vector<core::RelayId> dont_fragment_set;
+  std::vector<core::RelayId> tcp_opened;
+  std::vector<Connect> connects;
+  std::vector<std::pair<core::ConnectionId, core::FiveTuple>> binds;
+  bool bind_succeeds = true;
+  std::vector<core::ConnectionId> closed_connections;
 
  private:
   core::RelayEndpoint make(protocol::Family family, std::uint16_t port) {

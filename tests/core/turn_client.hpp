@@ -162,6 +162,8 @@ struct HarnessConfig {
   std::vector<std::string> allow{};  // more peers.allow entries
   std::shared_ptr<core::ReplyRateLimit> reply_limit = nullptr;  // shared with another harness
   std::shared_ptr<const auth::OAuthKeyring> oauth = nullptr;    // RFC 7635 keys
+  std::vector<auth::StaticUser> more_users{};                   // besides alice
+  std::shared_ptr<core::TcpConnectionTable> tcp = nullptr;      // RFC 6062 connections
 };
 
 // The server under test with everything it depends on.
@@ -170,10 +172,11 @@ class Harness {
   explicit Harness(HarnessConfig config = {})
       : quota(std::make_shared<core::AllocationQuota>(config.quota)) {
     relays.ipv6 = config.ipv6;
-    const std::vector<auth::StaticUser> users = {{.name = std::string(kUser),
-                                                  .password = std::string(kPassword),
-                                                  .key_hex = {},
-                                                  .sha256_key_hex = {}}};
+    std::vector<auth::StaticUser> users = {{.name = std::string(kUser),
+                                            .password = std::string(kPassword),
+                                            .key_hex = {},
+                                            .sha256_key_hex = {}}};
+    users.insert(users.end(), config.more_users.begin(), config.more_users.end());
     auto store = auth::CredentialStore::build(
         std::string(kRealm), users,
         config.rest_secret ? std::vector<std::string>{std::string(kRestSecret)}
@@ -193,6 +196,7 @@ class Harness {
     deps.reply_limit = config.reply_limit;
     deps.relays = &relays;
     deps.oauth = config.oauth;
+    deps.tcp = config.tcp;
     server = std::make_unique<core::Server>(config.options, std::move(deps));
   }
 

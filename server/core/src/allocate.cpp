@@ -80,6 +80,21 @@ std::variant<std::vector<RelayEndpoint>, ErrorCode> open_relays(
   return relays;
 }
 
+// RFC 6062 §5.1: a TCP allocation is made over TCP or TLS, and without DONT-FRAGMENT,
+// EVEN-PORT or RESERVATION-TOKEN; tern makes it for one address family only.
+bool tcp_allocation_allowed(const Request& req) {
+  const MessageView& m = req.message;
+  return is_stream(req.flow.transport) && !m.find(attr::kDontFragment) &&
+         !m.find(attr::kEvenPort) && !m.find(attr::kReservationToken) &&
+         !m.find(attr::kAdditionalAddressFamily);
+}
+
+std::variant<std::vector<RelayEndpoint>, ErrorCode> open_tcp_relay(Turn& t, Family family) {
+  auto relay = t.deps.relays->open_tcp(family);
+  if (!relay) return ErrorCode::kInsufficientCapacity;
+  return std::vector<RelayEndpoint>{*relay};
+}
+
 Reply success(Turn& t, const Request& req, const Allocation& a,
               std::optional<ErrorCode> address_error, std::chrono::seconds lifetime) {
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
@@ -123,9 +138,13 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   auto protocol_number = protocol::decode_requested_transport(*transport);
   if (!protocol_number)
     return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
-  if (*protocol_number != protocol::kProtocolUdp) {
+  const bool tcp = *protocol_number == protocol::kProtocolTcp && t.options.tcp_relay && t.deps.tcp;
+  if (*protocol_number != protocol::kProtocolUdp && !tcp) {
     return error_response(req, t.options, ErrorCode::kUnsupportedTransportProtocol, t.buf, {},
                           &key);
+  }
+  if (tcp && !tcp_allocation_allowed(req)) {
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   }
   if (auto df = m.find_value(attr::kDontFragment); df && !protocol::decode_dont_fragment(*df)) {
     return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
@@ -143,7 +162,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
     return error_response(req, t.options, ErrorCode::kAllocationQuotaReached, t.buf, {}, &key);
   }
   std::optional<ErrorCode> address_error;
-  auto relays = open_relays(t, m, std::get<Families>(families), address_error);
+  auto relays = tcp ? open_tcp_relay(t, std::get<Families>(families).primary)
+                    : open_relays(t, m, std::get<Families>(families), address_error);
   if (auto* code = std::get_if<ErrorCode>(&relays)) {
     if (t.deps.quota) t.deps.quota->release(key.quota_user, req.flow.client);
     return error_response(req, t.options, *code, t.buf, {}, &key);
@@ -166,6 +186,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   a.relays = std::move(opened);
   a.expires = req.now.steady + *lifetime;
   a.key = key;
+  a.tcp = tcp;
   Allocation& stored = t.allocations.insert(std::move(a));
   const std::size_t family = stored.relays[0].address.family == Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);

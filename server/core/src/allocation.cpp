@@ -86,6 +86,14 @@ Allocation* AllocationTable::by_relay(RelayId id) noexcept {
   return find(it->second);
 }
 
+Allocation* AllocationTable::take_connect(ConnectionId id) noexcept {
+  auto it = by_connect_.find(id);
+  if (it == by_connect_.end()) return nullptr;
+  Allocation* a = find(it->second);
+  by_connect_.erase(it);
+  return a;
+}
+
 Allocation& AllocationTable::insert(Allocation a) {
   const FiveTuple flow = a.flow;
   auto [it, inserted] = by_flow_.insert_or_assign(flow, std::move(a));

@@ -57,6 +57,14 @@ struct Allocation {
   std::vector<Permission> permissions;
   std::vector<ChannelBinding> channels;
   CachedResponse last;  // for retransmitted requests (RFC 8656 §7.2, RFC 8489 §6.3.1)
+  // RFC 6062: the relayed address is a TCP listener; peers are reached with Connect.
+  bool tcp = false;
+  struct PendingConnect {
+    ConnectionId id = 0;
+    protocol::TransactionId tid{};
+    bool fingerprint = false;
+  };
+  std::vector<PendingConnect> connects;  // Connect requests waiting for their TCP handshake
 
   const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
   bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
@@ -80,6 +88,9 @@ class AllocationTable {
   void sweep(TimePoint now, F&& on_removed);
   void erase(const FiveTuple& flow);
   void unindex_relay(RelayId id) { by_relay_.erase(id); }
+  // The allocation that asked for connection `id` with a Connect (RFC 6062 §5.2), once.
+  void index_connect(ConnectionId id, const FiveTuple& flow) { by_connect_[id] = flow; }
+  Allocation* take_connect(ConnectionId id) noexcept;
   std::size_t size() const noexcept { return by_flow_.size(); }
   template <class F>
   void for_each(F&& f) const {
@@ -89,6 +100,7 @@ class AllocationTable {
  private:
   std::unordered_map<FiveTuple, Allocation, FiveTupleHash> by_flow_;
   std::unordered_map<RelayId, FiveTuple> by_relay_;
+  std::unordered_map<ConnectionId, FiveTuple> by_connect_;
 };
 
 template <class F>

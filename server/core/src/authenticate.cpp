@@ -184,7 +184,8 @@ std::chrono::seconds within_token(const SessionKey& key, std::chrono::seconds li
 
 // RFC 8489 §9.2.4 in its order: 401 without integrity, 400 for missing or bid-down
 // attributes, 401 for an unknown user or a wrong MAC, and only then 438 for a stale nonce.
-AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing) {
+AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing,
+                         const protocol::TransportAddress* nonce_owner) {
   const MessageView& m = req.message;
   if (m.find(attr::kAccessToken) && !(t.deps.oauth && !t.deps.oauth->empty())) {
     // RFC 7635 §7: a token the server never asked for (no THIRD-PARTY-AUTHORIZATION sent).
@@ -222,8 +223,10 @@ AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing
     return {{}, challenge(t, req, ErrorCode::kUnauthenticated)};
   }
   auto nonce = protocol::decode_nonce(*nonce_value);
-  if (!nonce || t.deps.nonces->check(*nonce, req.flow.client, req.now.wall) !=
-                    auth::NonceIssuer::Verdict::kValid) {
+  const auto valid_for = [&](const protocol::TransportAddress& client) {
+    return t.deps.nonces->check(*nonce, client, req.now.wall) == auth::NonceIssuer::Verdict::kValid;
+  };
+  if (!nonce || !(valid_for(req.flow.client) || (nonce_owner && valid_for(*nonce_owner)))) {
     t.stats.auth_failure(AuthFailure::kStaleNonce);
     return {{}, challenge(t, req, ErrorCode::kStaleNonce)};
   }

@@ -17,7 +17,8 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
   const auto& m = req.message;
   const auto number_value = m.find_value(attr::kChannelNumber);
   const auto peer_value = m.find_value(attr::kXorPeerAddress);
-  if (!number_value || !peer_value)
+  // A TCP allocation relays over data connections, never over channels (RFC 6062 §4).
+  if (!number_value || !peer_value || a.tcp)
     return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
   auto number = protocol::decode_channel_number(*number_value);
   auto peer = protocol::decode_xor_address(*peer_value, m.transaction_id());

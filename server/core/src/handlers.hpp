@@ -45,6 +45,17 @@ struct Turn {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  // For the indications tern sends (Data, ConnectionAttempt).
+  protocol::TransactionId random_tid() noexcept {
+    protocol::TransactionId tid{};
+    for (std::size_t i = 0; i < tid.size(); i += 8) {
+      const std::uint64_t r = random();
+      for (std::size_t j = 0; j < 8 && i + j < tid.size(); ++j) {
+        tid[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+      }
+    }
+    return tid;
+  }
 };
 
 // Known attributes per RFC 8489/8656/6062/7635/8445, and RFC 5780's when `nat_discovery` is
@@ -60,6 +71,9 @@ protocol::MessageBuilder start_response(const Request& req, protocol::MessageCla
 // FINGERPRINT (if the request had one), then finishes.
 Reply finish_response(const Request& req, const ServerOptions& options, protocol::MessageBuilder& b,
                       const SessionKey* key = nullptr) noexcept;
+// finish_response for an answer sent later than its request (RFC 6062 Connect).
+Reply finish_message(const ServerOptions& options, protocol::MessageBuilder& b,
+                     const SessionKey* key, bool fingerprint) noexcept;
 Reply error_response(const Request& req, const ServerOptions& options, ErrorCode code,
                      std::span<std::uint8_t> buf, std::span<const std::uint16_t> unknown = {},
                      const SessionKey* key = nullptr) noexcept;
@@ -82,7 +96,10 @@ struct AuthOutcome {
   std::optional<SessionKey> key;
   Reply reply;
 };
-AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing);
+// `nonce_owner`: another address whose nonces are good too (a ConnectionBind may sign with the
+// nonce its control connection got, RFC 6062 §4.4).
+AuthOutcome authenticate(Turn& t, const Request& req, const Allocation* existing,
+                         const protocol::TransportAddress* nonce_owner = nullptr);
 // An allocation made or refreshed with an access token lives no longer than the token
 // (RFC 7635 §7.2); other lifetimes are returned as they are.
 std::chrono::seconds within_token(const SessionKey& key, std::chrono::seconds lifetime,
@@ -93,6 +110,18 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key);
 Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
+
+// RFC 6062 TCP allocations: Connect (answered later by connect_outcome when the connection
+// to the peer is up or has failed), ConnectionBind (on a new client connection, so without an
+// allocation of its own), and ConnectionAttempt for a peer that connected (0 = refuse it).
+Reply handle_connect(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
+Reply connect_outcome(Turn& t, Allocation& a, const Allocation::PendingConnect& connect, bool ok,
+                      TimePoint now);
+Reply handle_connection_bind(Turn& t, const Request& req, const SessionKey& key);
+ConnectionId connection_attempt(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
+                                TimePoint now, Outbox& out);
+// RFC 6062 §5.2-5.3: how long a peer connection waits for its ConnectionBind.
+inline constexpr std::chrono::seconds kConnectionBindWindow{30};
 
 // Indications and ChannelData: relayed or dropped, never answered.
 void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out);

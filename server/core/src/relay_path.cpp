@@ -42,6 +42,11 @@ void release_allocation(Turn& t, Allocation& a) {
     for (const auto& r : a.relays) t.deps.relays->close(r.id);
   }
   if (t.deps.quota) t.deps.quota->release(a.key.quota_user, a.flow.client);
+  if (a.tcp && t.deps.tcp && t.deps.relays != nullptr) {  // RFC 6062 §5.5
+    for (const ConnectionId id : t.deps.tcp->end_session(a.session_id)) {
+      t.deps.relays->close_connection(id);
+    }
+  }
 }
 
 void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out) {
@@ -106,17 +111,6 @@ void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
 }
 
 namespace {
-protocol::TransactionId random_tid(Turn& t) {
-  protocol::TransactionId tid{};
-  for (std::size_t i = 0; i < tid.size(); i += 8) {
-    const std::uint64_t r = t.random();
-    for (std::size_t j = 0; j < 8 && i + j < tid.size(); ++j) {
-      tid[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
-    }
-  }
-  return tid;
-}
-
 constexpr std::uint16_t kDataIndication =
     protocol::message_type(protocol::Method::kData, protocol::MessageClass::kIndication);
 }  // namespace
@@ -124,7 +118,7 @@ constexpr std::uint16_t kDataIndication =
 void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
                  const protocol::IcmpValue& icmp, TimePoint now, Outbox& out) {
   if (!a.has_permission(peer, now)) return;
-  protocol::MessageBuilder b(t.buf, kDataIndication, random_tid(t));
+  protocol::MessageBuilder b(t.buf, kDataIndication, t.random_tid());
   b.add_xor_address(attr::kXorPeerAddress, peer);
   b.add_icmp(icmp);
   auto done = b.finish();
@@ -155,7 +149,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     out.to_client(a.flow, t.buf.first(size));
     return;
   }
-  protocol::MessageBuilder b(t.buf, kDataIndication, random_tid(t));
+  protocol::MessageBuilder b(t.buf, kDataIndication, t.random_tid());
   b.add_xor_address(attr::kXorPeerAddress, peer);
   b.add(attr::kData, data);
   auto done = b.finish();

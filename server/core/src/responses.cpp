@@ -14,6 +14,11 @@ MessageBuilder start_response(const Request& req, MessageClass cls,
 
 Reply finish_response(const Request& req, const ServerOptions& options, MessageBuilder& b,
                       const SessionKey* key) noexcept {
+  return finish_message(options, b, key, req.fingerprint);
+}
+
+Reply finish_message(const ServerOptions& options, MessageBuilder& b, const SessionKey* key,
+                     bool fingerprint) noexcept {
   if (!options.software.empty()) b.add_string(protocol::attr::kSoftware, options.software);
   if (key != nullptr) {
     if (key->sha256_integrity) {
@@ -22,7 +27,7 @@ Reply finish_response(const Request& req, const ServerOptions& options, MessageB
       b.add_message_integrity(key->key);
     }
   }
-  if (req.fingerprint) b.add_fingerprint();
+  if (fingerprint) b.add_fingerprint();
   auto done = b.finish();
   return done ? *done : Reply{};
 }

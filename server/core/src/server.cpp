@@ -1,6 +1,7 @@
 // The core's entry point: demultiplex, validate, authenticate and dispatch, one handler per method.
 #include "tern/core/server.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "handlers.hpp"
@@ -28,13 +29,6 @@ constexpr auto kNonceLifetime = std::chrono::minutes(10);
 std::uint32_t security_features(const ServerDeps& deps) {
   const bool anonymity = deps.credentials && deps.credentials->resolves_every_userhash();
   return auth::kFeaturePasswordAlgorithms | (anonymity ? auth::kFeatureUsernameAnonymity : 0u);
-}
-
-std::shared_ptr<const auth::NonceIssuer> random_nonce_issuer(std::uint32_t features) {
-  std::random_device device;  // getrandom(2) on Linux
-  std::array<std::uint8_t, 32> secret{};
-  for (auto& b : secret) b = static_cast<std::uint8_t>(device());
-  return std::make_shared<auth::NonceIssuer>(secret, kNonceLifetime, features);
 }
 
 // Re-issues `deps.nonces` with the features its credentials allow; same secret, so nonces
@@ -73,12 +67,29 @@ std::uint16_t reply_code(std::span<const std::uint8_t> reply) {
   return e ? e->code : protocol::code_number(ErrorCode::kServerError);
 }
 
+// The client address of the control connection whose connection a ConnectionBind names.
+std::optional<protocol::TransportAddress> control_client_of(const ServerDeps& deps,
+                                                            const MessageView& m) {
+  const auto value = m.find_value(protocol::attr::kConnectionId);
+  if (!deps.tcp || !value) return std::nullopt;
+  const auto id = protocol::decode_connection_id(*value);
+  if (!id) return std::nullopt;
+  return deps.tcp->control_client(*id);
+}
+
 bool is_turn_request(Method m) {
   return m == Method::kAllocate || m == Method::kRefresh || m == Method::kCreatePermission ||
-         m == Method::kChannelBind;
+         m == Method::kChannelBind || m == Method::kConnect || m == Method::kConnectionBind;
 }
 
 }  // namespace
+
+std::shared_ptr<const auth::NonceIssuer> make_nonce_issuer(std::uint32_t features) {
+  std::random_device device;  // getrandom(2) on Linux
+  std::array<std::uint8_t, 32> secret{};
+  for (auto& b : secret) b = static_cast<std::uint8_t>(device());
+  return std::make_shared<auth::NonceIssuer>(secret, kNonceLifetime, features);
+}
 
 const char* to_string(Transport t) noexcept {
   switch (t) {
@@ -99,7 +110,7 @@ Server::Server(ServerOptions options, ServerDeps deps)
       deps_(std::move(deps)),
       allocations_(std::make_unique<AllocationTable>()),
       scratch_(kScratchSize) {
-  if (!deps_.nonces) deps_.nonces = random_nonce_issuer(security_features(deps_));
+  if (!deps_.nonces) deps_.nonces = make_nonce_issuer(security_features(deps_));
   advertise_features(deps_);  // a nonce issuer passed in may not match the credentials
   if (!deps_.reply_limit) {
     deps_.reply_limit = std::make_shared<ReplyRateLimit>(
@@ -133,7 +144,7 @@ void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uin
                                  Instant now, Outbox& out) {
   auto cd = protocol::parse_channel_data(bytes, options_.max_channel);
   Allocation* a = cd ? allocations_->find(flow) : nullptr;
-  if (a == nullptr) {
+  if (a == nullptr || a->tcp) {
     stats_.drop(Drop::kMalformed);
     return;
   }
@@ -158,7 +169,7 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
   const auto method = static_cast<Method>(m.method());
   if (m.message_class() == MessageClass::kIndication) {
     Allocation* a = allocations_->find(flow);
-    if (method == Method::kSend && a != nullptr && !m.is_classic()) {
+    if (method == Method::kSend && a != nullptr && !a->tcp && !m.is_classic()) {
       Turn t = turn();
       handle_send_indication(t, req, *a, out);
     }
@@ -215,7 +226,9 @@ Reply Server::turn_request(const Request& req, Method method) {
     return existing->last.bytes;  // a retransmission gets the same answer
   }
   Turn t = turn();
-  AuthOutcome auth = authenticate(t, req, existing);
+  const auto control =
+      method == Method::kConnectionBind ? control_client_of(deps_, req.message) : std::nullopt;
+  AuthOutcome auth = authenticate(t, req, existing, control ? &*control : nullptr);
   if (!auth.key) return auth.reply;
   const SessionKey& key = *auth.key;
   std::array<std::uint16_t, 16> unknown{};
@@ -226,6 +239,7 @@ Reply Server::turn_request(const Request& req, Method method) {
                           std::span(unknown).first(n), &key);
   }
   if (method == Method::kAllocate) return handle_allocate(t, req, key);
+  if (method == Method::kConnectionBind) return handle_connection_bind(t, req, key);
   if (existing == nullptr)
     return error_response(req, options_, ErrorCode::kAllocationMismatch, scratch_, {}, &key);
   if (existing->key.username != key.username && !(existing->key.token && key.token)) {
@@ -236,6 +250,9 @@ Reply Server::turn_request(const Request& req, Method method) {
     return handle_refresh(t, req, key, *existing);  // may delete `existing`
   } else if (method == Method::kCreatePermission) {
     reply = handle_create_permission(t, req, key, *existing);
+  } else if (method == Method::kConnect) {
+    reply = handle_connect(t, req, key, *existing);
+    if (reply.empty()) return reply;  // answered once the connection is up or has failed
   } else {
     reply = handle_channel_bind(t, req, key, *existing);
   }
@@ -270,12 +287,46 @@ void Server::connection_closed(const FiveTuple& flow) {
   end_allocations({flow});
 }
 
+bool Server::tcp_connected(ConnectionId id, bool ok, Instant now, Outbox& out) {
+  Allocation* a = allocations_->take_connect(id);
+  auto it = a ? std::find_if(a->connects.begin(), a->connects.end(),
+                             [&](const auto& c) { return c.id == id; })
+              : std::vector<Allocation::PendingConnect>::iterator{};
+  if (a == nullptr || it == a->connects.end()) {
+    if (deps_.tcp) deps_.tcp->remove(id);
+    return false;
+  }
+  const Allocation::PendingConnect connect = *it;
+  a->connects.erase(it);
+  Turn t = turn();
+  const Reply reply = connect_outcome(t, *a, connect, ok, now.steady);
+  const std::uint16_t code = reply_code(reply);
+  stats_.request(StatMethod::kOther, code);
+  if (!reply.empty()) out.to_client(a->flow, reply);
+  return code == 200;
+}
+
+ConnectionId Server::tcp_peer_connected(RelayId relay, const protocol::TransportAddress& peer,
+                                        Instant now, Outbox& out) {
+  Allocation* a = allocations_->by_relay(relay);
+  if (a == nullptr || !a->tcp || !deps_.tcp) return 0;
+  Turn t = turn();
+  return connection_attempt(t, *a, peer, now.steady, out);
+}
+
+void Server::tcp_data_closed(ConnectionId id) {
+  if (deps_.tcp) deps_.tcp->remove(id);
+}
+
 void Server::sweep(Instant now) {
   Turn t = turn();
   allocations_->sweep(now.steady, [&](Allocation& a) {
     report(t, AllocationEvent::kExpired, a);
     release_allocation(t, a);
   });
+  if (deps_.tcp && deps_.relays != nullptr) {  // peer connections never bound in time
+    for (const ConnectionId id : deps_.tcp->expire(now.steady)) deps_.relays->close_connection(id);
+  }
   std::int64_t permissions = 0;
   std::int64_t channels = 0;
   allocations_->for_each([&](const Allocation& a) {
@@ -296,6 +347,7 @@ bool Server::has_allocation(const FiveTuple& flow) const noexcept {
 
 std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   deps.relays = deps_.relays;  // the worker's own sockets stay
+  deps.tcp = deps_.tcp;        // and the RFC 6062 connections of all workers
   if (!deps.events) deps.events = deps_.events;
   if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
   advertise_features(deps);

@@ -4,14 +4,17 @@
 #include <cstdint>
 #include <optional>
 
+#include "tern/core/five_tuple.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/protocol/address.hpp"
 
 namespace tern::core {
 
+using ConnectionId = std::uint32_t;  // CONNECTION-ID (RFC 6062 §6.2.1); never 0
+
 struct RelayEndpoint {
   RelayId id = 0;
-  protocol::TransportAddress address;  // as advertised in XOR-RELAYED-ADDRESS
+  protocol::TransportAddress address;   // as advertised in XOR-RELAYED-ADDRESS
   std::uint64_t reservation_token = 0;  // non-zero when the next port is held for a later Allocate
 };
 
@@ -20,13 +23,29 @@ class RelayProvider {
   virtual ~RelayProvider() = default;
   // Opens a relay socket of `family` on a random free port of the configured range; with
   // `even` the port is even, and with `reserve_next` the next port is held for
-  // the returned `reservation_token` (RFC 8656 §7.2). Empty when no port is free or the family is not
-  // configured.
+  // the returned `reservation_token` (RFC 8656 §7.2). Empty when no port is free or the family is
+  // not configured.
   virtual std::optional<RelayEndpoint> open(protocol::Family family, bool even,
                                             bool reserve_next) = 0;
   // Opens the port held by a RESERVATION-TOKEN from an earlier Allocate.
   virtual std::optional<RelayEndpoint> open_reserved(std::uint64_t token) = 0;
   virtual void close(RelayId id) = 0;
+
+  // RFC 6062 TCP allocations. A providers without them keeps the defaults (nothing opens).
+  // A TCP relayed transport address: a listening socket; peers that connect to it are reported
+  // with Server::tcp_peer_connected.
+  virtual std::optional<RelayEndpoint> open_tcp(protocol::Family) { return std::nullopt; }
+  // Opens a TCP connection from relay `relay`'s address to `peer`; the outcome is reported with
+  // Server::tcp_connected(id, ...) on this worker, later.
+  virtual void connect(RelayId /*relay*/, ConnectionId /*id*/,
+                       const protocol::TransportAddress& /*peer*/) {}
+  // ConnectionBind on `data_flow` (a client connection of this worker) succeeded: from now on
+  // that connection carries connection `id`'s bytes. False when the peer side is gone.
+  virtual bool bind_connection(ConnectionId /*id*/, const FiveTuple& /*data_flow*/) {
+    return false;
+  }
+  // Connection `id` ends, on whichever worker holds it (thread-safe).
+  virtual void close_connection(ConnectionId /*id*/) {}
   // RFC 8656 §7.2 DONT-FRAGMENT: send this relay's datagrams with DF set. False when the
   // provider cannot, and the Allocate is then refused with 420.
   virtual bool set_dont_fragment(RelayId) { return false; }

@@ -15,6 +15,7 @@
 #include "tern/core/outbox.hpp"
 #include "tern/core/relay.hpp"
 #include "tern/core/stats.hpp"
+#include "tern/core/tcp_connections.hpp"
 #include "tern/protocol/constants.hpp"
 
 namespace tern::auth {
@@ -62,6 +63,10 @@ struct ServerOptions {
     protocol::TransportAddress alternate;
   };
   std::optional<NatDiscovery> nat_discovery{};
+  // RFC 6062 TCP allocations (they also need ServerDeps::tcp); off = REQUESTED-TRANSPORT TCP
+  // gets 442.
+  bool tcp_relay = false;
+  TcpConnectionLimits tcp_connections{};
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
@@ -87,8 +92,14 @@ struct ServerDeps {
   std::shared_ptr<AllocationQuota> quota;
   std::shared_ptr<ReplyRateLimit> reply_limit;  // null = the server makes its own
   RelayProvider* relays = nullptr;
+  // RFC 6062 connections of all workers; kept across reconfigure.
+  std::shared_ptr<TcpConnectionTable> tcp;
   EventSink* events = nullptr;  // allocation lifecycle, for logs; may be null
 };
+
+// A nonce issuer with a fresh random secret; share one among the workers of a process so
+// that a nonce one worker issued is good on every other.
+std::shared_ptr<const auth::NonceIssuer> make_nonce_issuer(std::uint32_t security_features = 0);
 
 // One per worker; never shared between threads.
 class Server {
@@ -109,6 +120,15 @@ class Server {
                         std::uint8_t code, std::uint32_t error_data, Instant now, Outbox& out);
   // The TCP or TLS connection of `flow` closed: its allocation ends (RFC 8656 §3.1).
   void connection_closed(const FiveTuple& flow);
+  // RFC 6062 §5.2: the connection a Connect asked for is up (`ok`) or failed; the Connect is
+  // answered. False when it is no longer wanted (close it).
+  bool tcp_connected(ConnectionId id, bool ok, Instant now, Outbox& out);
+  // RFC 6062 §5.3: `peer` connected to TCP relay `relay`. Its id once the client has been told
+  // (ConnectionAttempt); 0 = close it (no permission, no allocation, a limit).
+  ConnectionId tcp_peer_connected(RelayId relay, const protocol::TransportAddress& peer,
+                                  Instant now, Outbox& out);
+  // A bound data connection ended (either side closed).
+  void tcp_data_closed(ConnectionId id);
   // Expires allocations, permissions and channels whose time has passed.
   void sweep(Instant now);
 
