@@ -94,7 +94,10 @@ class Driver {
     deps.peers = policy_;
     deps.quota = quota_;
     deps.relays = &relays_;
+    deps.tcp = tcp_;
     core::ServerOptions o;
+    o.tcp_relay = true;
+    o.tcp_connections = {2, 8};
     o.realm = std::string(kRealm);
     o.max_lifetime = kMaxLifetime;
     o.permissions_per_allocation = 4;
@@ -110,12 +113,13 @@ class Driver {
                {},
                {}},
         Client{five_tuple("192.0.2.100", 40002, core::Transport::kTcp), "alice", "wrong", {}, {}},
+        Client{five_tuple("192.0.2.100", 40003, core::Transport::kTcp), "alice", "secret", {}, {}},
     };
   }
 
   void step(FuzzedDataProvider& in) {
     Client& c = clients_[in.ConsumeIntegralInRange<std::size_t>(0, clients_.size() - 1)];
-    switch (in.ConsumeIntegralInRange(0, 11)) {
+    switch (in.ConsumeIntegralInRange(0, 15)) {
       case 0:
         handle(c, in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange(0, 600)));
         break;
@@ -162,6 +166,29 @@ class Driver {
                }));
         break;
       }
+      case 12:  // RFC 6062: a TCP allocation, then Connect to a peer
+        handle(c, signed_message(c, Method::kAllocate, [](protocol::MessageBuilder& b) {
+                 b.add_requested_transport(protocol::kProtocolTcp);
+               }));
+        [[fallthrough]];
+      case 13: {
+        const TransportAddress& p = peer(in);
+        handle(c, signed_message(c, Method::kConnect, [&](protocol::MessageBuilder& b) {
+                 b.add_xor_address(attr::kXorPeerAddress, p);
+               }));
+        break;
+      }
+      case 14:  // the network layer reports a Connect's outcome (or one for a made-up id)
+        server_->tcp_connected(connection(in), in.ConsumeBool(), clock_, out_);
+        break;
+      case 15:
+        if (in.ConsumeBool()) {
+          server_->tcp_peer_connected(in.ConsumeIntegralInRange<core::RelayId>(1, 8), peer(in),
+                                      clock_, out_);
+        } else {
+          connection_bind(c, in);
+        }
+        break;
       default:
         server_->handle_peer_icmp(in.ConsumeIntegralInRange<core::RelayId>(1, 8), peer(in),
                                   in.ConsumeIntegral<std::uint8_t>(),
@@ -178,6 +205,7 @@ class Driver {
     server_->sweep(clock_);
     require(server_->allocation_count() == 0);
     require(relays_.open_count() == 0);
+    require(tcp_->size() == 0);  // no RFC 6062 connection outlives its allocation
   }
 
  private:
@@ -301,6 +329,25 @@ class Driver {
     handle(c, frame);
   }
 
+  // A connection id tern handed out (Connect or ConnectionAttempt), or any number.
+  core::ConnectionId connection(FuzzedDataProvider& in) {
+    if (relays_.connects.empty() || in.ConsumeBool()) return in.ConsumeIntegral<std::uint32_t>();
+    return relays_.connects[in.ConsumeIntegralInRange<std::size_t>(0, relays_.connects.size() - 1)]
+        .id;
+  }
+
+  // ConnectionBind on a new connection of `c`'s host, signed with `c`'s nonce.
+  void connection_bind(Client& c, FuzzedDataProvider& in) {
+    Client data = c;
+    data.flow.client.port = static_cast<std::uint16_t>(41000 + in.ConsumeIntegralInRange(0, 3));
+    const core::ConnectionId id = connection(in);
+    server_->handle(
+        data.flow,
+        signed_message(data, Method::kConnectionBind,
+                       [&](protocol::MessageBuilder& b) { b.add_u32(attr::kConnectionId, id); }),
+        clock_, out_);
+  }
+
   void from_peer(FuzzedDataProvider& in) {
     const auto relay = in.ConsumeIntegralInRange<core::RelayId>(1, 8);
     const TransportAddress& from = peer(in);
@@ -323,6 +370,13 @@ class Driver {
                            peers().begin() + kAllowedPeers;
       require((allowed && policy_->allowed(p.peer)) || relays_.is_live_relay(p.peer));
     }
+    // RFC 6062: tern never opens a TCP connection to a peer it would not send a datagram to.
+    for (; connects_checked_ < relays_.connects.size(); ++connects_checked_) {
+      const auto& connect = relays_.connects[connects_checked_];
+      const bool allowed = std::find(peers().begin(), peers().begin() + kAllowedPeers,
+                                     connect.peer) != peers().begin() + kAllowedPeers;
+      require(allowed || relays_.is_live_relay(connect.peer));
+    }
     out_.sent.clear();
     out_.to_peers.clear();
     std::map<std::string, std::uint32_t> per_user;
@@ -342,6 +396,8 @@ class Driver {
 
   core::Instant clock_{core::TimePoint(1000s), core::WallTime(1'700'000'000s)};
   std::shared_ptr<core::AllocationQuota> quota_;
+  std::shared_ptr<core::TcpConnectionTable> tcp_ = std::make_shared<core::TcpConnectionTable>();
+  std::size_t connects_checked_ = 0;
   std::shared_ptr<const core::PeerPolicy> policy_;
   test::FakeRelays relays_;
   test::FakeOutbox out_;

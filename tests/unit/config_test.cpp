@@ -31,6 +31,21 @@ TEST(Config, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(r.config->limits.unauthenticated_replies_per_second, 20u);
   EXPECT_EQ(r.config->limits.unauthenticated_reply_burst, 512u);
   EXPECT_TRUE(r.config->signaling_ice_urls.empty());
+  EXPECT_FALSE(r.config->relay.tcp);  // RFC 6062 is opt-in
+  EXPECT_EQ(r.config->limits.tcp_connections_per_allocation, 16u);
+  EXPECT_EQ(r.config->limits.tcp_connections_total, 10000u);
+}
+
+TEST(Config, ReadsTheTcpRelayKeys) {
+  auto r = load(R"(
+relay: {tcp: true}
+limits: {tcp_connections_per_allocation: 3, tcp_connections_total: 0}
+)");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
+  EXPECT_TRUE(r.config->relay.tcp);
+  EXPECT_EQ(r.config->limits.tcp_connections_per_allocation, 3u);
+  EXPECT_EQ(r.config->limits.tcp_connections_total, 0u);
+  EXPECT_FALSE(load("relay: {tcp: maybe}\n").errors.empty());
 }
 
 TEST(Config, ReadsTheFleetQuotaAndPortKeys) {
