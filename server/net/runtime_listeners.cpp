@@ -27,7 +27,7 @@ std::vector<int> Runtime::Impl::open_fds(const ListenerSpec& spec, unsigned shor
 
 void Runtime::Impl::attach(Worker& w, const ListenerSpec& spec, int fd, bool start) {
   if (spec.transport == core::Transport::kUdp) {
-    w.udp.push_back(std::make_unique<UdpListener>(w.io, fd, w.core, w.router));
+    w.udp.push_back(std::make_unique<UdpListener>(w.io, fd, w.core, w.router, &budget));
     w.router.add_udp(*w.udp.back());
     if (start) w.udp.back()->start();
   } else if (spec.transport == core::Transport::kDtls) {

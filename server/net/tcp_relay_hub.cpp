@@ -21,12 +21,21 @@ int TcpRelayHub::take(core::ConnectionId id) {
   if (it == parked_.end()) return -1;
   const int fd = it->second;
   parked_.erase(it);
+  bound_[id] = {};
   return fd;
 }
 
 void TcpRelayHub::attach(core::ConnectionId id, std::function<void()> end) {
-  std::lock_guard lock(mutex_);
-  bound_[id] = std::move(end);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = bound_.find(id);
+    if (it == bound_.end() || !it->second.ended) {
+      bound_[id].end = std::move(end);
+      return;
+    }
+    bound_.erase(it);
+  }
+  end();
 }
 
 void TcpRelayHub::detach(core::ConnectionId id) {
@@ -44,7 +53,11 @@ void TcpRelayHub::close(core::ConnectionId id) {
       return;
     }
     if (auto it = bound_.find(id); it != bound_.end()) {
-      end = std::move(it->second);
+      if (!it->second.end) {  // taken, not yet attached: attach ends it
+        it->second.ended = true;
+        return;
+      }
+      end = std::move(it->second.end);
       bound_.erase(it);
     }
   }

@@ -21,9 +21,11 @@ class TcpRelayHub {
   TcpRelayHub& operator=(const TcpRelayHub&) = delete;
 
   void park(core::ConnectionId id, int fd);
-  // The parked descriptor of `id`, now the caller's; -1 when there is none.
+  // The parked descriptor of `id`, now the caller's, who must attach or detach it next; -1
+  // when there is none.
   int take(core::ConnectionId id);
-  // `id` is bound; `end` ends it (it must post to the worker that holds it).
+  // `id` is bound; `end` ends it (it must post to the worker that holds it). When `id` was
+  // closed between take and attach, `end` runs at once.
   void attach(core::ConnectionId id, std::function<void()> end);
   void detach(core::ConnectionId id);
   // Ends `id` wherever it is: a parked descriptor is closed, a bound connection told to end.
@@ -33,7 +35,11 @@ class TcpRelayHub {
  private:
   mutable std::mutex mutex_;
   std::unordered_map<core::ConnectionId, int> parked_;
-  std::unordered_map<core::ConnectionId, std::function<void()>> bound_;
+  struct Bound {
+    std::function<void()> end;  // empty between take and attach
+    bool ended = false;         // closed before attach
+  };
+  std::unordered_map<core::ConnectionId, Bound> bound_;
 };
 
 }  // namespace tern::net

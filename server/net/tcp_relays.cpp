@@ -189,6 +189,7 @@ bool TcpRelays::bind(core::ConnectionId id, const core::FiveTuple& data_flow) {
   auto [it, inserted] = bound_.try_emplace(data_flow, Bound{id, fd});
   if (!inserted) {
     ::close(fd);
+    hub_->detach(id);
     return false;
   }
   return true;

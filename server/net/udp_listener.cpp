@@ -6,12 +6,21 @@
 
 #include "sockaddr.hpp"
 #include "sockets.hpp"
+#include "tern/protocol/proxy_header.hpp"
 #include "wake_stats.hpp"
 
 namespace tern::net {
 
-UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router)
-    : socket_(io), core_(core), router_(router) {
+namespace {
+// A client a proxy named is forgotten when it has sent nothing for this long: longer than an
+// allocation may go without a Refresh (its lifetime) or a permission without renewal.
+constexpr auto kProxiedIdle = std::chrono::minutes(65);
+constexpr auto kForgetEvery = std::chrono::minutes(1);
+}  // namespace
+
+UdpListener::UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router,
+                         const ConnectionBudget* budget)
+    : socket_(io), core_(core), router_(router), budget_(budget) {
   local_ = local_address(fd);
   socket_.assign(local_.family == protocol::Family::kIPv6 ? boost::asio::ip::udp::v6()
                                                           : boost::asio::ip::udp::v4(),
@@ -53,25 +62,65 @@ void UdpListener::drain() {
     if (n <= 0) break;
     note_received(n);
     for (int i = 0; i < n; ++i) {
-      const core::FiveTuple flow{from_sockaddr(reinterpret_cast<sockaddr*>(&in_[i].addr)), local_,
-                                 core::Transport::kUdp};
+      core::FiveTuple flow{from_sockaddr(reinterpret_cast<sockaddr*>(&in_[i].addr)), local_,
+                           core::Transport::kUdp};
       if ((in_hdr_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {  // larger than any STUN we take
         core_.count_drop(core::Drop::kTooLarge);
         continue;
       }
-      core_.handle(flow, std::span(in_[i].data.data(), in_hdr_[i].msg_len), now, *this);
+      std::span<const std::uint8_t> bytes(in_[i].data.data(), in_hdr_[i].msg_len);
+      // 0x0D starts a PROXY v2 signature and never STUN (0x00-0x03) or ChannelData (0x40-0x7F).
+      if (!bytes.empty() && bytes[0] == protocol::kProxyV2Signature[0] && budget_ != nullptr &&
+          budget_->trusted_proxy(flow.client)) {
+        auto unwrapped = unwrap(flow.client, bytes, now.steady);
+        if (!unwrapped) {
+          core_.count_drop(core::Drop::kMalformed);
+          continue;
+        }
+        flow.client = unwrapped->client;
+        bytes = unwrapped->bytes;
+      }
+      core_.handle(flow, bytes, now, *this);
     }
+    if (!proxied_.empty() && now.steady >= next_forget_) forget_idle_proxied(now.steady);
     flush();
     router_.flush();  // relayed to peers that answered at once, or to other clients
     if (static_cast<std::size_t>(n) < kBatch) break;
   }
 }
 
+std::optional<UdpListener::Unwrapped> UdpListener::unwrap(const protocol::TransportAddress& proxy,
+                                                          std::span<const std::uint8_t> datagram,
+                                                          core::TimePoint now) {
+  const auto missing = protocol::proxy_header_missing(datagram);
+  if (!missing || *missing != 0) return std::nullopt;  // a header split over datagrams: none
+  const auto header = protocol::parse_proxy_header(datagram);
+  if (!header || header->version != 2 || header->size > datagram.size()) return std::nullopt;
+  Unwrapped out{proxy, datagram.subspan(header->size)};
+  if (!header->has_addresses) return out;      // LOCAL: the proxy's own (health check)
+  if (!header->datagram) return std::nullopt;  // a TCP header on UDP
+  out.client = header->source;
+  proxied_[core::FiveTuple{out.client, local_, core::Transport::kUdp}] = {proxy, now};
+  return out;
+}
+
+void UdpListener::forget_idle_proxied(core::TimePoint now) {
+  next_forget_ = now + kForgetEvery;
+  std::erase_if(proxied_,
+                [&](const auto& entry) { return entry.second.seen + kProxiedIdle < now; });
+}
+
 void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
   // An answer from another of this worker's addresses (RFC 5780 CHANGE-REQUEST).
   if (!(flow.server == local_)) return router_.to_client(flow, bytes);
   sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(flow.client, ss);
+  // A client a trusted proxy named is answered through that proxy, without a header: the
+  // proxy tells its clients apart by the port it sends from.
+  const protocol::TransportAddress* to = &flow.client;
+  if (!proxied_.empty()) {
+    if (auto it = proxied_.find(flow); it != proxied_.end()) to = &it->second.proxy;
+  }
+  const socklen_t len = to_sockaddr(*to, ss);
   if (bytes.size() > SendBatch::kSlot) {
     out_.flush();  // keep the order of what is queued for this client
     (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,

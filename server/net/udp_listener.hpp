@@ -8,6 +8,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include <optional>
+#include <unordered_map>
+
+#include "connection_budget.hpp"
 #include "router.hpp"
 #include "send_batch.hpp"
 #include "tern/core/outbox.hpp"
@@ -20,8 +24,10 @@ class UdpListener final : public core::Outbox {
   static constexpr std::size_t kBatch = 32;
   static constexpr std::size_t kDatagram = 4096;
 
-  // Takes ownership of a bound, non-blocking UDP socket.
-  UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router);
+  // Takes ownership of a bound, non-blocking UDP socket. With `budget`, datagrams from its
+  // trusted proxies may start with a PROXY protocol v2 header naming the client.
+  UdpListener(boost::asio::io_context& io, int fd, core::Server& core, Router& router,
+              const ConnectionBudget* budget = nullptr);
   void start();
   void stop();
 
@@ -37,6 +43,15 @@ class UdpListener final : public core::Outbox {
  private:
   void wait();
   void drain();
+  // A datagram from a trusted proxy with a PROXY v2 header: the client it names and the bytes
+  // after the header; nothing when the header is not a well-formed UDP one (dropped).
+  struct Unwrapped {
+    protocol::TransportAddress client;
+    std::span<const std::uint8_t> bytes;
+  };
+  std::optional<Unwrapped> unwrap(const protocol::TransportAddress& proxy,
+                                  std::span<const std::uint8_t> datagram, core::TimePoint now);
+  void forget_idle_proxied(core::TimePoint now);
 
   boost::asio::ip::udp::socket socket_;
   core::Server& core_;
@@ -51,6 +66,14 @@ class UdpListener final : public core::Outbox {
   std::array<Slot, kBatch> in_{};
   std::array<mmsghdr, kBatch> in_hdr_{};
   SendBatch out_;
+  const ConnectionBudget* budget_;
+  // Clients that trusted proxies named, and the proxy address to answer them through.
+  struct Via {
+    protocol::TransportAddress proxy;
+    core::TimePoint seen;
+  };
+  std::unordered_map<core::FiveTuple, Via, core::FiveTupleHash> proxied_;
+  core::TimePoint next_forget_{};
 };
 
 }  // namespace tern::net

@@ -74,7 +74,7 @@ LABEL_VALUES = {
         "try_alternate", "peer_family_mismatch", "server_error"}},
     "tern_requests_total": {"method": METHODS, "code": {
         "200", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443",
-        "486", "500", "508"}},
+        "446", "447", "486", "500", "508"}},
     "tern_request_duration_seconds": {"method": METHODS},
     "tern_auth_failures_total": {"reason": {
         "missing_attributes", "password_algorithms", "wrong_realm", "unknown_user",

@@ -290,3 +290,98 @@ class ProxyProtocolTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def udp_v2_header(client, server, command=0x21, family=0x12):
+    """A PROXY v2 header for a UDP datagram over IPv4 from `client` to `server`."""
+    body = socket.inet_aton(client[0]) + socket.inet_aton(server[0]) + \
+        client[1].to_bytes(2, "big") + server[1].to_bytes(2, "big")
+    return bytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
+                  command, family]) + len(body).to_bytes(2, "big") + body
+
+
+class ProxiedSocket:
+    """A UDP socket that puts a balancer's PROXY v2 header, naming `client`, on each datagram."""
+
+    def __init__(self, sock, client, server):
+        self.sock = sock
+        self.header = udp_v2_header(client, server)
+
+    def sendto(self, data, addr):
+        return self.sock.sendto(self.header + data, addr)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+class UdpProxyProtocolTest(unittest.TestCase):
+    """A UDP balancer that puts a PROXY v2 header on each datagram (as some cloud balancers do):
+    tern believes it from trusted networks only and answers the named client through the
+    balancer, without a header."""
+    CLIENT = ("198.51.100.7", 4000)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tern = Tern(CONFIG).__enter__()
+        cls.server = cls.tern.addr("udp")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tern.__exit__(None, None, None)
+
+    def socket_on(self, ip):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((ip, 0))
+        self.addCleanup(s.close)
+        return s
+
+    def binding(self, sock, prefix=b""):
+        req, tid = sc.binding_request()
+        reply = sc.udp_exchange(self.server, prefix + req, sock=sock)
+        if reply is None:
+            return None
+        _, _, attrs, _ = sc.parse(reply)
+        return sc.xor_address(sc.find(attrs, 0x0020), tid)
+
+    def test_the_named_client_is_answered_through_the_balancer(self):
+        balancer = self.socket_on(PROXY)
+        self.assertEqual(self.binding(balancer, udp_v2_header(self.CLIENT, self.server)),
+                         self.CLIENT)
+        # Without a header, from the balancer itself: its own address stands.
+        self.assertEqual(self.binding(balancer), balancer.getsockname())
+
+    def test_headers_from_untrusted_sources_or_malformed_are_dropped(self):
+        stranger = self.socket_on(STRANGER)
+        self.assertIsNone(self.binding(stranger, udp_v2_header(self.CLIENT, self.server)))
+        balancer = self.socket_on(PROXY)
+        good = udp_v2_header(self.CLIENT, self.server)
+        for header in (good[:-3],                                        # cut short
+                       udp_v2_header(self.CLIENT, self.server, family=0x11),  # TCP over UDP
+                       udp_v2_header(self.CLIENT, self.server, command=0x22),  # no such command
+                       b"PROXY UDP4 198.51.100.7 127.0.0.1 4000 3478\r\n"):   # version 1
+            self.assertIsNone(self.binding(balancer, header), header)
+        self.assertEqual(self.binding(balancer, good), self.CLIENT)
+
+    def test_an_allocation_through_the_balancer_relays_for_the_named_client(self):
+        peer = self.socket_on(PEER_IP)
+        balancer = ProxiedSocket(self.socket_on(PROXY), self.CLIENT, self.server)
+        client = tc.TurnClient(self.server, "alice", "wonderland", realm="test.local")
+        client.sock.close()
+        client.sock = balancer
+        mtype, tid, attrs = client.allocate()
+        self.assertEqual(mtype, 0x0103, tc.error_code(attrs))
+        self.assertEqual(sc.xor_address(sc.find(attrs, 0x0020), tid), self.CLIENT)
+        relayed = sc.xor_address(sc.find(attrs, 0x0016), tid)
+        mtype, _ = client.create_permission(PEER_IP)
+        self.assertEqual(mtype, 0x0108)
+        client.send_indication(PEER_IP, peer.getsockname()[1], b"to the peer")
+        peer.settimeout(3)
+        data, source = peer.recvfrom(100)
+        self.assertEqual((data, source), (b"to the peer", relayed))
+        peer.sendto(b"back to the client", relayed)
+        mtype, _, attrs, _ = client.receive()
+        self.assertEqual(mtype, tc.DATA_INDICATION)
+        self.assertEqual(sc.find(attrs, 0x0013), b"back to the client")
+        code, body, _ = self.tern.admin("sessions", "list")
+        self.assertEqual(code, 0)
+        self.assertIn("198.51.100.7:4000", str(body))

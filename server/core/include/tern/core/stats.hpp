@@ -52,10 +52,10 @@ inline constexpr std::array<std::string_view, 6> kStatMethodNames = {
 
 // Response codes tern sends; 200 stands for every success.
 inline constexpr std::uint16_t kStatSuccess = 200;
-inline constexpr std::array<std::uint16_t, 15> kStatCodes = [] {
+inline constexpr std::array<std::uint16_t, 17> kStatCodes = [] {
   using protocol::ErrorCode;
   using protocol::code_number;
-  return std::array<std::uint16_t, 15>{kStatSuccess,
+  return std::array<std::uint16_t, 17>{kStatSuccess,
                                        code_number(ErrorCode::kTryAlternate),
                                        code_number(ErrorCode::kBadRequest),
                                        code_number(ErrorCode::kUnauthenticated),
@@ -67,6 +67,8 @@ inline constexpr std::array<std::uint16_t, 15> kStatCodes = [] {
                                        code_number(ErrorCode::kWrongCredentials),
                                        code_number(ErrorCode::kUnsupportedTransportProtocol),
                                        code_number(ErrorCode::kPeerAddressFamilyMismatch),
+                                       code_number(ErrorCode::kConnectionAlreadyExists),
+                                       code_number(ErrorCode::kConnectionTimeoutOrFailure),
                                        code_number(ErrorCode::kAllocationQuotaReached),
                                        code_number(ErrorCode::kServerError),
                                        code_number(ErrorCode::kInsufficientCapacity)};
