@@ -59,6 +59,8 @@ struct Totals {
   std::array<double, core::kStatCodes.size()> allocation_attempts{};
   std::array<double, 6> auth_failures{};
   double auth_challenges = 0;
+  double moved = 0;
+  double moved_in = 0;
   std::array<double, core::kDropNames.size()> dropped{};
   std::array<double, core::kTransportCount> binding{};
   std::array<std::array<double, 2>, core::kTransportCount> allocations_active{};
@@ -82,6 +84,8 @@ struct Totals {
     for (std::size_t i = 0; i < 6; ++i)
       auth_failures[i] += static_cast<double>(s.auth_failures[i].get());
     auth_challenges += static_cast<double>(s.auth_challenges.get());
+    moved += static_cast<double>(s.allocations_moved.get());
+    moved_in += static_cast<double>(s.allocations_moved_in.get());
     for (std::size_t i = 0; i < dropped.size(); ++i)
       dropped[i] += static_cast<double>(s.dropped[i].get());
     for (std::size_t t = 0; t < core::kTransportCount; ++t) {
@@ -169,6 +173,13 @@ void add_requests(Builder& b, const Totals& t) {
                      "401 challenges to requests without credentials (the normal first step).",
                      MetricType::Counter),
             t.auth_challenges);
+  b.counter(b.family("tern_allocations_moved_total",
+                     "Allocations a client moved to a new address with its mobility ticket.",
+                     MetricType::Counter),
+            t.moved);
+  b.counter(b.family("tern_allocations_moved_between_workers_total",
+                     "Moved allocations that came over from another worker.", MetricType::Counter),
+            t.moved_in);
   auto& binding = b.family("tern_binding_requests_total", "STUN Binding requests, by transport.",
                            MetricType::Counter);
   for (std::size_t i = 0; i < core::kTransportCount; ++i)

@@ -13,6 +13,8 @@ std::string_view reason_phrase(ErrorCode code) noexcept {
       return "Unauthenticated";
     case ErrorCode::kForbidden:
       return "Forbidden";
+    case ErrorCode::kMobilityForbidden:
+      return "Mobility Forbidden";
     case ErrorCode::kUnknownAttribute:
       return "Unknown Attribute";
     case ErrorCode::kAllocationMismatch:

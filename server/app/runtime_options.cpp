@@ -41,6 +41,7 @@ core::ServerOptions core_options(const config::Config& c) {
   o.unauthenticated_reply_burst = c.limits.unauthenticated_reply_burst;
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   o.tcp_relay = c.relay.tcp;
+  o.mobility = c.relay.mobility;
   o.tcp_connections = {c.limits.tcp_connections_per_allocation, c.limits.tcp_connections_total};
   core::ServerOptions::NatDiscovery nd;
   if (protocol::TransportAddress::parse(c.stun.nat_discovery_primary, nd.primary) &&

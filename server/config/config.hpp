@@ -33,6 +33,9 @@ struct Relay {
   // RFC 6062 TCP allocations (Connect to TCP peers); off = REQUESTED-TRANSPORT TCP gets 442.
   // Read at start: turning it on needs a restart.
   bool tcp = false;
+  // RFC 8016 mobility: a client that asks gets a MOBILITY-TICKET, and may move its allocation
+  // to a new address with it (a phone going from Wi-Fi to cellular). Off = 405.
+  bool mobility = false;
 };
 
 struct User {

@@ -132,7 +132,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
                {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
                {"rfc5766_channels", w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")},
-               {"tcp", w.boolean(c.relay.tcp, "relay.tcp")}});
+               {"tcp", w.boolean(c.relay.tcp, "relay.tcp")},
+               {"mobility", w.boolean(c.relay.mobility, "relay.mobility")}});
           if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
           if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
             w.error(n, "relay.address_v6 must be an IP address or empty");

@@ -72,6 +72,10 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
     socket_.close(ignored);
   }
   int fd() { return socket_.native_handle(); }
+  int release() {
+    boost::system::error_code ignored;
+    return socket_.release(ignored);  // the pending wait ends with operation_aborted
+  }
   bool set_dont_fragment() {
     const bool v4 = family_ == protocol::Family::kIPv4;
     const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
@@ -177,14 +181,31 @@ std::optional<core::RelayEndpoint> WorkerRelays::bind(protocol::Family family, s
   local.port = port;
   const int fd = bind_udp(local);
   if (fd < 0) return std::nullopt;
+  core::RelayEndpoint endpoint = import_socket({fd, family, port});
+  endpoint.reservation_token = token;
+  return endpoint;
+}
+
+core::RelayEndpoint WorkerRelays::import_socket(const Exported& exported) {
   const core::RelayId id = ++next_id_;
-  auto socket = std::make_shared<RelaySocket>(io_, fd, id, family, port, *this);
+  auto socket =
+      std::make_shared<RelaySocket>(io_, exported.fd, id, exported.family, exported.port, *this);
   socket->start();
   sockets_[id] = std::move(socket);
+  const auto& a = ports_.addresses();
   protocol::TransportAddress advertised =
-      family == protocol::Family::kIPv4 ? a.advertised_v4 : *a.advertised_v6;
-  advertised.port = port;
-  return core::RelayEndpoint{id, advertised, token};
+      exported.family == protocol::Family::kIPv4 ? a.advertised_v4 : *a.advertised_v6;
+  advertised.port = exported.port;
+  return core::RelayEndpoint{id, advertised, 0};
+}
+
+WorkerRelays::Exported WorkerRelays::export_socket(core::RelayId id) {
+  flush_sends();  // what is queued for it goes out from here first
+  auto it = sockets_.find(id);
+  if (it == sockets_.end()) return {};
+  Exported out{it->second->release(), it->second->family(), it->second->port()};
+  sockets_.erase(it);
+  return out;
 }
 
 std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, bool even,

@@ -63,6 +63,15 @@ class WorkerRelays final : public core::RelayProvider {
             std::span<const std::uint8_t> bytes);
   void flush_sends();
   void close_all();
+  // RFC 8016 moves between workers: a relay socket leaves this worker as a bare descriptor
+  // (its port stays taken) and is taken up by another. fd -1 = no such relay.
+  struct Exported {
+    int fd = -1;
+    protocol::Family family = protocol::Family::kIPv4;
+    std::uint16_t port = 0;
+  };
+  Exported export_socket(core::RelayId id);
+  core::RelayEndpoint import_socket(const Exported& socket);
   std::size_t open_count() const noexcept { return sockets_.size(); }
 
  private:

@@ -11,6 +11,7 @@
 
 #include "relay_addresses.hpp"
 #include "runtime_impl.hpp"
+#include "tern/auth/mobility_ticket.hpp"
 #include "tls.hpp"
 
 namespace tern::net {
@@ -33,10 +34,12 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->tcp_hub = std::make_unique<TcpRelayHub>();
     impl_->options.deps.tcp = std::make_shared<core::TcpConnectionTable>();
   }
+  if (!impl_->options.deps.tickets) impl_->options.deps.tickets = auth::MobilityTickets::random();
   for (unsigned i = 0; i < n; ++i) {
     impl_->workers.push_back(
-        std::make_unique<Worker>(impl_->options, *impl_->ports, impl_->tcp_hub.get()));
+        std::make_unique<Worker>(impl_->options, *impl_->ports, impl_->tcp_hub.get(), i));
   }
+  impl_->attach_movers();
   for (const auto& spec : impl_->options.listeners) impl_->open(spec);
 }
 

@@ -70,6 +70,8 @@ struct Runtime::Impl {
                  const protocol::TransportAddress& local);
   std::unique_ptr<AdminEndpoint> admin;
 
+  // RFC 8016: each worker's core can fetch an allocation from another worker.
+  void attach_movers();
   void open(const ListenerSpec& spec);
   std::vector<int> open_fds(const ListenerSpec& spec, unsigned short& port);
   void attach(Worker& w, const ListenerSpec& spec, int fd, bool start);

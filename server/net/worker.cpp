@@ -18,10 +18,18 @@ core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays)
   deps.relays = &relays;
   return deps;
 }
+
+core::ServerOptions with_index(core::ServerOptions options, unsigned index) {
+  options.worker = static_cast<std::uint16_t>(index);
+  return options;
+}
 }  // namespace
 
-Worker::Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub)
-    : relays(io, ports, tcp_hub), router(relays), core(options.core, with_relays(options.deps, relays)) {
+Worker::Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub,
+               unsigned index)
+    : relays(io, ports, tcp_hub),
+      router(relays),
+      core(with_index(options.core, index), with_relays(options.deps, relays)) {
   relays.attach(core, router);
   relays.set_flush([this] { router.flush(); });
 }

@@ -20,7 +20,9 @@
 namespace tern::net {
 
 struct Worker {
-  Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub = nullptr);
+  // `index`: this worker's number among the runtime's (RFC 8016 tickets name it).
+  Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub = nullptr,
+         unsigned index = 0);
   ~Worker();
 
   void sweep_every_second();
@@ -28,6 +30,7 @@ struct Worker {
   void run(std::chrono::microseconds coalesce);
 
   boost::asio::io_context io{1};
+  std::unique_ptr<core::AllocationMover> mover;  // set by the runtime; outlives `core`
   WorkerRelays relays;
   Router router;
   core::Server core;

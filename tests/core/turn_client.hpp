@@ -15,6 +15,7 @@
 #include "tern/auth/access_token.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/keys.hpp"
+#include "tern/auth/mobility_ticket.hpp"
 #include "tern/core/peer_policy.hpp"
 #include "tern/core/quota.hpp"
 #include "tern/core/rate_limit.hpp"
@@ -164,6 +165,7 @@ struct HarnessConfig {
   std::shared_ptr<const auth::OAuthKeyring> oauth = nullptr;    // RFC 7635 keys
   std::vector<auth::StaticUser> more_users{};                   // besides alice
   std::shared_ptr<core::TcpConnectionTable> tcp = nullptr;      // RFC 6062 connections
+  std::shared_ptr<const auth::MobilityTickets> tickets = nullptr;  // RFC 8016
 };
 
 // The server under test with everything it depends on.
@@ -197,6 +199,7 @@ class Harness {
     deps.relays = &relays;
     deps.oauth = config.oauth;
     deps.tcp = config.tcp;
+    deps.tickets = config.tickets;
     server = std::make_unique<core::Server>(config.options, std::move(deps));
   }
 

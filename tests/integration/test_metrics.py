@@ -36,6 +36,8 @@ FAMILIES = {
     "tern_build_info": "gauge",
     "tern_allocations_active": "gauge",
     "tern_allocation_attempts_total": "counter",
+    "tern_allocations_moved_total": "counter",
+    "tern_allocations_moved_between_workers_total": "counter",
     "tern_requests_total": "counter",
     "tern_request_duration_seconds": "histogram",
     "tern_auth_failures_total": "counter",
@@ -68,18 +70,21 @@ METHODS = {"binding", "allocate", "refresh", "create_permission", "channel_bind"
 LABEL_VALUES = {
     "tern_allocations_active": {"transport": {"udp", "tcp", "tls", "dtls"}, "family": {"ipv4", "ipv6"}},
     "tern_allocation_attempts_total": {"result": {
-        "success", "bad_request", "unauthenticated", "forbidden", "unknown_attribute",
+        "success", "bad_request", "unauthenticated", "forbidden", "mobility_forbidden",
+        "unknown_attribute",
         "allocation_mismatch", "stale_nonce", "family_not_supported", "wrong_credentials",
         "unsupported_transport", "quota_reached", "insufficient_capacity",
         "try_alternate", "peer_family_mismatch", "server_error"}},
     "tern_requests_total": {"method": METHODS, "code": {
         "200", "300", "400", "401", "403", "420", "437", "438", "440", "441", "442", "443",
-        "446", "447", "486", "500", "508"}},
+        "405", "446", "447", "486", "500", "508"}},
     "tern_request_duration_seconds": {"method": METHODS},
     "tern_auth_failures_total": {"reason": {
         "missing_attributes", "password_algorithms", "wrong_realm", "unknown_user",
         "bad_integrity", "stale_nonce"}},
     "tern_auth_challenges_total": {},
+    "tern_allocations_moved_total": {},
+    "tern_allocations_moved_between_workers_total": {},
     "tern_relayed_bytes_total": {"leg": {"client", "peer"}, "direction": {"received", "sent"}},
     "tern_relayed_packets_total": {"leg": {"client", "peer"}, "direction": {"received", "sent"}},
     "tern_dropped_packets_total": {"reason": {

@@ -95,8 +95,8 @@ std::variant<std::vector<RelayEndpoint>, ErrorCode> open_tcp_relay(Turn& t, Fami
   return std::vector<RelayEndpoint>{*relay};
 }
 
-Reply success(Turn& t, const Request& req, const Allocation& a,
-              std::optional<ErrorCode> address_error, std::chrono::seconds lifetime) {
+Reply success(Turn& t, const Request& req, Allocation& a, std::optional<ErrorCode> address_error,
+              std::chrono::seconds lifetime) {
   auto b = start_response(req, protocol::MessageClass::kSuccessResponse, t.buf);
   for (const auto& r : a.relays) b.add_xor_address(attr::kXorRelayedAddress, r.address);
   if (address_error) b.add_address_error_code(Family::kIPv6, *address_error);
@@ -110,6 +110,7 @@ Reply success(Turn& t, const Request& req, const Allocation& a,
     b.add(attr::kReservationToken, token);
   }
   b.add_xor_address(attr::kXorMappedAddress, req.flow.client);
+  if (a.mobile) b.add_string(attr::kMobilityTicket, next_ticket(t, a));
   return finish_response(req, t.options, b, &a.key);
 }
 
@@ -145,6 +146,9 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   }
   if (tcp && !tcp_allocation_allowed(req)) {
     return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
+  }
+  if (auto refused = mobility_refused(t, req)) {
+    return error_response(req, t.options, *refused, t.buf, {}, &key);
   }
   if (auto df = m.find_value(attr::kDontFragment); df && !protocol::decode_dont_fragment(*df)) {
     return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
@@ -187,6 +191,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   a.expires = req.now.steady + *lifetime;
   a.key = key;
   a.tcp = tcp;
+  a.mobile = m.find(attr::kMobilityTicket).has_value();
+  a.quota_source = req.flow.client;
   Allocation& stored = t.allocations.insert(std::move(a));
   const std::size_t family = stored.relays[0].address.family == Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);

@@ -36,9 +36,8 @@ const RelayEndpoint* Allocation::relay_for(protocol::Family family) const noexce
 
 bool Allocation::has_permission(const protocol::TransportAddress& peer,
                                 TimePoint now) const noexcept {
-  return std::any_of(permissions.begin(), permissions.end(), [&](const Permission& p) {
-    return p.expires > now && same_ip(p.ip, peer);
-  });
+  return std::any_of(permissions.begin(), permissions.end(),
+                     [&](const Permission& p) { return p.expires > now && same_ip(p.ip, peer); });
 }
 
 void Allocation::grant_permission(protocol::TransportAddress peer, TimePoint until) {
@@ -92,6 +91,25 @@ Allocation* AllocationTable::take_connect(ConnectionId id) noexcept {
   Allocation* a = find(it->second);
   by_connect_.erase(it);
   return a;
+}
+
+Allocation* AllocationTable::find_session(std::uint64_t session) noexcept {
+  for (auto& [flow, a] : by_flow_) {
+    if (a.session_id == session) return &a;
+  }
+  return nullptr;
+}
+
+Allocation& AllocationTable::rekey(const FiveTuple& from, const FiveTuple& to) {
+  Allocation a = take(from);
+  a.flow = to;
+  return insert(std::move(a));
+}
+
+Allocation AllocationTable::take(const FiveTuple& flow) {
+  auto node = by_flow_.extract(flow);
+  for (const auto& r : node.mapped().relays) by_relay_.erase(r.id);
+  return std::move(node.mapped());
 }
 
 Allocation& AllocationTable::insert(Allocation a) {

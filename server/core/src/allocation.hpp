@@ -65,6 +65,11 @@ struct Allocation {
     bool fingerprint = false;
   };
   std::vector<PendingConnect> connects;  // Connect requests waiting for their TCP handshake
+  // RFC 8016: the client asked for a ticket; the serial of the last one handed out.
+  bool mobile = false;
+  std::uint16_t ticket_serial = 0;
+  // Where the quota counted it: the client's address when it was made (a move keeps it).
+  protocol::TransportAddress quota_source;
 
   const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
   bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
@@ -91,6 +96,11 @@ class AllocationTable {
   // The allocation that asked for connection `id` with a Connect (RFC 6062 §5.2), once.
   void index_connect(ConnectionId id, const FiveTuple& flow) { by_connect_[id] = flow; }
   Allocation* take_connect(ConnectionId id) noexcept;
+  Allocation* find_session(std::uint64_t session) noexcept;
+  // The allocation of `from` now answers to `to` (RFC 8016); its address may change.
+  Allocation& rekey(const FiveTuple& from, const FiveTuple& to);
+  // Removes the allocation of `flow` and hands it over whole.
+  Allocation take(const FiveTuple& flow);
   std::size_t size() const noexcept { return by_flow_.size(); }
   template <class F>
   void for_each(F&& f) const {

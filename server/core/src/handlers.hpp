@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "allocation.hpp"
@@ -36,7 +37,9 @@ struct Turn {
   std::span<std::uint8_t> buf;  // scratch for the reply
   std::uint64_t& rng_state;
   bool draining = false;
-  std::uint64_t policy_epoch = 0;  // bumped by every reconfigure
+  std::uint64_t policy_epoch = 0;    // bumped by every reconfigure
+  bool may_fetch = true;             // RFC 8016: an allocation of another worker may be fetched
+  bool fetched_wrong_owner = false;  // a fetch found it, but not the requester's
 
   // splitmix64: transaction ids of Data indications need not be secret, only distinct.
   std::uint64_t random() noexcept {
@@ -107,7 +110,9 @@ std::chrono::seconds within_token(const SessionKey& key, std::chrono::seconds li
 
 // RFC 8656 methods, one handler each. They run after authentication.
 Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key);
-Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
+// `moved`: mobility_refresh has just moved `a` to the request's 5-tuple (RFC 8016).
+Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a,
+                     bool moved = false);
 Reply handle_create_permission(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a);
 
@@ -122,6 +127,12 @@ ConnectionId connection_attempt(Turn& t, Allocation& a, const protocol::Transpor
                                 TimePoint now, Outbox& out);
 // RFC 6062 §5.2-5.3: how long a peer connection waits for its ConnectionBind.
 inline constexpr std::chrono::seconds kConnectionBindWindow{30};
+
+// RFC 8016 mobility: the MOBILITY-TICKET check of an Allocate (nullopt = go on), a new ticket
+// for `a`, and a Refresh with a ticket from a 5-tuple that has no allocation (moves it here).
+std::optional<ErrorCode> mobility_refused(const Turn& t, const Request& req);
+std::string next_ticket(const Turn& t, Allocation& a);
+Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key);
 
 // Indications and ChannelData: relayed or dropped, never answered.
 void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& out);

@@ -25,9 +25,14 @@ void delete_family(Turn& t, Allocation& a, protocol::Family family) {
 
 }  // namespace
 
-Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
+Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocation& a,
+                     bool moved) {
   namespace attr = protocol::attr;
   const auto& m = req.message;
+  // RFC 8016 §3.2.2: a ticket comes only with a new address (mobility_refresh moved `a`).
+  if (m.find(attr::kMobilityTicket) && !moved) {
+    return error_response(req, t.options, ErrorCode::kBadRequest, t.buf, {}, &key);
+  }
   std::optional<protocol::Family> only;
   if (auto family_value = m.find_value(attr::kRequestedAddressFamily)) {
     auto family = protocol::decode_requested_address_family(*family_value);
@@ -60,6 +65,9 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
     return finish_response(req, t.options, b, &session_key);
   }
   a.expires = req.now.steady + lifetime;
+  // RFC 8016 §3.2.3: a Refresh that moved the allocation gets a new ticket.
+  if (a.mobile && m.find(attr::kMobilityTicket))
+    b.add_string(attr::kMobilityTicket, next_ticket(t, a));
   report(t, AllocationEvent::kRefreshed, a, lifetime);
   const Reply reply = finish_response(req, t.options, b, &session_key);
   a.last.method = m.method();

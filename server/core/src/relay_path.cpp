@@ -41,7 +41,7 @@ void release_allocation(Turn& t, Allocation& a) {
   if (t.deps.relays != nullptr) {
     for (const auto& r : a.relays) t.deps.relays->close(r.id);
   }
-  if (t.deps.quota) t.deps.quota->release(a.key.quota_user, a.flow.client);
+  if (t.deps.quota) t.deps.quota->release(a.key.quota_user, a.quota_source);
   if (a.tcp && t.deps.tcp && t.deps.relays != nullptr) {  // RFC 6062 §5.5
     for (const ConnectionId id : t.deps.tcp->end_session(a.session_id)) {
       t.deps.relays->close_connection(id);

@@ -124,8 +124,9 @@ Server::Server(ServerOptions options, ServerDeps deps)
 Server::~Server() = default;
 
 Turn Server::turn() {
-  return Turn{options_, deps_,      *allocations_, *deps_.reply_limit, stats_,
-              scratch_, rng_state_, draining_,     policy_epoch_};
+  return Turn{options_,      deps_,      *allocations_,       *deps_.reply_limit,
+              stats_,        scratch_,   rng_state_,          draining_,
+              policy_epoch_, may_fetch_, fetched_wrong_owner_};
 }
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
@@ -240,6 +241,10 @@ Reply Server::turn_request(const Request& req, Method method) {
   }
   if (method == Method::kAllocate) return handle_allocate(t, req, key);
   if (method == Method::kConnectionBind) return handle_connection_bind(t, req, key);
+  if (existing == nullptr && method == Method::kRefresh &&
+      req.message.find(protocol::attr::kMobilityTicket)) {
+    return mobility_refresh(t, req, key);  // RFC 8016: a client on a new address
+  }
   if (existing == nullptr)
     return error_response(req, options_, ErrorCode::kAllocationMismatch, scratch_, {}, &key);
   if (existing->key.username != key.username && !(existing->key.token && key.token)) {
@@ -348,6 +353,9 @@ bool Server::has_allocation(const FiveTuple& flow) const noexcept {
 std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   deps.relays = deps_.relays;  // the worker's own sockets stay
   deps.tcp = deps_.tcp;        // and the RFC 6062 connections of all workers
+  deps.mover = deps_.mover;
+  if (!deps.tickets) deps.tickets = deps_.tickets;  // tickets handed out stay good
+  options.worker = options_.worker;
   if (!deps.events) deps.events = deps_.events;
   if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
   advertise_features(deps);

@@ -25,6 +25,8 @@ std::string_view allocation_result_name(std::uint16_t code) noexcept {
       return "unauthenticated";
     case ErrorCode::kForbidden:
       return "forbidden";
+    case ErrorCode::kMobilityForbidden:
+      return "mobility_forbidden";
     case ErrorCode::kUnknownAttribute:
       return "unknown_attribute";
     case ErrorCode::kAllocationMismatch:

@@ -12,6 +12,7 @@ enum class ErrorCode : std::uint16_t {
   kBadRequest = 400,                    // RFC 8489
   kUnauthenticated = 401,               // RFC 8489
   kForbidden = 403,                     // RFC 8656
+  kMobilityForbidden = 405,             // RFC 8016
   kUnknownAttribute = 420,              // RFC 8489
   kAllocationMismatch = 437,            // RFC 8656
   kStaleNonce = 438,                    // RFC 8489

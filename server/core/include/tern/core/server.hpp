@@ -12,6 +12,7 @@
 
 #include "tern/core/events.hpp"
 #include "tern/core/five_tuple.hpp"
+#include "tern/core/mobility.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/relay.hpp"
 #include "tern/core/stats.hpp"
@@ -20,6 +21,7 @@
 
 namespace tern::auth {
 class CredentialStore;
+class MobilityTickets;
 class NonceIssuer;
 class OAuthKeyring;
 }  // namespace tern::auth
@@ -67,6 +69,10 @@ struct ServerOptions {
   // gets 442.
   bool tcp_relay = false;
   TcpConnectionLimits tcp_connections{};
+  // RFC 8016 mobility (it also needs ServerDeps::tickets): MOBILITY-TICKET on Allocate, and
+  // Refresh from a new 5-tuple with the ticket moves the allocation. Off = 405.
+  bool mobility = false;
+  std::uint16_t worker = 0;  // this Server's worker, named in the tickets it issues
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
@@ -94,6 +100,8 @@ struct ServerDeps {
   RelayProvider* relays = nullptr;
   // RFC 6062 connections of all workers; kept across reconfigure.
   std::shared_ptr<TcpConnectionTable> tcp;
+  std::shared_ptr<const auth::MobilityTickets> tickets;  // RFC 8016; shared by the workers
+  AllocationMover* mover = nullptr;                      // one per worker; null = this one only
   EventSink* events = nullptr;  // allocation lifecycle, for logs; may be null
 };
 
@@ -129,6 +137,16 @@ class Server {
                                   Instant now, Outbox& out);
   // A bound data connection ended (either side closed).
   void tcp_data_closed(ConnectionId id);
+  // RFC 8016 between workers (see AllocationMover): allocation `session` leaves this worker if
+  // it is mobile and `username`'s (its relay sockets are the caller's to carry over), arrives
+  // on another with its relays reopened there (same order), and the Refresh that asked for it
+  // is handled there again, without a second fetch (no allocation then: 437).
+  // `wrong_owner` is set when the allocation is here but another user's (it stays).
+  MovedAllocation move_out(std::uint64_t session, std::string_view username, bool& wrong_owner);
+  void move_in(MovedAllocation a, std::span<const RelayEndpoint> relays);
+  void handle_moved(const FiveTuple& flow, std::span<const std::uint8_t> request, Instant now,
+                    Outbox& out, bool wrong_owner = false);
+  void set_mover(AllocationMover* mover) noexcept { deps_.mover = mover; }
   // Expires allocations, permissions and channels whose time has passed.
   void sweep(Instant now);
 
@@ -167,7 +185,9 @@ class Server {
   std::vector<std::uint8_t> scratch_;
   std::uint64_t rng_state_ = 0;
   bool draining_ = false;
-  std::uint64_t policy_epoch_ = 0;  // responses and relayed frames are built here
+  bool may_fetch_ = true;             // false while a moved allocation's Refresh is handled again
+  bool fetched_wrong_owner_ = false;  // and the worker that has it refused: another user's
+  std::uint64_t policy_epoch_ = 0;    // responses and relayed frames are built here
 };
 
 }  // namespace tern::core

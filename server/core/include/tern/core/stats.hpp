@@ -52,14 +52,15 @@ inline constexpr std::array<std::string_view, 6> kStatMethodNames = {
 
 // Response codes tern sends; 200 stands for every success.
 inline constexpr std::uint16_t kStatSuccess = 200;
-inline constexpr std::array<std::uint16_t, 17> kStatCodes = [] {
+inline constexpr std::array<std::uint16_t, 18> kStatCodes = [] {
   using protocol::ErrorCode;
   using protocol::code_number;
-  return std::array<std::uint16_t, 17>{kStatSuccess,
+  return std::array<std::uint16_t, 18>{kStatSuccess,
                                        code_number(ErrorCode::kTryAlternate),
                                        code_number(ErrorCode::kBadRequest),
                                        code_number(ErrorCode::kUnauthenticated),
                                        code_number(ErrorCode::kForbidden),
+                                       code_number(ErrorCode::kMobilityForbidden),
                                        code_number(ErrorCode::kUnknownAttribute),
                                        code_number(ErrorCode::kAllocationMismatch),
                                        code_number(ErrorCode::kStaleNonce),
@@ -130,6 +131,10 @@ struct ServerStats {
   std::array<Counter, kStatCodes.size()> allocation_attempts;      // [code]; 200 = success
   std::array<Counter, 6> auth_failures;                            // [AuthFailure]
   Counter auth_challenges;
+  // RFC 8016: allocations that moved to a client's new 5-tuple, and of those, the ones that
+  // came over from another worker (counted where they arrive).
+  Counter allocations_moved;
+  Counter allocations_moved_in;
   std::array<Counter, kDropNames.size()> dropped;                        // [Drop]
   std::array<Counter, kTransportCount> binding_requests;                 // [Transport]
   std::array<std::array<Gauge, 2>, kTransportCount> allocations_active;  // [Transport][IPv4, IPv6]

@@ -1,0 +1,35 @@
+// RFC 8016 mobility across workers: what the core asks of the network layer to move an allocation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/core/five_tuple.hpp"
+#include "tern/core/relay.hpp"
+
+namespace tern::core {
+
+// An allocation between two workers; opaque outside the core.
+struct MovingAllocation;
+struct MovingAllocationDeleter {
+  void operator()(MovingAllocation* a) const noexcept;
+};
+using MovedAllocation = std::unique_ptr<MovingAllocation, MovingAllocationDeleter>;
+// The relay sockets the allocation takes along, in the order move_in wants them back.
+std::vector<RelayId> relay_ids(const MovingAllocation& a);
+
+// Implemented by the network layer, one per worker.
+class AllocationMover {
+ public:
+  virtual ~AllocationMover() = default;
+  // A Refresh from `flow` carries a ticket for allocation `session`, held by `worker`: bring it
+  // to this worker (Server::move_out there, Server::move_in here, the relay sockets carried
+  // over) and then give `request` to this worker's Server::handle_moved, whether it came or not.
+  virtual void fetch(std::uint16_t worker, std::uint64_t session, std::string username,
+                     const FiveTuple& flow, std::vector<std::uint8_t> request) = 0;
+};
+
+}  // namespace tern::core
