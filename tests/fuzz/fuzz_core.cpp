@@ -17,6 +17,7 @@
 #include "require.hpp"
 #include "tern/auth/credentials.hpp"
 #include "tern/auth/keys.hpp"
+#include "tern/auth/mobility_ticket.hpp"
 #include "tern/core/peer_policy.hpp"
 #include "tern/core/quota.hpp"
 #include "tern/core/server.hpp"
@@ -65,6 +66,7 @@ struct Client {
   std::string password;
   std::string nonce;
   std::vector<std::uint8_t> algorithms;
+  std::string ticket;  // RFC 8016, from the last response that carried one
 };
 
 core::FiveTuple five_tuple(const char* client, std::uint16_t port, core::Transport t) {
@@ -95,8 +97,10 @@ class Driver {
     deps.quota = quota_;
     deps.relays = &relays_;
     deps.tcp = tcp_;
+    deps.tickets = auth::MobilityTickets::random();
     core::ServerOptions o;
     o.tcp_relay = true;
+    o.mobility = true;
     o.tcp_connections = {2, 8};
     o.realm = std::string(kRealm);
     o.max_lifetime = kMaxLifetime;
@@ -105,21 +109,26 @@ class Driver {
     server_ = std::make_unique<core::Server>(o, std::move(deps));
     const std::string rest_user = "1700086400:bob";
     clients_ = {
-        Client{five_tuple("192.0.2.100", 40000, core::Transport::kUdp), "alice", "secret", {}, {}},
-        Client{five_tuple("192.0.2.100", 40001, core::Transport::kUdp), "alice", "secret", {}, {}},
+        Client{
+            five_tuple("192.0.2.100", 40000, core::Transport::kUdp), "alice", "secret", {}, {}, {}},
+        Client{
+            five_tuple("192.0.2.100", 40001, core::Transport::kUdp), "alice", "secret", {}, {}, {}},
         Client{five_tuple("192.0.2.101", 40000, core::Transport::kUdp),
                rest_user,
                auth::rest_password("north", rest_user),
                {},
+               {},
                {}},
-        Client{five_tuple("192.0.2.100", 40002, core::Transport::kTcp), "alice", "wrong", {}, {}},
-        Client{five_tuple("192.0.2.100", 40003, core::Transport::kTcp), "alice", "secret", {}, {}},
+        Client{
+            five_tuple("192.0.2.100", 40002, core::Transport::kTcp), "alice", "wrong", {}, {}, {}},
+        Client{
+            five_tuple("192.0.2.100", 40003, core::Transport::kTcp), "alice", "secret", {}, {}, {}},
     };
   }
 
   void step(FuzzedDataProvider& in) {
     Client& c = clients_[in.ConsumeIntegralInRange<std::size_t>(0, clients_.size() - 1)];
-    switch (in.ConsumeIntegralInRange(0, 15)) {
+    switch (in.ConsumeIntegralInRange(0, 17)) {
       case 0:
         handle(c, in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange(0, 600)));
         break;
@@ -189,6 +198,16 @@ class Driver {
           connection_bind(c, in);
         }
         break;
+      case 16:  // RFC 8016: an allocation that asks for a ticket
+        handle(c, signed_message(c, Method::kAllocate, {}, false));
+        handle(c, signed_message(c, Method::kAllocate, [](protocol::MessageBuilder& b) {
+                 b.add_requested_transport(protocol::kProtocolUdp);
+                 b.add(attr::kMobilityTicket, {});
+               }));
+        break;
+      case 17:
+        move(c, in);
+        break;
       default:
         server_->handle_peer_icmp(in.ConsumeIntegralInRange<core::RelayId>(1, 8), peer(in),
                                   in.ConsumeIntegral<std::uint8_t>(),
@@ -226,6 +245,7 @@ class Driver {
     for (auto& c : clients_) {
       if (!(c.flow == s.flow)) continue;
       if (auto n = m->find_value(attr::kNonce)) c.nonce.assign(n->begin(), n->end());
+      if (auto t = m->find_value(attr::kMobilityTicket)) c.ticket.assign(t->begin(), t->end());
       if (auto a = m->find_value(attr::kPasswordAlgorithms))
         c.algorithms.assign(a->begin(), a->end());
     }
@@ -346,6 +366,34 @@ class Driver {
         signed_message(data, Method::kConnectionBind,
                        [&](protocol::MessageBuilder& b) { b.add_u32(attr::kConnectionId, id); }),
         clock_, out_);
+  }
+
+  // The client goes to another port of its address and refreshes there with its ticket (or a
+  // damaged one); once that succeeds, the new 5-tuple is the client's.
+  void move(Client& c, FuzzedDataProvider& in) {
+    Client moved = c;
+    moved.flow.client.port = static_cast<std::uint16_t>(42000 + in.ConsumeIntegralInRange(0, 7));
+    std::string ticket = c.ticket;
+    if (!ticket.empty() && in.ConsumeBool())
+      ticket[in.ConsumeIntegralInRange<std::size_t>(0, ticket.size() - 1)] ^= 1;
+    std::size_t before = out_.sent.size();
+    handle(moved, signed_message(moved, Method::kRefresh, {}, false));
+    for (std::size_t i = before; i < out_.sent.size(); ++i) {  // the new address's nonce
+      auto m = protocol::MessageView::parse(out_.sent[i].bytes);
+      if (!m) continue;
+      if (auto n = m->find_value(attr::kNonce)) moved.nonce.assign(n->begin(), n->end());
+    }
+    before = out_.sent.size();
+    handle(moved, signed_message(moved, Method::kRefresh, [&](protocol::MessageBuilder& b) {
+             b.add_string(attr::kMobilityTicket, ticket);
+           }));
+    for (std::size_t i = before; i < out_.sent.size(); ++i) {
+      auto m = protocol::MessageView::parse(out_.sent[i].bytes);
+      if (m && m->message_class() == MessageClass::kSuccessResponse) {
+        c.flow = moved.flow;
+        c.nonce = moved.nonce;
+      }
+    }
   }
 
   void from_peer(FuzzedDataProvider& in) {
