@@ -177,6 +177,28 @@ TEST(MobilityTest, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
   EXPECT_EQ(back[0].flow, cellular);
 }
 
+TEST(MobilityTest, ARetransmissionDuringAFetchIsNotFetchedAgain) {
+  Harness one(mobile_config(1));
+  Harness zero(mobile_config(0));
+  RecordingMover mover;
+  zero.server->set_mover(&mover);
+  MobileClient c(one, flow("192.0.2.50", 40000));
+  TurnClient moved(zero, flow("192.0.2.99", 50000));
+  moved.challenge();
+  EXPECT_TRUE(moved.request(Method::kRefresh, ticket(c.value)).empty());
+  EXPECT_TRUE(moved.send(moved.last_request).empty());
+  ASSERT_EQ(mover.calls.size(), 1u);
+  bool wrong_owner = false;
+  auto moving = one.server->move_out(mover.calls[0].session, kUser, wrong_owner);
+  auto opened = zero.relays.open(Family::kIPv4, false, false);
+  zero.server->move_in(std::move(moving), std::vector<core::RelayEndpoint>{*opened});
+  zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out);
+  Reply answer{zero.out.sent.back().bytes};
+  EXPECT_TRUE(answer.success());
+  EXPECT_EQ(moved.send(moved.last_request).bytes, answer.bytes);  // the same answer again
+  EXPECT_EQ(mover.calls.size(), 1u);
+}
+
 TEST(MobilityTest, AFetchThatFindsNothingIs437) {
   Harness zero(mobile_config(0));
   Harness one(mobile_config(1));

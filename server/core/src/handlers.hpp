@@ -40,6 +40,7 @@ struct Turn {
   std::uint64_t policy_epoch = 0;    // bumped by every reconfigure
   bool may_fetch = true;             // RFC 8016: an allocation of another worker may be fetched
   bool fetched_wrong_owner = false;  // a fetch found it, but not the requester's
+  std::vector<FiveTuple>& fetching;  // 5-tuples whose allocation is being fetched
 
   // splitmix64: transaction ids of Data indications need not be secret, only distinct.
   std::uint64_t random() noexcept {

@@ -1,4 +1,6 @@
 // RFC 8016 mobility: tickets on Allocate, Refresh from a new 5-tuple, moves between workers.
+#include <algorithm>
+
 #include "handlers.hpp"
 #include "tern/auth/mobility_ticket.hpp"
 #include "tern/protocol/attributes.hpp"
@@ -48,6 +50,9 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
   if (!ticket || is_stream(req.flow.transport)) return error(ErrorCode::kBadRequest);
   Allocation* a = t.allocations.find_session(ticket->session);
   if (a == nullptr && t.may_fetch && ticket->worker != t.options.worker && t.deps.mover) {
+    // A client retransmits while the fetch is under way: the answer to the first one will do.
+    if (std::find(t.fetching.begin(), t.fetching.end(), req.flow) != t.fetching.end()) return {};
+    t.fetching.push_back(req.flow);
     const auto bytes = req.message.bytes();
     t.deps.mover->fetch(ticket->worker, ticket->session, key.username, req.flow,
                         {bytes.begin(), bytes.end()});
@@ -80,7 +85,15 @@ void Server::move_in(MovedAllocation m, std::span<const RelayEndpoint> relays) {
   if (!m || relays.size() != m->state.relays.size()) return;
   Allocation a = std::move(m->state);
   for (std::size_t i = 0; i < relays.size(); ++i) a.relays[i].id = relays[i].id;
-  if (allocations_->find(a.flow) != nullptr) return;  // cannot be: that 5-tuple is another's
+  if (allocations_->find(a.flow) != nullptr) {  // cannot be: that 5-tuple is another's here
+    Turn t = turn();
+    stats_
+        .allocations_active[static_cast<std::size_t>(a.flow.transport)]
+                           [a.relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1]
+        .add(1);  // release_allocation takes it off again
+    release_allocation(t, a);
+    return;
+  }
   const std::size_t family = a.relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
   stats_.allocations_active[static_cast<std::size_t>(a.flow.transport)][family].add(1);
   stats_.allocations_moved_in.add();
@@ -89,6 +102,7 @@ void Server::move_in(MovedAllocation m, std::span<const RelayEndpoint> relays) {
 
 void Server::handle_moved(const FiveTuple& flow, std::span<const std::uint8_t> request, Instant now,
                           Outbox& out, bool wrong_owner) {
+  std::erase(fetching_, flow);
   may_fetch_ = false;
   fetched_wrong_owner_ = wrong_owner;
   handle(flow, request, now, out);

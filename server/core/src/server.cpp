@@ -124,9 +124,9 @@ Server::Server(ServerOptions options, ServerDeps deps)
 Server::~Server() = default;
 
 Turn Server::turn() {
-  return Turn{options_,      deps_,      *allocations_,       *deps_.reply_limit,
-              stats_,        scratch_,   rng_state_,          draining_,
-              policy_epoch_, may_fetch_, fetched_wrong_owner_};
+  return Turn{options_,      deps_,      *allocations_,        *deps_.reply_limit,
+              stats_,        scratch_,   rng_state_,           draining_,
+              policy_epoch_, may_fetch_, fetched_wrong_owner_, fetching_};
 }
 
 void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,

@@ -187,6 +187,7 @@ class Server {
   bool draining_ = false;
   bool may_fetch_ = true;             // false while a moved allocation's Refresh is handled again
   bool fetched_wrong_owner_ = false;  // and the worker that has it refused: another user's
+  std::vector<FiveTuple> fetching_;   // RFC 8016 fetches under way, by the client's new 5-tuple
   std::uint64_t policy_epoch_ = 0;    // responses and relayed frames are built here
 };
 
