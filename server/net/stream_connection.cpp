@@ -278,6 +278,7 @@ void StreamConnection<Stream>::become_data_connection(TcpRelays::Bound bound,
 template <class Stream>
 void StreamConnection<Stream>::client_to_peer(std::size_t ready) {
   if (ready > 0) {
+    core_.count_data_connection(ready, 0);
     boost::asio::async_write(
         *peer_, boost::asio::buffer(in_.data(), ready),
         [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -305,6 +306,7 @@ void StreamConnection<Stream>::peer_to_client() {
           if (self->queued() == 0) self->close();
           return;
         }
+        self->core_.count_data_connection(0, n);
         self->to_client(self->flow_, std::span(self->from_peer_.data(), n));
         if (self->queued() >= kPeerPauseBytes) {
           self->peer_paused_ = true;

@@ -196,14 +196,23 @@ class TcpRelayTest(unittest.TestCase):
         self.assertEqual(mtype, 0x010B, code)
         return data, theirs
 
+    def relayed(self, leg, direction):
+        return self.tern.metric("tern_relayed_bytes_total",
+                                'direction="%s",leg="%s"' % (direction, leg))
+
     def test_bytes_cross_unchanged_both_ways(self):
         data, peer = self.connected_pair()
+        legs = [("client", "received"), ("peer", "sent"), ("peer", "received"), ("client", "sent")]
+        before = [self.relayed(*leg) for leg in legs]
         up = os.urandom(1 << 20)
         down = os.urandom(1 << 20)
         pump(data, up)
         pump(peer, down)
         self.assertEqual(read_exactly(peer, len(up)), up)
         self.assertEqual(read_exactly(data, len(down)), down)
+        # The copied bytes count as relayed traffic, each way (at least: other tests run too).
+        for (leg, direction), was in zip(legs, before):
+            self.assertGreaterEqual(self.relayed(leg, direction) - was, 1 << 20, (leg, direction))
 
     def test_closing_one_side_closes_the_other(self):
         data, peer = self.connected_pair()

@@ -137,6 +137,18 @@ class Server {
                                   Instant now, Outbox& out);
   // A bound data connection ended (either side closed).
   void tcp_data_closed(ConnectionId id);
+  // Bytes a bound data connection copied in one read: from the client to the peer, or from
+  // the peer to the client (counted in the relayed traffic, one read as one packet).
+  void count_data_connection(std::size_t from_client, std::size_t from_peer) noexcept {
+    if (from_client > 0) {
+      stats_.client_received.count(from_client);
+      stats_.peer_sent.count(from_client);
+    }
+    if (from_peer > 0) {
+      stats_.peer_received.count(from_peer);
+      stats_.client_sent.count(from_peer);
+    }
+  }
   // RFC 8016 between workers (see AllocationMover): allocation `session` leaves this worker if
   // it is mobile and `username`'s (its relay sockets are the caller's to carry over), arrives
   // on another with its relays reopened there (same order), and the Refresh that asked for it
