@@ -10,12 +10,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
-#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "sockaddr.hpp"
+#include "sockets.hpp"
 
 namespace tern::net {
 namespace {
@@ -167,12 +167,7 @@ boost::asio::ip::tcp::endpoint parse_listen(const std::string& listen) {
   if (!protocol::TransportAddress::parse(listen, a)) {
     throw std::runtime_error("metrics.listen: need IP:port, got " + listen);
   }
-  sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(a, ss);
-  boost::asio::ip::tcp::endpoint endpoint;
-  std::memcpy(endpoint.data(), &ss, len);
-  endpoint.resize(len);
-  return endpoint;
+  return tcp_endpoint(a);
 }
 
 std::string lower(std::string_view s) {

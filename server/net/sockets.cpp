@@ -46,6 +46,15 @@ int open_listener_socket(const ListenerSpec& spec, unsigned short port) {
   return fd;
 }
 
+boost::asio::ip::tcp::endpoint tcp_endpoint(const protocol::TransportAddress& a) {
+  sockaddr_storage ss{};
+  const socklen_t len = to_sockaddr(a, ss);
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::memcpy(endpoint.data(), &ss, len);
+  endpoint.resize(len);
+  return endpoint;
+}
+
 protocol::TransportAddress local_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -7,7 +7,6 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cstring>
 
 #include "sockaddr.hpp"
 #include "sockets.hpp"
@@ -41,15 +40,6 @@ int bound_tcp_socket(const protocol::TransportAddress& local) {
 boost::asio::ip::tcp protocol_of(const protocol::TransportAddress& a) {
   return a.family == protocol::Family::kIPv4 ? boost::asio::ip::tcp::v4()
                                              : boost::asio::ip::tcp::v6();
-}
-
-boost::asio::ip::tcp::endpoint endpoint_of(const protocol::TransportAddress& a) {
-  sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(a, ss);
-  boost::asio::ip::tcp::endpoint ep;
-  std::memcpy(ep.data(), &ss, len);
-  ep.resize(len);
-  return ep;
 }
 
 struct Connecting {
@@ -165,7 +155,7 @@ void TcpRelays::connect(core::RelayId relay, core::ConnectionId id,
     boost::system::error_code ignored;
     if (!wait) op->socket.close(ignored);
   });
-  op->socket.async_connect(endpoint_of(peer), [this, op, id](boost::system::error_code result) {
+  op->socket.async_connect(tcp_endpoint(peer), [this, op, id](boost::system::error_code result) {
     op->timer.cancel();
     connected(id, result ? nullptr : &op->socket);
   });

@@ -122,7 +122,7 @@ TEST(MobilityTest, OldTicketsStayGoodForRetransmissions) {
   EXPECT_TRUE(move(h, c.value, flow("192.0.2.98", 50000)).success());
 }
 
-// Worker 1 holds the allocation; the client's new 5-tuple reaches worker 0.
+// The fetches a core asks the network layer for, recorded.
 class RecordingMover final : public core::AllocationMover {
  public:
   void fetch(std::uint16_t worker, std::uint64_t session, std::string username,
@@ -139,12 +139,17 @@ class RecordingMover final : public core::AllocationMover {
   std::vector<Call> calls;
 };
 
-TEST(MobilityTest, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
-  Harness one(mobile_config(1));
-  Harness zero(mobile_config(0));
+// Two workers' cores: worker 1 holds a mobile client's allocation, worker 0 can fetch it.
+class TwoWorkers : public ::testing::Test {
+ protected:
+  TwoWorkers() { zero.server->set_mover(&mover); }
+  Harness one{mobile_config(1)};
+  Harness zero{mobile_config(0)};
   RecordingMover mover;
-  zero.server->set_mover(&mover);
-  MobileClient c(one, flow("192.0.2.50", 40000));
+  MobileClient c{one, flow("192.0.2.50", 40000)};
+};
+
+TEST_F(TwoWorkers, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
   ASSERT_TRUE(c.client.create_permission({kPeer}).success());
   const auto cellular = flow("192.0.2.99", 50000);
   EXPECT_TRUE(move(zero, c.value, cellular).empty());  // answered once it is here
@@ -177,12 +182,7 @@ TEST(MobilityTest, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
   EXPECT_EQ(back[0].flow, cellular);
 }
 
-TEST(MobilityTest, ARetransmissionDuringAFetchIsNotFetchedAgain) {
-  Harness one(mobile_config(1));
-  Harness zero(mobile_config(0));
-  RecordingMover mover;
-  zero.server->set_mover(&mover);
-  MobileClient c(one, flow("192.0.2.50", 40000));
+TEST_F(TwoWorkers, ARetransmissionDuringAFetchIsNotFetchedAgain) {
   TurnClient moved(zero, flow("192.0.2.99", 50000));
   moved.challenge();
   EXPECT_TRUE(moved.request(Method::kRefresh, ticket(c.value)).empty());
@@ -199,12 +199,7 @@ TEST(MobilityTest, ARetransmissionDuringAFetchIsNotFetchedAgain) {
   EXPECT_EQ(mover.calls.size(), 1u);
 }
 
-TEST(MobilityTest, AFetchThatFindsNothingIs437) {
-  Harness zero(mobile_config(0));
-  Harness one(mobile_config(1));
-  RecordingMover mover;
-  zero.server->set_mover(&mover);
-  MobileClient c(one, flow("192.0.2.50", 40000));
+TEST_F(TwoWorkers, AFetchThatFindsNothingIs437) {
   ASSERT_TRUE(c.client.refresh(0).success());
   EXPECT_TRUE(move(zero, c.value, flow("192.0.2.99", 50000)).empty());
   ASSERT_EQ(mover.calls.size(), 1u);
@@ -216,12 +211,7 @@ TEST(MobilityTest, AFetchThatFindsNothingIs437) {
   EXPECT_EQ(mover.calls.size(), 1u);  // no second fetch
 }
 
-TEST(MobilityTest, AFetchForAnotherUserIs441AndLeavesTheAllocation) {
-  Harness zero(mobile_config(0));
-  Harness one(mobile_config(1));
-  RecordingMover mover;
-  zero.server->set_mover(&mover);
-  MobileClient c(one, flow("192.0.2.50", 40000));
+TEST_F(TwoWorkers, AFetchForAnotherUserIs441AndLeavesTheAllocation) {
   EXPECT_TRUE(move(zero, c.value, flow("192.0.2.66", 1000), "bob", "builder").empty());
   ASSERT_EQ(mover.calls.size(), 1u);
   EXPECT_EQ(mover.calls[0].username, "bob");

@@ -131,3 +131,17 @@ class Tern:
         if exc[0] is None and code not in (0, None):
             raise AssertionError("tern exited with %s:\n%s" % (code, "".join(self.output)))
         return False
+
+
+class WithTern:
+    """setUpClass/tearDownClass for a test class that shares one tern: started from
+    `cls.CONFIG` (and `cls.LISTEN`, when set) into cls.tern."""
+    LISTEN = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tern = Tern(cls.CONFIG, listen=cls.LISTEN).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tern.__exit__(None, None, None)

@@ -1,7 +1,6 @@
 """RFC 8016 mobility through the real binary: coturn's turnutils_uclient -M (each client moves
 to a new socket after its Allocate and refreshes there with its ticket), and a Python client
 that moves mid-session and keeps relaying, on two workers so that moves cross workers."""
-import os
 import shutil
 import socket
 import struct
@@ -10,7 +9,7 @@ import unittest
 
 import stun_client as sc
 import turn_client as tc
-from harness import Tern
+from harness import WithTern
 from test_turn_interop import PEER_IP, WithPeer, totals
 
 CONFIG = """
@@ -66,20 +65,17 @@ class UclientMobilityTest(WithPeer, unittest.TestCase):
               % (moved, across))
 
 
-class MobilityTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG).__enter__()
-        cls.server = cls.tern.addr("udp")
+class MobilityTest(WithTern, unittest.TestCase):
+    CONFIG = CONFIG
 
     @classmethod
-    def tearDownClass(cls):
-        cls.tern.__exit__(None, None, None)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = cls.tern.addr("udp")
 
     def test_a_client_keeps_relaying_through_each_move(self):
         peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         peer.bind((PEER_IP, 0))
-        peer.settimeout(3)
         self.addCleanup(peer.close)
         before = self.tern.metric("tern_allocations_moved_between_workers_total")
         client = MobileClient(self.server, "alice", "wonderland", realm="test.local")
@@ -93,12 +89,10 @@ class MobilityTest(unittest.TestCase):
             self.assertEqual(mtype, 0x0104, tc.error_code(attrs))
             self.assertNotIn(client.ticket, tickets)
             tickets.add(client.ticket)
-            client.send_indication(PEER_IP, peer.getsockname()[1], b"hop %d" % hop)
-            data, source = peer.recvfrom(100)
+            data, source, _, back = client.exchange(peer, client.relayed, b"hop %d" % hop,
+                                                    b"back %d" % hop)
             self.assertEqual((data, source), (b"hop %d" % hop, client.relayed))
-            peer.sendto(b"back %d" % hop, client.relayed)
-            mtype, _, attrs, _ = client.receive()
-            self.assertEqual(sc.find(attrs, 0x0013), b"back %d" % hop)
+            self.assertEqual(back, b"back %d" % hop)
         across = self.tern.metric("tern_allocations_moved_between_workers_total") - before
         print("\n  8 moves, %d between workers" % across)
 

@@ -14,7 +14,7 @@ import unittest
 
 import stun_client as sc
 import turn_client as tc
-from harness import Tern
+from harness import Tern, WithTern
 from test_signaling import ws_connect, ws_recv, ws_send
 from test_turn_interop import PEER_IP, free_udp_port, totals
 
@@ -314,20 +314,18 @@ class ProxiedSocket:
         return getattr(self.sock, name)
 
 
-class UdpProxyProtocolTest(unittest.TestCase):
+class UdpProxyProtocolTest(WithTern, unittest.TestCase):
     """A UDP balancer that puts a PROXY v2 header on each datagram (as some cloud balancers do):
     tern believes it from trusted networks only and answers the named client through the
     balancer, without a header."""
     CLIENT = ("198.51.100.7", 4000)
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG).__enter__()
-        cls.server = cls.tern.addr("udp")
+    CONFIG = CONFIG
 
     @classmethod
-    def tearDownClass(cls):
-        cls.tern.__exit__(None, None, None)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = cls.tern.addr("udp")
 
     def socket_on(self, ip):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -374,14 +372,11 @@ class UdpProxyProtocolTest(unittest.TestCase):
         relayed = sc.xor_address(sc.find(attrs, 0x0016), tid)
         mtype, _ = client.create_permission(PEER_IP)
         self.assertEqual(mtype, 0x0108)
-        client.send_indication(PEER_IP, peer.getsockname()[1], b"to the peer")
-        peer.settimeout(3)
-        data, source = peer.recvfrom(100)
+        data, source, mtype, back = client.exchange(peer, relayed, b"to the peer",
+                                                    b"back to the client")
         self.assertEqual((data, source), (b"to the peer", relayed))
-        peer.sendto(b"back to the client", relayed)
-        mtype, _, attrs, _ = client.receive()
         self.assertEqual(mtype, tc.DATA_INDICATION)
-        self.assertEqual(sc.find(attrs, 0x0013), b"back to the client")
+        self.assertEqual(back, b"back to the client")
         code, body, _ = self.tern.admin("sessions", "list")
         self.assertEqual(code, 0)
         self.assertIn("198.51.100.7:4000", str(body))

@@ -10,7 +10,7 @@ import threading
 import unittest
 
 import stun_client as sc
-from harness import Tern
+from harness import WithTern
 from turn_client import TurnClient, error_code, xor_peer
 from test_turn_interop import totals
 
@@ -130,16 +130,10 @@ def closed(sock, timeout=5):
 
 
 @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
-class UclientTcpRelayTest(unittest.TestCase):
+class UclientTcpRelayTest(WithTern, unittest.TestCase):
     """coturn's own client: pairs of clients reach each other through their TCP relays."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tern.__exit__(None, None, None)
+    CONFIG = CONFIG
 
     def relay_all(self, flags):
         out = uclient(self.tern, flags)
@@ -167,14 +161,8 @@ class UclientTcpRelayTest(unittest.TestCase):
         print("\n  uclient -P: the peers' %d messages all reached the clients" % sent_recv[1])
 
 
-class TcpRelayTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tern.__exit__(None, None, None)
+class TcpRelayTest(WithTern, unittest.TestCase):
+    CONFIG = CONFIG
 
     def setUp(self):
         self.control = Control(self.tern)

@@ -5,7 +5,7 @@ import unittest
 
 import stun_client as sc
 import turn_client as tc
-from harness import Tern
+from harness import Tern, WithTern
 
 CONFIG = """
 relay: {address: 127.0.0.1, public_address: 203.0.113.9, min_port: 45000, max_port: 45003}
@@ -16,14 +16,8 @@ limits: {allocations_per_user: 100}
 """
 
 
-class TurnTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tern = Tern(CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tern.__exit__(None, None, None)
+class TurnTest(WithTern, unittest.TestCase):
+    CONFIG = CONFIG
 
     def client(self):
         c = tc.TurnClient(self.tern.addr("udp"), "alice", "wonderland")

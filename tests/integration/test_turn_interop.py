@@ -5,7 +5,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import Tern
+from harness import Tern, WithTern
 
 TURN_CONFIG = """
 relay: {address: 127.0.0.1, address_v6: "::1", rfc5766_channels: true, min_port: 40000, max_port: 44999}
@@ -25,14 +25,12 @@ def free_udp_port(ip):
         return s.getsockname()[1]
 
 
-class WithPeer:
-    """setUpClass/tearDownClass for tests that relay to coturn's turnutils_peer on PEER_IP:
-    tern from `cls.CONFIG` (and `cls.LISTEN`, when set) in cls.tern, the peer in cls.peer."""
-    LISTEN = None
+class WithPeer(WithTern):
+    """WithTern, and coturn's turnutils_peer on PEER_IP (port cls.peer_port) to relay to."""
 
     @classmethod
     def setUpClass(cls):
-        cls.tern = Tern(cls.CONFIG, listen=cls.LISTEN).__enter__()
+        super().setUpClass()
         cls.peer_port = free_udp_port(PEER_IP)
         cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -41,7 +39,7 @@ class WithPeer:
     def tearDownClass(cls):
         cls.peer.terminate()
         cls.peer.wait(10)
-        cls.tern.__exit__(None, None, None)
+        super().tearDownClass()
 
 
 def uclient(tern, flags, messages=50, clients=2, user=("-u", "alice", "-w", "wonderland"),

@@ -151,6 +151,17 @@ class TurnClient:
         self.sock.sendto(struct.pack("!HHI", SEND_INDICATION, len(body), sc.MAGIC) + tid + body,
                          self.server)
 
+    def exchange(self, peer, relayed, up, down, timeout=3.0):
+        """A Send indication carrying `up` to the UDP socket `peer`, which answers `down` to the
+        relayed address; returns (what the peer got, from where, the message type and DATA of
+        what came back to this client)."""
+        self.send_indication(peer.getsockname()[0], peer.getsockname()[1], up)
+        peer.settimeout(timeout)
+        data, source = peer.recvfrom(65535)
+        peer.sendto(down, relayed)
+        mtype, _, attrs, _ = self.receive(timeout)
+        return data, source, mtype, sc.find(attrs, 0x0013)
+
     def receive(self, timeout=2.0):
         self.sock.settimeout(timeout)
         try:

@@ -85,12 +85,18 @@ Allocation* AllocationTable::by_relay(RelayId id) noexcept {
   return find(it->second);
 }
 
-Allocation* AllocationTable::take_connect(ConnectionId id) noexcept {
-  auto it = by_connect_.find(id);
-  if (it == by_connect_.end()) return nullptr;
-  Allocation* a = find(it->second);
-  by_connect_.erase(it);
-  return a;
+std::optional<AllocationTable::TakenConnect> AllocationTable::take_connect(ConnectionId id) {
+  auto indexed = by_connect_.find(id);
+  if (indexed == by_connect_.end()) return std::nullopt;
+  Allocation* a = find(indexed->second);
+  by_connect_.erase(indexed);
+  if (a == nullptr) return std::nullopt;
+  auto it = std::find_if(a->connects.begin(), a->connects.end(),
+                         [&](const Allocation::PendingConnect& c) { return c.id == id; });
+  if (it == a->connects.end()) return std::nullopt;  // another allocation of that 5-tuple
+  TakenConnect taken{a, *it};
+  a->connects.erase(it);
+  return taken;
 }
 
 Allocation* AllocationTable::find_session(std::uint64_t session) noexcept {

@@ -93,9 +93,14 @@ class AllocationTable {
   void sweep(TimePoint now, F&& on_removed);
   void erase(const FiveTuple& flow);
   void unindex_relay(RelayId id) { by_relay_.erase(id); }
-  // The allocation that asked for connection `id` with a Connect (RFC 6062 §5.2), once.
+  // The allocation that asked for connection `id` with a Connect (RFC 6062 §5.2), and that
+  // Connect, taken off its list; once, and nothing when the allocation is gone.
   void index_connect(ConnectionId id, const FiveTuple& flow) { by_connect_[id] = flow; }
-  Allocation* take_connect(ConnectionId id) noexcept;
+  struct TakenConnect {
+    Allocation* allocation = nullptr;
+    Allocation::PendingConnect connect;
+  };
+  std::optional<TakenConnect> take_connect(ConnectionId id);
   Allocation* find_session(std::uint64_t session) noexcept;
   // The allocation of `from` now answers to `to` (RFC 8016); its address may change.
   Allocation& rekey(const FiveTuple& from, const FiveTuple& to);

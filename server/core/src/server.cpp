@@ -1,7 +1,6 @@
 // The core's entry point: demultiplex, validate, authenticate and dispatch, one handler per method.
 #include "tern/core/server.hpp"
 
-#include <algorithm>
 #include <random>
 
 #include "handlers.hpp"
@@ -293,21 +292,16 @@ void Server::connection_closed(const FiveTuple& flow) {
 }
 
 bool Server::tcp_connected(ConnectionId id, bool ok, Instant now, Outbox& out) {
-  Allocation* a = allocations_->take_connect(id);
-  auto it = a ? std::find_if(a->connects.begin(), a->connects.end(),
-                             [&](const auto& c) { return c.id == id; })
-              : std::vector<Allocation::PendingConnect>::iterator{};
-  if (a == nullptr || it == a->connects.end()) {
+  const auto taken = allocations_->take_connect(id);
+  if (!taken) {
     if (deps_.tcp) deps_.tcp->remove(id);
     return false;
   }
-  const Allocation::PendingConnect connect = *it;
-  a->connects.erase(it);
   Turn t = turn();
-  const Reply reply = connect_outcome(t, *a, connect, ok, now.steady);
+  const Reply reply = connect_outcome(t, *taken->allocation, taken->connect, ok, now.steady);
   const std::uint16_t code = reply_code(reply);
   stats_.request(StatMethod::kOther, code);
-  if (!reply.empty()) out.to_client(a->flow, reply);
+  if (!reply.empty()) out.to_client(taken->allocation->flow, reply);
   return code == 200;
 }
 
