@@ -7,8 +7,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libgtest-dev googletest openssl libcli11-dev zlib1g-dev)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
-  systemd faketime haproxy)  # systemd-analyze checks deploy/systemd; faketime steps the wall clock
-# (test_faults); haproxy sends PROXY protocol headers and X-Forwarded-For (test_proxy_protocol)
+  systemd faketime haproxy curl)  # systemd-analyze checks deploy/systemd; faketime steps the wall
+# clock (test_faults); haproxy sends PROXY protocol headers and X-Forwarded-For
+# (test_proxy_protocol); curl --no-alpn is an HTTPS client without ALPN (test_shared_port)
 
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)

@@ -242,8 +242,11 @@ int serve(const std::string& config_path) {
       runtime.serve_shared_port(
           shared.address, shared.port,
           [&signaling_server](boost::asio::ip::tcp::socket socket,
-                              std::shared_ptr<boost::asio::ssl::context> tls) {
-            if (signaling_server) signaling_server->adopt(std::move(socket), std::move(tls));
+                              std::shared_ptr<boost::asio::ssl::context> tls,
+                              net::SslSession session, std::vector<std::uint8_t> read) {
+            if (signaling_server) {
+              signaling_server->adopt(std::move(socket), std::move(tls), session.release(), read);
+            }
           });
     }
     if (!result.config->metrics_listen.empty()) {

@@ -73,11 +73,12 @@ class Sniff : public std::enable_shared_from_this<Sniff> {
       if (!header) return refuse();
       seen = seen.subspan(header->size);
     }
-    const MuxDecision d = decide_route(seen);
+    MuxDecision d = decide_route(seen);
     if (d.refused) return refuse();
     if (d.need_more) return again();
     // Behind a proxy only TURN is served: the web server reads no PROXY header.
     if (proxied_ && (d.route == MuxRoute::kHttp || d.route == MuxRoute::kHttps)) return refuse();
+    if (proxied_ && d.route == MuxRoute::kTls) d.route = MuxRoute::kTurnTls;
     done_ = true;
     deadline_.cancel();
     ++counts_->routed[static_cast<std::size_t>(d.route)];
@@ -149,8 +150,10 @@ MuxDecision decide_route(std::span<const std::uint8_t> first) {
   } else if (!offers(hello.alpn, protocol::kAlpnTurn) &&
              (offers(hello.alpn, "http/1.1") || offers(hello.alpn, "h2"))) {
     d.route = MuxRoute::kHttps;
+  } else if (hello.alpn.empty()) {
+    d.route = MuxRoute::kTls;  // TURN clients send none; told apart after the handshake
   } else {
-    d.route = MuxRoute::kTurnTls;  // stun.turn, or no ALPN: TURN clients send none
+    d.route = MuxRoute::kTurnTls;
   }
   return d;
 }

@@ -16,11 +16,13 @@
 
 namespace tern::net {
 
-// Where a connection goes: TURN (plain or TLS) or the web server (plain or TLS).
-enum class MuxRoute : std::uint8_t { kTurnTcp, kTurnTls, kHttp, kHttps };
+// Where a connection goes: TURN (plain or TLS) or the web server (plain or TLS). kTls: TLS
+// that offers no ALPN name at all, which TURN clients and a few HTTPS ones send; it goes to TURN,
+// whose first bytes after the handshake may still hand it to the web server.
+enum class MuxRoute : std::uint8_t { kTurnTcp, kTurnTls, kHttp, kHttps, kTls };
 
 struct MuxCounts {
-  std::uint64_t routed[4]{};  // [MuxRoute]
+  std::uint64_t routed[5]{};  // [MuxRoute]
   std::uint64_t refused = 0;  // neither TURN, TLS nor HTTP, silent past the timeout, or too many
   std::size_t looking = 0;    // connections not yet told apart
 };
@@ -58,8 +60,9 @@ class PortMux {
 };
 
 // The route the first bytes of a connection (after any PROXY header) call for: TLS with
-// `stun.turn` offered, or with no ALPN name for the web, is TURN; TLS offering `http/1.1` or
-// `h2` (and not `stun.turn`) is HTTPS; a STUN header is TURN over TCP; a request line is HTTP.
+// `stun.turn` offered, or with ALPN names none of which is for the web, is TURN; TLS offering
+// `http/1.1` or `h2` (and not `stun.turn`) is HTTPS; TLS with no ALPN is kTls; a STUN header is
+// TURN over TCP; a request line is HTTP.
 struct MuxDecision {
   bool need_more = false;
   bool refused = false;

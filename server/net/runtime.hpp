@@ -16,6 +16,7 @@
 #include "http_endpoint.hpp"
 #include "options.hpp"
 #include "relay_ports.hpp"
+#include "tls.hpp"
 
 namespace tern::net {
 
@@ -42,10 +43,13 @@ class Runtime {
   std::optional<protocol::TransportAddress> http_address() const;
   // One port for TURN over TCP and TLS and for the web endpoints over HTTP and HTTPS, told apart
   // per connection (PortMux). TURN connections go to the workers; web ones to `web`, on the main
-  // thread, with the HTTPS context for TLS ones (null for plain HTTP). Main thread; throws when
-  // the port cannot be opened or the certificate cannot be loaded.
+  // thread, with the HTTPS context for TLS ones (null for plain HTTP). A TLS client that offered
+  // no ALPN name goes to a worker first and comes to `web` with its handshake done: `session`
+  // set, `read` the plaintext already read. Main thread; throws when the port cannot be opened
+  // or the certificate cannot be loaded.
   using WebSink =
-      std::function<void(boost::asio::ip::tcp::socket, std::shared_ptr<boost::asio::ssl::context>)>;
+      std::function<void(boost::asio::ip::tcp::socket, std::shared_ptr<boost::asio::ssl::context>,
+                         SslSession session, std::vector<std::uint8_t> read)>;
   void serve_shared_port(const std::string& address, unsigned short port, WebSink web);
   // A port another part of tern serves on (signaling): relays never send to it on tern's own
   // addresses. Listeners and serve_http register theirs.

@@ -65,9 +65,14 @@ struct Runtime::Impl {
   std::vector<std::unique_ptr<PortMux>> muxes;
   std::vector<BoundListener> shared_bound;           // the muxes' ports, as tcp and tls
   std::shared_ptr<boost::asio::ssl::context> https;  // for web connections on shared ports
-  // Starts a TURN connection a shared port accepted on the worker its client hashes to.
+  // Starts a TURN connection a shared port accepted on the worker its client hashes to; with
+  // `web`, a TLS one whose first request is HTTP comes back to `web` on the main thread.
   void to_worker(boost::asio::ip::tcp::socket socket, bool tls,
-                 const protocol::TransportAddress& local);
+                 const protocol::TransportAddress& local,
+                 std::shared_ptr<const Runtime::WebSink> web = nullptr);
+  // Posts such a connection to `web` on the main thread.
+  WebFallback back_to_web(boost::asio::ip::tcp protocol,
+                          std::shared_ptr<const Runtime::WebSink> web);
   std::unique_ptr<AdminEndpoint> admin;
 
   // RFC 8016: each worker's core can fetch an allocation from another worker.

@@ -9,7 +9,8 @@
 namespace tern::net {
 
 void Runtime::Impl::to_worker(boost::asio::ip::tcp::socket socket, bool use_tls,
-                              const protocol::TransportAddress& local) {
+                              const protocol::TransportAddress& local,
+                              std::shared_ptr<const WebSink> web) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;
@@ -19,7 +20,7 @@ void Runtime::Impl::to_worker(boost::asio::ip::tcp::socket socket, bool use_tls,
   const int fd = socket.release(ec);
   if (ec) return;
   boost::asio::ssl::context* ctx = use_tls ? tls.get() : nullptr;
-  boost::asio::post(w.io, [this, &w, fd, protocol, ctx, local] {
+  boost::asio::post(w.io, [this, &w, fd, protocol, ctx, local, web = std::move(web)] {
     boost::asio::ip::tcp::socket s(w.io);
     boost::system::error_code assign_ec;
     s.assign(protocol, fd, assign_ec);
@@ -27,8 +28,27 @@ void Runtime::Impl::to_worker(boost::asio::ip::tcp::socket socket, bool use_tls,
       ::close(fd);
       return;
     }
-    admit_stream(std::move(s), local, w.core, w.router, ctx, budget, options.stream_timeouts);
+    admit_stream(std::move(s), local, w.core, w.router, ctx, budget, options.stream_timeouts,
+                 web ? back_to_web(protocol, web) : WebFallback{});
   });
+}
+
+WebFallback Runtime::Impl::back_to_web(boost::asio::ip::tcp protocol,
+                                       std::shared_ptr<const WebSink> web) {
+  return [this, protocol, web = std::move(web)](int fd, SslSession session,
+                                                std::vector<std::uint8_t> read) {
+    boost::asio::post(main_io, [this, protocol, web, fd, session = std::move(session),
+                                read = std::move(read)]() mutable {
+      boost::asio::ip::tcp::socket s(main_io);
+      boost::system::error_code ec;
+      s.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        return;  // the session is freed with the lambda
+      }
+      (*web)(std::move(s), https, std::move(session), std::move(read));
+    });
+  };
 }
 
 void Runtime::serve_shared_port(const std::string& address, unsigned short port, WebSink web) {
@@ -37,8 +57,9 @@ void Runtime::serve_shared_port(const std::string& address, unsigned short port,
   im.ensure_contexts(spec);
   if (!im.https) im.https = make_tls_context(im.options.tls, Alpn::kHttp);
   const int fd = open_listener_socket(spec, port);
-  const auto sink = [this, to_web = std::move(web)](boost::asio::ip::tcp::socket socket,
-                                                    MuxRoute route) {
+  auto shared_web = std::make_shared<const WebSink>(std::move(web));
+  const auto sink = [this, to_web = std::move(shared_web)](boost::asio::ip::tcp::socket socket,
+                                                           MuxRoute route) {
     auto& impl = *impl_;
     boost::system::error_code ec;
     const auto local = from_sockaddr(socket.local_endpoint(ec).data());
@@ -47,9 +68,14 @@ void Runtime::serve_shared_port(const std::string& address, unsigned short port,
       case MuxRoute::kTurnTcp:
       case MuxRoute::kTurnTls:
         return impl.to_worker(std::move(socket), route == MuxRoute::kTurnTls, local);
+      case MuxRoute::kTls:
+        return impl.to_worker(std::move(socket), true, local, *to_web ? to_web : nullptr);
       case MuxRoute::kHttp:
       case MuxRoute::kHttps:
-        if (to_web) to_web(std::move(socket), route == MuxRoute::kHttps ? impl.https : nullptr);
+        if (*to_web) {
+          (*to_web)(std::move(socket), route == MuxRoute::kHttps ? impl.https : nullptr, nullptr,
+                    {});
+        }
         return;
     }
   };

@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "tern/protocol/first_bytes.hpp"
 #include "tern/protocol/proxy_header.hpp"
 #include "tern/protocol/stream.hpp"
 
@@ -36,7 +37,7 @@ boost::asio::ip::tcp::socket& lowest(Stream& s) {
 template <class Stream>
 StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core,
                                            Router& router, ConnectionBudget& budget,
-                                           StreamTimeouts timeouts, bool proxied)
+                                           StreamTimeouts timeouts, bool proxied, WebFallback web)
     : stream_(std::move(stream)),
       flow_(flow),
       counted_as_(flow.client),
@@ -47,7 +48,8 @@ StreamConnection<Stream>::StreamConnection(Stream stream, core::FiveTuple flow, 
       idle_(stream_.get_executor()),
       last_frame_(std::chrono::steady_clock::now()),
       in_(kInitialBuffer),
-      proxied_(proxied) {
+      proxied_(proxied),
+      web_(std::move(web)) {
   budget_.by_transport(flow_.transport).fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -162,6 +164,7 @@ void StreamConnection<Stream>::read() {
 // Cuts every complete frame from the buffer and hands it to the core. False = close.
 template <class Stream>
 bool StreamConnection<Stream>::consume() {
+  if (web_ && !looked_for_web()) return !closed_;
   // A PROXY header from a network not trusted to send one: refused, not read as ChannelData.
   if (!proxied_ && !first_bytes_checked_) {
     first_bytes_checked_ = true;
@@ -198,6 +201,45 @@ bool StreamConnection<Stream>::consume() {
             in_.begin() + static_cast<std::ptrdiff_t>(used_), in_.begin());
   used_ -= pos;
   return !closed_;
+}
+
+template <class Stream>
+bool StreamConnection<Stream>::looked_for_web() {
+  const auto kind = protocol::classify_stream(std::span(in_.data(), used_));
+  if (kind == protocol::StreamKind::kUnknown) return false;
+  if (kind == protocol::StreamKind::kHttp) {
+    hand_to_web();
+    return false;
+  }
+  web_ = nullptr;  // TURN (or nonsense, which the framing refuses) from here on
+  return true;
+}
+
+// The TLS session and the socket leave this connection, which then closes as a TURN
+// connection without touching either.
+template <class Stream>
+void StreamConnection<Stream>::hand_to_web() {
+  const WebFallback web = std::move(web_);
+  web_ = nullptr;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    SSL* ssl = stream_.native_handle();
+    // Ciphertext the TLS layer has taken from the socket but not yet decrypted would stay
+    // behind with this stream's BIO: such a client (one that sent more than its request in
+    // the same flight) is closed rather than answered from a broken stream.
+    if (BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0 && BIO_ctrl_wpending(SSL_get_wbio(ssl)) == 0) {
+      boost::system::error_code ec;
+      const int fd = lowest(stream_).release(ec);
+      if (!ec) {
+        SSL_up_ref(ssl);
+        // The BIOs belong to this stream and this thread: the web side gives the session its
+        // own before it reads.
+        SSL_set_bio(ssl, nullptr, nullptr);
+        web(fd, SslSession(ssl), std::vector<std::uint8_t>(in_.begin(), in_.begin() + used_));
+        used_ = 0;
+      }
+    }
+  }
+  close();
 }
 
 template <class Stream>

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -13,8 +14,14 @@
 #include "router.hpp"
 #include "tern/core/outbox.hpp"
 #include "tern/core/server.hpp"
+#include "tls.hpp"
 
 namespace tern::net {
+
+// A shared port's TLS client that offered no ALPN name and whose first bytes after the
+// handshake are an HTTP request: its descriptor, TLS session and the plaintext read so far go to
+// the web side. Called on the connection's worker.
+using WebFallback = std::function<void(int fd, SslSession session, std::vector<std::uint8_t> read)>;
 
 template <class Stream>
 class StreamConnection final : public std::enable_shared_from_this<StreamConnection<Stream>>,
@@ -24,7 +31,8 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   // `proxied`: the connection comes from a trusted proxy and must start with a PROXY header,
   // whose source address then stands for the client everywhere.
   StreamConnection(Stream stream, core::FiveTuple flow, core::Server& core, Router& router,
-                   ConnectionBudget& budget, StreamTimeouts timeouts, bool proxied = false);
+                   ConnectionBudget& budget, StreamTimeouts timeouts, bool proxied = false,
+                   WebFallback web = {});
   ~StreamConnection() override;
   void start();
   // Data from a peer for this client (ChannelData or Data indication).
@@ -41,6 +49,9 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   void handshake();
   void read();
   bool consume();
+  // True once the first bytes decided (an HTTP request leaves with web_); false: need more.
+  bool looked_for_web();
+  void hand_to_web();
   void to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) override;
   void write();
   void arm_idle_timer();
@@ -72,6 +83,7 @@ class StreamConnection final : public std::enable_shared_from_this<StreamConnect
   bool started_ = false;               // frames have begun (the router knows this connection)
   bool first_bytes_checked_ = false;   // an unproxied stream's first bytes are no PROXY header
   bool closed_ = false;
+  WebFallback web_;  // set while the first bytes may still send this connection to the web
   // A data connection's peer side (RFC 6062), and what was last read from it.
   std::unique_ptr<boost::asio::ip::tcp::socket> peer_;
   core::ConnectionId data_id_ = 0;

@@ -72,7 +72,7 @@ void StreamListener::admit(boost::asio::ip::tcp::socket socket) {
 
 void admit_stream(boost::asio::ip::tcp::socket socket, const protocol::TransportAddress& local,
                   core::Server& core, Router& router, boost::asio::ssl::context* tls,
-                  ConnectionBudget& budget, StreamTimeouts timeouts) {
+                  ConnectionBudget& budget, StreamTimeouts timeouts, WebFallback web) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // gone already
@@ -86,7 +86,8 @@ void admit_stream(boost::asio::ip::tcp::socket socket, const protocol::Transport
   socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
   if (tls != nullptr) {
     std::make_shared<StreamConnection<TlsStream>>(TlsStream(std::move(socket), *tls), flow, core,
-                                                  router, budget, timeouts, proxied)
+                                                  router, budget, timeouts, proxied,
+                                                  proxied ? WebFallback{} : std::move(web))
         ->start();
   } else {
     std::make_shared<StreamConnection<TcpStream>>(std::move(socket), flow, core, router, budget,

@@ -11,10 +11,11 @@
 namespace tern::net {
 
 // Starts a connection for an accepted socket on the calling worker: the connection limits, then
-// a StreamConnection (TLS when `tls` is set). A socket a limit refuses is closed.
+// a StreamConnection (TLS when `tls` is set). A socket a limit refuses is closed. `web`: a TLS
+// connection's first bytes may send it to the web side (shared ports, no ALPN offered).
 void admit_stream(boost::asio::ip::tcp::socket socket, const protocol::TransportAddress& local,
                   core::Server& core, Router& router, boost::asio::ssl::context* tls,
-                  ConnectionBudget& budget, StreamTimeouts timeouts);
+                  ConnectionBudget& budget, StreamTimeouts timeouts, WebFallback web = {});
 
 class StreamListener {
  public:

@@ -145,4 +145,8 @@ std::optional<std::int64_t> certificate_expiry(const std::string& cert_file) {
   return static_cast<std::int64_t>(timegm(&t));
 }
 
+void SslFree::operator()(ssl_st* ssl) const noexcept {
+  SSL_free(ssl);
+}
+
 }  // namespace tern::net

@@ -8,6 +8,8 @@
 
 #include "options.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace boost::asio::ssl {
 class context;
 }
@@ -29,5 +31,13 @@ enum class Alpn : std::uint8_t { kTurn, kHttp };
 // TLS 1.2 or newer (1.3 only when asked), AEAD ciphers, no compression, no renegotiation.
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files,
                                                             Alpn alpn = Alpn::kTurn);
+
+// A TLS session whose handshake is done, owned apart from the stream that ran it: how a shared
+// port's connection that offered no ALPN name moves to the web side once its first bytes show
+// an HTTP request.
+struct SslFree {
+  void operator()(ssl_st* ssl) const noexcept;
+};
+using SslSession = std::unique_ptr<ssl_st, SslFree>;
 
 }  // namespace tern::net

@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <set>
@@ -26,7 +27,9 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Asio's stream rather than Beast's wrapper: only it can take over a TLS session whose
+// handshake another part of tern did (a shared port's client that offered no ALPN name).
+using TlsStream = boost::asio::ssl::stream<beast::tcp_stream>;
 
 // A WebSocket session as the hub's deliveries see it, over TCP or TLS.
 class WsSink {
@@ -247,6 +250,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
               std::shared_ptr<Slot> slot)
       : stream_(std::move(stream)), state_(std::move(state)), slot_(std::move(slot)) {}
 
+  // The TLS handshake is done and `first` is what was read of the first request already.
+  void resume(std::span<const std::uint8_t> first) {
+    const auto room = buffer_.prepare(first.size());
+    std::memcpy(room.data(), first.data(), first.size());
+    buffer_.commit(first.size());
+    read();
+  }
+
   void start() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       beast::get_lowest_layer(stream_).expires_after(kHttpTimeout);
@@ -402,12 +413,18 @@ SignalingServer::~SignalingServer() {
   state_->retry.cancel();
 }
 
-void SignalingServer::adopt(tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls) {
+void SignalingServer::adopt(tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls,
+                            ssl_st* session, std::span<const std::uint8_t> read) {
+  std::unique_ptr<ssl_st, void (*)(ssl_st*)> owned(session, SSL_free);
   if (state_->stopped) return;
   auto slot = Slot::take(state_, socket);
   if (!slot) return;  // over the limits: the socket closes as it goes out of scope
   beast::tcp_stream stream(std::move(socket));
-  if (tls) {
+  if (owned) {
+    std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(stream), owned.release()), state_,
+                                             std::move(slot))
+        ->resume(read);
+  } else if (tls) {
     std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(stream), *tls), state_,
                                              std::move(slot))
         ->start();

@@ -3,13 +3,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "signaling/hub.hpp"
 #include "tern/protocol/address.hpp"
+
+struct ssl_st;  // OpenSSL's SSL
 
 namespace boost::asio::ssl {
 class context;
@@ -49,7 +53,10 @@ class SignalingServer {
   const protocol::TransportAddress& local() const noexcept;
   // Serves a connection another listener accepted (a shared port) with nothing read from it
   // yet: HTTPS with `tls`, else HTTP. Held to the same connection limits as this listener's.
-  void adopt(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls);
+  // With `session` (owned from here on) the TLS handshake is done already and `read` is the
+  // plaintext read from it so far, the start of the first request.
+  void adopt(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls,
+             ssl_st* session = nullptr, std::span<const std::uint8_t> read = {});
 
   struct State;
 

@@ -1,6 +1,7 @@
 """One port for everything (`transport: any`): coturn's turnutils_uclient relays over plain TCP
-and over TLS through it, HTTPS (ALPN http/1.1) and plain HTTP reach the demo page and
-/api/ice-servers, a WebSocket upgrades over TLS, and anything else is closed."""
+and over TLS through it, HTTPS (ALPN http/1.1, or no ALPN at all: told apart by the first
+request after the handshake) and plain HTTP reach the demo page and /api/ice-servers, a
+WebSocket upgrades over TLS, and anything else is closed."""
 import http.client
 import json
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import time
 import unittest
 
+from stun_client import binding_request, parse, recv_frame
 from test_turn_interop import PEER_IP, WithPeer, totals
 
 CONFIG = """
@@ -106,6 +108,83 @@ class SharedPortTest(WithPeer, unittest.TestCase):
             self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
         finally:
             s.close()
+
+    def test_https_without_alpn_keeps_its_connection_for_further_requests(self):
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=10,
+                                           context=tls_context(None))
+        try:
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"<html", r.read().lower())
+            self.assertIsNone(conn.sock.selected_alpn_protocol())
+            first = conn.sock
+            conn.request("GET", "/api/ice-servers")  # the same TLS session, now on the web side
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 200, body)
+            self.assertIs(conn.sock, first)
+            urls = [u for s in json.loads(body)["iceServers"] for u in s["urls"]]
+            self.assertIn("turns:%s:%d?transport=tcp" % (self.host, self.port), urls)
+        finally:
+            conn.close()
+
+    def test_https_without_alpn_over_tls_1_2(self):
+        ctx = tls_context(None)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=10, context=ctx)
+        try:
+            for path in ("/", "/api/ice-servers"):
+                conn.request("GET", path)
+                r = conn.getresponse()
+                self.assertEqual(r.status, 200, path)
+                r.read()
+            self.assertEqual(conn.sock.version(), "TLSv1.2")
+        finally:
+            conn.close()
+
+    @unittest.skipUnless(shutil.which("curl"), "curl not installed")
+    def test_curl_without_alpn(self):
+        url = "https://%s:%d/api/ice-servers" % (self.host, self.port)
+        p = subprocess.run(["curl", "--no-alpn", "-k", "-sS", "-v", "-o", "-", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("ALPN: offers", p.stderr)  # curl really offered no ALPN name
+        self.assertIn("iceServers", p.stdout)
+
+    def tls_without_alpn(self):
+        raw = socket.create_connection((self.host, self.port), timeout=10)
+        return tls_context(None).wrap_socket(raw, server_hostname="localhost")
+
+    def read_head(self, s):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            self.assertTrue(chunk, head)
+            head += chunk
+        return head
+
+    def test_a_request_line_split_over_records_without_alpn(self):
+        with self.tls_without_alpn() as s:
+            s.sendall(b"GE")  # one record: too little to tell TURN from HTTP
+            time.sleep(0.3)
+            s.sendall(b"T / HTTP/1.1\r\nHost: tern\r\nConnection: close\r\n\r\n")
+            self.assertTrue(self.read_head(s).startswith(b"HTTP/1.1 200"))
+
+    def test_websocket_over_tls_without_alpn(self):
+        with self.tls_without_alpn() as s:
+            s.sendall(b"GET /ws HTTP/1.1\r\nHost: tern\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      b"Sec-WebSocket-Version: 13\r\n\r\n")
+            self.assertTrue(self.read_head(s).startswith(b"HTTP/1.1 101"))
+
+    def test_stun_over_tls_without_alpn_stays_turn(self):
+        with self.tls_without_alpn() as s:
+            for _ in range(3):  # the connection stays TURN after its first message
+                request, tid = binding_request()
+                s.sendall(request)
+                mtype, got, _, _ = parse(recv_frame(s, timeout=5))
+                self.assertEqual((mtype, got), (0x0101, tid))
 
     def test_alpn_stun_turn_is_selected_for_turn(self):
         p = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (self.host, self.port),

@@ -23,7 +23,9 @@ MuxRoute route_of(const std::vector<std::uint8_t>& first) {
 }
 
 TEST(PortMux, TlsGoesToTurnUnlessItAsksForTheWebOnly) {
-  EXPECT_EQ(route_of(client_hello({}, "turn.example.org")), MuxRoute::kTurnTls);
+  // No ALPN at all: TURN or HTTPS, told apart by the first bytes after the handshake.
+  EXPECT_EQ(route_of(client_hello({}, "turn.example.org")), MuxRoute::kTls);
+  EXPECT_EQ(route_of(client_hello({}, nullptr)), MuxRoute::kTls);
   EXPECT_EQ(route_of(client_hello({"stun.turn"}, nullptr)), MuxRoute::kTurnTls);
   EXPECT_EQ(route_of(client_hello({"h2", "stun.turn", "http/1.1"}, nullptr)), MuxRoute::kTurnTls);
   EXPECT_EQ(route_of(client_hello({"h2", "http/1.1"}, "a.example")), MuxRoute::kHttps);
