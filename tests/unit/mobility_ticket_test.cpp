@@ -33,6 +33,20 @@ TEST(MobilityTicketTest, EverySerialGivesAnotherTicket) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
+TEST(MobilityTicketTest, TicketsShowNeitherWorkerNorSession) {
+  // The fields are encrypted: tickets for one allocation share no leading text, as they would
+  // if worker and session stood in the clear before a serial.
+  MobilityTickets tickets(kSecret);
+  std::set<std::string> heads;
+  for (std::uint16_t serial = 1; serial <= 50; ++serial)
+    heads.insert(tickets.issue({3, 0x1111111111111111ull, serial}).substr(0, 8));
+  EXPECT_EQ(heads.size(), 50u);
+  // The same fields under another secret give another ticket.
+  std::array<std::uint8_t, 32> other = kSecret;
+  other[0] ^= 1;
+  EXPECT_NE(MobilityTickets(other).issue({3, 42, 1}), tickets.issue({3, 42, 1}));
+}
+
 TEST(MobilityTicketTest, ChangedForeignOrMalformedTicketsAreRefused) {
   MobilityTickets tickets(kSecret);
   const std::string t = tickets.issue({1, 99, 1});

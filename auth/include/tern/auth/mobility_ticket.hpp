@@ -1,4 +1,5 @@
-// RFC 8016 MOBILITY-TICKET values: which worker holds an allocation, authenticated by HMAC.
+// RFC 8016 MOBILITY-TICKET values: which worker holds an allocation, encrypted and
+// authenticated.
 #pragma once
 
 #include <array>
@@ -11,12 +12,15 @@
 
 namespace tern::auth {
 
-// A ticket is base64url(worker 2 bytes || session 8 bytes || serial 2 bytes || MAC 12 bytes),
-// 32 characters, where MAC = HMAC-SHA256(secret, the 12 bytes before it), truncated. It names
-// an allocation without giving anything away a client could use: forging one needs the
-// secret, and resuming with one needs the allocation owner's credentials as well. The serial
-// makes each ticket a Refresh hands out differ from the last (RFC 8016 §3.2.3); older tickets
-// stay good while the allocation lives (at least the 30 s §3.2.2 asks).
+// A ticket is base64url(ciphertext 12 bytes || tag 12 bytes), 32 characters. The plaintext is
+// worker (2 bytes) || session (8) || serial (2); tag = HMAC-SHA256(mac key, plaintext)
+// truncated; ciphertext = plaintext XOR AES-256(encryption key, tag || 0^4) (a synthetic-IV
+// construction: the tag is the IV, and a changed byte anywhere fails the tag). Both keys come
+// from the secret. A ticket gives nothing away a client could use: forging one needs the
+// secret, resuming with one needs the allocation owner's credentials as well, and it shows
+// neither worker nor session. The serial makes each ticket a Refresh hands out differ from
+// the last (RFC 8016 §3.2.3); older tickets stay good while the allocation lives (at least the
+// 30 s §3.2.2 asks).
 class MobilityTickets {
  public:
   static constexpr std::size_t kTicketSize = 32;
@@ -35,7 +39,11 @@ class MobilityTickets {
 
  private:
   std::array<std::uint8_t, 12> mac(std::span<const std::uint8_t, 12> body) const noexcept;
-  std::array<std::uint8_t, 32> secret_{};
+  // The 12 bytes the plaintext is XORed with, from the tag; false if AES failed.
+  bool keystream(std::span<const std::uint8_t, 12> tag,
+                 std::array<std::uint8_t, 16>& out) const noexcept;
+  std::array<std::uint8_t, 32> mac_key_{};
+  std::array<std::uint8_t, 32> enc_key_{};
 };
 
 }  // namespace tern::auth
