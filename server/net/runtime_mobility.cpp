@@ -24,14 +24,25 @@ class WorkerMover final : public core::AllocationMover {
       return;
     }
     Worker& from = *workers_[worker];
-    boost::asio::post(from.io, [&from, &to, move, session, user = std::move(username)] {
-      move->allocation = from.core.move_out(session, user, move->wrong_owner);
+    const auto here = static_cast<std::uint16_t>(index_);
+    boost::asio::post(from.io, [&from, &to, move, session, here, user = std::move(username)] {
+      move->allocation = from.core.move_out(session, user, move->wrong_owner, here);
       if (move->allocation) {
         for (const core::RelayId id : core::relay_ids(*move->allocation)) {
           move->sockets.push_back(from.relays.export_socket(id));
         }
       }
       boost::asio::post(to.io, [&to, move] { arrive(to, move); });
+    });
+  }
+
+  void forward(std::uint16_t worker, const core::FiveTuple& flow,
+               std::vector<std::uint8_t> bytes) override {
+    if (worker >= workers_.size() || worker == index_) return;
+    Worker& to = *workers_[worker];
+    boost::asio::post(to.io, [&to, flow, bytes = std::move(bytes)] {
+      to.core.handle_forwarded(flow, bytes, core::Instant::current(), to.router);
+      to.router.flush();
     });
   }
 

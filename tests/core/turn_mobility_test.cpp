@@ -114,6 +114,32 @@ TEST(MobilityTest, RefusalsOfATicket) {
   EXPECT_EQ(h.quota->in_use(), 0u);
 }
 
+TEST(MobilityTest, TheOldAddressKeepsItsDataUntilTheNewOneSendsSome) {
+  // RFC 8016 §3.2.2: make before break. After the Refresh from the new address the old one
+  // still sends and receives data; the first data from the new address ends that.
+  Harness h(mobile_config());
+  MobileClient c(h, flow("192.0.2.50", 40000));
+  ASSERT_TRUE(c.client.channel_bind(0x4000, kPeer).success());
+  const auto wifi = c.client.five_tuple();
+  const auto cellular = flow("192.0.2.99", 50000);
+  ASSERT_TRUE(move(h, c.value, cellular).success());
+  auto back = h.from_peer(1, kPeer, bytes("to wifi"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].flow, wifi);
+  c.client.channel_data(0x4000, bytes("from wifi"));
+  ASSERT_EQ(h.out.to_peers.size(), 1u);
+  TurnClient moved(h, cellular);
+  moved.channel_data(0x4000, bytes("from cellular"));
+  ASSERT_EQ(h.out.to_peers.size(), 2u);
+  back = h.from_peer(1, kPeer, bytes("to cellular"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].flow, cellular);
+  // From now on the old address is nobody's.
+  c.client.channel_data(0x4000, bytes("late"));
+  EXPECT_EQ(h.out.to_peers.size(), 2u);
+  EXPECT_FALSE(h.server->has_allocation(wifi));
+}
+
 TEST(MobilityTest, OldTicketsStayGoodForRetransmissions) {
   Harness h(mobile_config());
   MobileClient c(h, flow("192.0.2.50", 40000));
@@ -129,6 +155,10 @@ class RecordingMover final : public core::AllocationMover {
              const core::FiveTuple& flow, std::vector<std::uint8_t> request) override {
     calls.push_back({worker, session, std::move(username), flow, std::move(request)});
   }
+  void forward(std::uint16_t worker, const core::FiveTuple& flow,
+               std::vector<std::uint8_t> bytes) override {
+    forwarded.push_back({worker, flow, std::move(bytes)});
+  }
   struct Call {
     std::uint16_t worker;
     std::uint64_t session;
@@ -137,6 +167,12 @@ class RecordingMover final : public core::AllocationMover {
     std::vector<std::uint8_t> request;
   };
   std::vector<Call> calls;
+  struct Forward {
+    std::uint16_t worker;
+    core::FiveTuple flow;
+    std::vector<std::uint8_t> bytes;
+  };
+  std::vector<Forward> forwarded;
 };
 
 // Two workers' cores: worker 1 holds a mobile client's allocation, worker 0 can fetch it.
@@ -159,9 +195,9 @@ TEST_F(TwoWorkers, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
   EXPECT_EQ(call.username, kUser);
   // What the network layer does: out of worker 1 (only for its owner), into worker 0.
   bool wrong_owner = false;
-  EXPECT_FALSE(one.server->move_out(call.session, "bob", wrong_owner));
+  EXPECT_FALSE(one.server->move_out(call.session, "bob", wrong_owner, 0));
   EXPECT_TRUE(wrong_owner);
-  auto moving = one.server->move_out(call.session, call.username, wrong_owner);
+  auto moving = one.server->move_out(call.session, call.username, wrong_owner, 0);
   ASSERT_TRUE(moving);
   EXPECT_FALSE(wrong_owner);
   EXPECT_EQ(one.server->allocation_count(), 0u);
@@ -176,10 +212,58 @@ TEST_F(TwoWorkers, AnAllocationOfAnotherWorkerIsFetchedThenAnswered) {
   EXPECT_TRUE(r.success()) << r.error();
   EXPECT_TRUE(zero.server->has_allocation(cellular));
   EXPECT_EQ(zero.server->stats().allocations_moved_in.get(), 1u);
-  // The permission came along.
+  // The permission came along. The peer's data goes to the old address until the new one
+  // sends data (§3.2.2): a Send indication from there.
   auto back = zero.from_peer(opened->id, kPeer, bytes("hi"));
   ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].flow, c.client.five_tuple());
+  TurnClient moved(zero, cellular);
+  moved.send_indication(kPeer, bytes("from cellular"));
+  ASSERT_EQ(zero.out.to_peers.size(), 1u);
+  back = zero.from_peer(opened->id, kPeer, bytes("hi"));
+  ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].flow, cellular);
+}
+
+TEST_F(TwoWorkers, DataFromTheOldAddressIsPassedOnToTheNewWorker) {
+  ASSERT_TRUE(c.client.channel_bind(0x4000, kPeer).success());
+  const auto cellular = flow("192.0.2.99", 50000);
+  EXPECT_TRUE(move(zero, c.value, cellular).empty());
+  ASSERT_EQ(mover.calls.size(), 1u);
+  bool wrong_owner = false;
+  auto moving = one.server->move_out(mover.calls[0].session, kUser, wrong_owner, 0);
+  ASSERT_TRUE(moving);
+  auto opened = zero.relays.open(Family::kIPv4, false, false);
+  ASSERT_TRUE(opened);
+  zero.server->move_in(std::move(moving), std::vector<core::RelayEndpoint>{*opened});
+  zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out);
+  ASSERT_TRUE(Reply{zero.out.sent.back().bytes}.success());
+  // The old address still reaches worker 1, which passes its data on to worker 0.
+  one.server->set_mover(&mover);
+  c.client.channel_data(0x4000, bytes("from wifi"));
+  EXPECT_TRUE(one.out.to_peers.empty());
+  ASSERT_EQ(mover.forwarded.size(), 1u);
+  EXPECT_EQ(mover.forwarded[0].worker, 0u);
+  EXPECT_EQ(mover.forwarded[0].flow, c.client.five_tuple());
+  zero.server->handle_forwarded(mover.forwarded[0].flow, mover.forwarded[0].bytes, zero.clock.now,
+                                zero.out);
+  ASSERT_EQ(zero.out.to_peers.size(), 1u);
+  EXPECT_EQ(zero.out.to_peers[0].peer, kPeer);
+  // Once the new address sent data, what worker 1 still passes on is dropped there, and
+  // nothing goes back (no loop between workers).
+  TurnClient moved(zero, cellular);
+  moved.channel_data(0x4000, bytes("from cellular"));
+  ASSERT_EQ(zero.out.to_peers.size(), 2u);
+  zero.server->set_mover(&mover);
+  zero.server->handle_forwarded(mover.forwarded[0].flow, mover.forwarded[0].bytes, zero.clock.now,
+                                zero.out);
+  EXPECT_EQ(zero.out.to_peers.size(), 2u);
+  EXPECT_EQ(mover.forwarded.size(), 1u);
+  // Worker 1 forgets the old address when the allocation would have expired.
+  one.clock.advance(std::chrono::seconds(601));
+  one.server->sweep(one.clock.now);
+  c.client.channel_data(0x4000, bytes("much later"));
+  EXPECT_EQ(mover.forwarded.size(), 1u);
 }
 
 TEST_F(TwoWorkers, ARetransmissionDuringAFetchIsNotFetchedAgain) {
@@ -189,7 +273,7 @@ TEST_F(TwoWorkers, ARetransmissionDuringAFetchIsNotFetchedAgain) {
   EXPECT_TRUE(moved.send(moved.last_request).empty());
   ASSERT_EQ(mover.calls.size(), 1u);
   bool wrong_owner = false;
-  auto moving = one.server->move_out(mover.calls[0].session, kUser, wrong_owner);
+  auto moving = one.server->move_out(mover.calls[0].session, kUser, wrong_owner, 0);
   auto opened = zero.relays.open(Family::kIPv4, false, false);
   zero.server->move_in(std::move(moving), std::vector<core::RelayEndpoint>{*opened});
   zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out);
@@ -204,7 +288,7 @@ TEST_F(TwoWorkers, AFetchThatFindsNothingIs437) {
   EXPECT_TRUE(move(zero, c.value, flow("192.0.2.99", 50000)).empty());
   ASSERT_EQ(mover.calls.size(), 1u);
   bool wrong_owner = true;
-  EXPECT_FALSE(one.server->move_out(mover.calls[0].session, kUser, wrong_owner));
+  EXPECT_FALSE(one.server->move_out(mover.calls[0].session, kUser, wrong_owner, 0));
   EXPECT_FALSE(wrong_owner);
   zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out);
   EXPECT_EQ(Reply{zero.out.sent.back().bytes}.error(), 437);
@@ -216,7 +300,7 @@ TEST_F(TwoWorkers, AFetchForAnotherUserIs441AndLeavesTheAllocation) {
   ASSERT_EQ(mover.calls.size(), 1u);
   EXPECT_EQ(mover.calls[0].username, "bob");
   bool wrong_owner = false;
-  EXPECT_FALSE(one.server->move_out(mover.calls[0].session, "bob", wrong_owner));
+  EXPECT_FALSE(one.server->move_out(mover.calls[0].session, "bob", wrong_owner, 0));
   EXPECT_TRUE(wrong_owner);
   EXPECT_EQ(one.server->allocation_count(), 1u);
   zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out,

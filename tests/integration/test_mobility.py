@@ -1,6 +1,7 @@
 """RFC 8016 mobility through the real binary: coturn's turnutils_uclient -M (each client moves
 to a new socket after its Allocate and refreshes there with its ticket), and a Python client
-that moves mid-session and keeps relaying, on two workers so that moves cross workers."""
+that moves mid-session and keeps relaying, and whose old socket keeps relaying until the new
+one sends (make before break), on two workers so that moves cross workers."""
 import shutil
 import socket
 import struct
@@ -95,6 +96,58 @@ class MobilityTest(WithTern, unittest.TestCase):
             self.assertEqual(back, b"back %d" % hop)
         across = self.tern.metric("tern_allocations_moved_between_workers_total") - before
         print("\n  8 moves, %d between workers" % across)
+
+    def test_the_old_socket_keeps_relaying_until_the_new_one_sends(self):
+        """RFC 8016 §3.2.2, make before break: after the Refresh from a new socket the old one
+        still sends and receives data; the first data from the new one ends that. Hops go on
+        until one within a worker and one between workers were seen (24 at most)."""
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind((PEER_IP, 0))
+        self.addCleanup(peer.close)
+        peer_ip, peer_port = peer.getsockname()
+        client = MobileClient(self.server, "alice", "wonderland", realm="test.local")
+        self.addCleanup(client.close)
+        client.allocate_mobile()
+        self.assertEqual(client.create_permission(PEER_IP)[0], 0x0108)
+        crossed = set()
+        for hop in range(24):
+            if len(crossed) == 2:
+                break
+            before = self.tern.metric("tern_allocations_moved_between_workers_total")
+            old = client.sock
+            new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            new.bind(("127.0.0.1", 0))
+            client.sock = new
+            mtype, _, attrs = client.request(
+                tc.REFRESH, sc.attr(0x000D, struct.pack("!I", 600)) +
+                sc.attr(MOBILITY_TICKET, client.ticket))
+            self.assertEqual(mtype, 0x0104, tc.error_code(attrs))
+            client.ticket = sc.find(attrs, MOBILITY_TICKET)
+            crossed.add(self.tern.metric("tern_allocations_moved_between_workers_total") > before)
+            # The peer's data still goes to the old socket, and the old socket's reaches the peer.
+            client.sock = old
+            peer.sendto(b"to old %d" % hop, client.relayed)
+            got = client.receive(3)
+            self.assertIsNotNone(got, "hop %d: nothing came to the old socket" % hop)
+            self.assertEqual(sc.find(got[2], 0x0013), b"to old %d" % hop)
+            client.send_indication(peer_ip, peer_port, b"from old %d" % hop)
+            peer.settimeout(3)
+            self.assertEqual(peer.recvfrom(2048), (b"from old %d" % hop, client.relayed))
+            # The new socket sends: from now on only it is served.
+            client.sock = new
+            data, source, _, back = client.exchange(peer, client.relayed, b"from new %d" % hop,
+                                                    b"to new %d" % hop)
+            self.assertEqual((data, source, back),
+                             (b"from new %d" % hop, client.relayed, b"to new %d" % hop))
+            client.sock = old
+            client.send_indication(peer_ip, peer_port, b"late")
+            peer.settimeout(0.3)
+            with self.assertRaises(socket.timeout):
+                peer.recvfrom(2048)
+            old.close()
+            client.sock = new
+        self.assertEqual(crossed, {False, True})
+        print("\n  make before break: %d hops, within and between workers" % (hop + 1))
 
     def test_another_users_credentials_cannot_take_an_allocation(self):
         victim = MobileClient(self.server, "alice", "wonderland", realm="test.local")

@@ -106,16 +106,50 @@ Allocation* AllocationTable::find_session(std::uint64_t session) noexcept {
   return nullptr;
 }
 
-Allocation& AllocationTable::rekey(const FiveTuple& from, const FiveTuple& to) {
+Allocation& AllocationTable::rekey(const FiveTuple& from, const FiveTuple& to, bool keep_previous) {
   Allocation a = take(from);
   a.flow = to;
+  if (keep_previous) {
+    a.previous = from;
+    previous_[from] = to;
+  }
   return insert(std::move(a));
+}
+
+Allocation* AllocationTable::find_previous(const FiveTuple& flow) noexcept {
+  if (previous_.empty()) return nullptr;
+  auto it = previous_.find(flow);
+  return it == previous_.end() ? nullptr : find(it->second);
+}
+
+void AllocationTable::forget_previous(Allocation& a) {
+  if (!a.previous) return;
+  auto it = previous_.find(*a.previous);
+  if (it != previous_.end() && it->second == a.flow) previous_.erase(it);
+  a.previous.reset();
+}
+
+void AllocationTable::settle(Allocation& a) {
+  forget_previous(a);
 }
 
 Allocation AllocationTable::take(const FiveTuple& flow) {
   auto node = by_flow_.extract(flow);
   for (const auto& r : node.mapped().relays) by_relay_.erase(r.id);
+  forget_previous(node.mapped());
   return std::move(node.mapped());
+}
+
+void AllocationTable::moved_away(const FiveTuple& flow, std::uint16_t worker, TimePoint until) {
+  moved_away_[flow] = {worker, until};
+}
+
+std::optional<std::uint16_t> AllocationTable::moved_to(const FiveTuple& flow,
+                                                       TimePoint now) const noexcept {
+  if (moved_away_.empty()) return std::nullopt;
+  auto it = moved_away_.find(flow);
+  if (it == moved_away_.end() || it->second.until <= now) return std::nullopt;
+  return it->second.worker;
 }
 
 Allocation& AllocationTable::insert(Allocation a) {
@@ -129,6 +163,7 @@ void AllocationTable::erase(const FiveTuple& flow) {
   auto it = by_flow_.find(flow);
   if (it == by_flow_.end()) return;
   for (const auto& r : it->second.relays) by_relay_.erase(r.id);
+  forget_previous(it->second);
   by_flow_.erase(it);
 }
 

@@ -70,6 +70,11 @@ struct Allocation {
   std::uint16_t ticket_serial = 0;
   // Where the quota counted it: the client's address when it was made (a move keeps it).
   protocol::TransportAddress quota_source;
+  // RFC 8016 §3.2.2: the 5-tuple this allocation answered to before its last move. It is
+  // still served until data (Send, ChannelData) comes from the new one, or it closes: data
+  // from peers goes there, and data from it is relayed.
+  std::optional<FiveTuple> previous;
+  const FiveTuple& data_flow() const noexcept { return previous ? *previous : flow; }
 
   const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
   bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
@@ -102,10 +107,19 @@ class AllocationTable {
   };
   std::optional<TakenConnect> take_connect(ConnectionId id);
   Allocation* find_session(std::uint64_t session) noexcept;
-  // The allocation of `from` now answers to `to` (RFC 8016); its address may change.
-  Allocation& rekey(const FiveTuple& from, const FiveTuple& to);
+  // The allocation of `from` now answers to `to` (RFC 8016); its address may change. With
+  // `keep_previous`, `from` stays its previous 5-tuple.
+  Allocation& rekey(const FiveTuple& from, const FiveTuple& to, bool keep_previous);
+  // The allocation whose previous 5-tuple is `flow` (RFC 8016 §3.2.2), if any.
+  Allocation* find_previous(const FiveTuple& flow) noexcept;
+  // Data came from the allocation's current 5-tuple: the previous one is done with.
+  void settle(Allocation& a);
   // Removes the allocation of `flow` and hands it over whole.
   Allocation take(const FiveTuple& flow);
+  // The allocation of `flow` left for `worker` (RFC 8016): its data from `flow` is passed on
+  // there until `until` (the allocation's expiry when it left).
+  void moved_away(const FiveTuple& flow, std::uint16_t worker, TimePoint until);
+  std::optional<std::uint16_t> moved_to(const FiveTuple& flow, TimePoint now) const noexcept;
   std::size_t size() const noexcept { return by_flow_.size(); }
   template <class F>
   void for_each(F&& f) const {
@@ -116,6 +130,13 @@ class AllocationTable {
   std::unordered_map<FiveTuple, Allocation, FiveTupleHash> by_flow_;
   std::unordered_map<RelayId, FiveTuple> by_relay_;
   std::unordered_map<ConnectionId, FiveTuple> by_connect_;
+  std::unordered_map<FiveTuple, FiveTuple, FiveTupleHash> previous_;  // previous -> current
+  struct MovedAway {
+    std::uint16_t worker = 0;
+    TimePoint until;
+  };
+  std::unordered_map<FiveTuple, MovedAway, FiveTupleHash> moved_away_;
+  void forget_previous(Allocation& a);
 };
 
 template <class F>
@@ -132,8 +153,10 @@ void AllocationTable::sweep(TimePoint now, F&& on_removed) {
     }
     on_removed(a);
     for (const auto& r : a.relays) by_relay_.erase(r.id);
+    forget_previous(a);
     it = by_flow_.erase(it);
   }
+  std::erase_if(moved_away_, [&](const auto& m) { return m.second.until <= now; });
 }
 
 }  // namespace tern::core

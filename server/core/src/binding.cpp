@@ -11,8 +11,8 @@ Reply handle_binding(const Request& req, const ServerOptions& options,
 }
 
 Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) noexcept {
-  const auto type = protocol::message_type(protocol::Method::kBinding,
-                                           protocol::MessageClass::kSuccessResponse);
+  const auto type =
+      protocol::message_type(protocol::Method::kBinding, protocol::MessageClass::kSuccessResponse);
   protocol::MessageBuilder b(buf, type, req.message.header_id());
   b.add_address(protocol::attr::kMappedAddress, req.flow.client);
   auto done = b.finish();

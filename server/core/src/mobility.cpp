@@ -66,16 +66,22 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
   const std::size_t family = a->relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(old.transport)][family].add(-1);
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);
-  Allocation& moved = t.allocations.rekey(old, req.flow);
+  // §3.2.2: the old 5-tuple keeps sending and receiving data until the new one sends some.
+  // A DTLS session that stayed on another worker cannot: such a client switches at once.
+  const bool arrived = !t.may_fetch;
+  const bool keep_previous = !(arrived && old.transport == Transport::kDtls);
+  Allocation& moved = t.allocations.rekey(old, req.flow, keep_previous);
   t.stats.allocations_moved.add();
   return handle_refresh(t, req, key, moved, true);
 }
 
 MovedAllocation Server::move_out(std::uint64_t session, std::string_view username,
-                                 bool& wrong_owner) {
+                                 bool& wrong_owner, std::uint16_t to_worker) {
   Allocation* a = allocations_->find_session(session);
   wrong_owner = a != nullptr && a->mobile && a->key.username != username;
   if (a == nullptr || !a->mobile || wrong_owner) return nullptr;
+  // Data the client still sends from its old 5-tuple reaches this worker: pass it on.
+  allocations_->moved_away(a->flow, to_worker, a->expires);
   const std::size_t family = a->relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
   stats_.allocations_active[static_cast<std::size_t>(a->flow.transport)][family].add(-1);
   return MovedAllocation(new MovingAllocation{allocations_->take(a->flow)});
@@ -98,6 +104,22 @@ void Server::move_in(MovedAllocation m, std::span<const RelayEndpoint> relays) {
   stats_.allocations_active[static_cast<std::size_t>(a.flow.transport)][family].add(1);
   stats_.allocations_moved_in.add();
   allocations_->insert(std::move(a));
+}
+
+void Server::handle_forwarded(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
+                              Instant now, Outbox& out) {
+  may_forward_ = false;  // never back again: what is not here any more is dropped
+  handle(flow, bytes, now, out);
+  may_forward_ = true;
+}
+
+bool Server::forward_moved(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
+                           TimePoint now) {
+  if (!may_forward_ || deps_.mover == nullptr) return false;
+  const auto worker = allocations_->moved_to(flow, now);
+  if (!worker) return false;
+  deps_.mover->forward(*worker, flow, {bytes.begin(), bytes.end()});
+  return true;
 }
 
 void Server::handle_moved(const FiveTuple& flow, std::span<const std::uint8_t> request, Instant now,

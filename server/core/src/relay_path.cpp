@@ -122,7 +122,7 @@ void report_icmp(Turn& t, Allocation& a, const protocol::TransportAddress& peer,
   b.add_xor_address(attr::kXorPeerAddress, peer);
   b.add_icmp(icmp);
   auto done = b.finish();
-  if (done) out.to_client(a.flow, *done);
+  if (done) out.to_client(a.data_flow(), *done);
 }
 
 void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
@@ -135,7 +135,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
     return;
   }
   if (const ChannelBinding* binding = a.channel_by_peer(peer, now)) {
-    const bool stream = is_stream(a.flow.transport);
+    const bool stream = is_stream(a.flow.transport);  // moves stay on datagrams (UDP, DTLS)
     const std::size_t size = stream ? protocol::channel_data_stream_size(data.size())
                                     : protocol::kChannelDataHeader + data.size();
     if (size > t.buf.size() || data.size() > 0xFFFF) return;
@@ -146,7 +146,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
         t.buf.begin() + static_cast<std::ptrdiff_t>(protocol::kChannelDataHeader + data.size()),
         t.buf.begin() + static_cast<std::ptrdiff_t>(size), std::uint8_t{0});
     t.stats.client_sent.count(data.size());
-    out.to_client(a.flow, t.buf.first(size));
+    out.to_client(a.data_flow(), t.buf.first(size));
     return;
   }
   protocol::MessageBuilder b(t.buf, kDataIndication, t.random_tid());
@@ -155,7 +155,7 @@ void relay_from_peer(Turn& t, Allocation& a, const RelayEndpoint& relay,
   auto done = b.finish();
   if (!done) return;  // too large for a Data indication
   t.stats.client_sent.count(data.size());
-  out.to_client(a.flow, *done);
+  out.to_client(a.data_flow(), *done);
 }
 
 }  // namespace tern::core

@@ -140,11 +140,22 @@ void Server::handle(const FiveTuple& flow, std::span<const std::uint8_t> bytes, 
   stats_.drop(Drop::kMalformed);
 }
 
+// The allocation data from `flow` is for: its own, or one that moved away from `flow` and still
+// serves it (RFC 8016 §3.2.2), which data from the new 5-tuple ends.
+Allocation* Server::data_allocation(const FiveTuple& flow) {
+  if (Allocation* a = allocations_->find(flow)) {
+    if (a->previous) allocations_->settle(*a);
+    return a;
+  }
+  return allocations_->find_previous(flow);
+}
+
 void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uint8_t> bytes,
                                  Instant now, Outbox& out) {
   auto cd = protocol::parse_channel_data(bytes, options_.max_channel);
-  Allocation* a = cd ? allocations_->find(flow) : nullptr;
+  Allocation* a = cd ? data_allocation(flow) : nullptr;
   if (a == nullptr || a->tcp) {
+    if (a == nullptr && cd && forward_moved(flow, bytes, now.steady)) return;
     stats_.drop(Drop::kMalformed);
     return;
   }
@@ -168,8 +179,11 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
   const Request req{flow, m, now, fp == protocol::Check::kValid};
   const auto method = static_cast<Method>(m.method());
   if (m.message_class() == MessageClass::kIndication) {
-    Allocation* a = allocations_->find(flow);
-    if (method == Method::kSend && a != nullptr && !a->tcp && !m.is_classic()) {
+    if (method != Method::kSend || m.is_classic()) return;
+    Allocation* a = data_allocation(flow);
+    if (a == nullptr) {
+      forward_moved(flow, bytes, now.steady);
+    } else if (!a->tcp) {
       Turn t = turn();
       handle_send_indication(t, req, *a, out);
     }
@@ -288,6 +302,8 @@ void Server::handle_peer_icmp(RelayId relay, const protocol::TransportAddress& p
 }
 
 void Server::connection_closed(const FiveTuple& flow) {
+  // A DTLS session that an allocation moved away from closes: data goes to the new one now.
+  if (Allocation* a = allocations_->find_previous(flow)) allocations_->settle(*a);
   end_allocations({flow});
 }
 

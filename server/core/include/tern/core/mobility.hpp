@@ -30,6 +30,10 @@ class AllocationMover {
   // over) and then give `request` to this worker's Server::handle_moved, whether it came or not.
   virtual void fetch(std::uint16_t worker, std::uint64_t session, std::string username,
                      const FiveTuple& flow, std::vector<std::uint8_t> request) = 0;
+  // Data from `flow`, the old 5-tuple of an allocation that moved to `worker`: give it to
+  // Server::handle_forwarded there (RFC 8016 §3.2.2).
+  virtual void forward(std::uint16_t worker, const FiveTuple& flow,
+                       std::vector<std::uint8_t> bytes) = 0;
 };
 
 }  // namespace tern::core

@@ -30,6 +30,7 @@ namespace tern::core {
 
 class AllocationQuota;
 class AllocationTable;
+struct Allocation;
 class ReplyRateLimit;
 class PeerPolicy;
 struct Request;
@@ -154,10 +155,17 @@ class Server {
   // on another with its relays reopened there (same order), and the Refresh that asked for it
   // is handled there again, without a second fetch (no allocation then: 437).
   // `wrong_owner` is set when the allocation is here but another user's (it stays).
-  MovedAllocation move_out(std::uint64_t session, std::string_view username, bool& wrong_owner);
+  // `to_worker`: where it goes; data from its old 5-tuple that still reaches this worker is
+  // passed on there (AllocationMover::forward) while the allocation would have lived.
+  MovedAllocation move_out(std::uint64_t session, std::string_view username, bool& wrong_owner,
+                           std::uint16_t to_worker);
   void move_in(MovedAllocation a, std::span<const RelayEndpoint> relays);
   void handle_moved(const FiveTuple& flow, std::span<const std::uint8_t> request, Instant now,
                     Outbox& out, bool wrong_owner = false);
+  // Data (ChannelData, Send) from an allocation's old 5-tuple that another worker received
+  // after the allocation came here (RFC 8016 §3.2.2); never passed on again.
+  void handle_forwarded(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
+                        Outbox& out);
   void set_mover(AllocationMover* mover) noexcept { deps_.mover = mover; }
   // Expires allocations, permissions and channels whose time has passed.
   void sweep(Instant now);
@@ -189,6 +197,9 @@ class Server {
   std::span<const std::uint8_t> turn_request(const Request& req, protocol::Method method);
   Turn turn();
   std::size_t end_allocations(const std::vector<FiveTuple>& flows);
+  Allocation* data_allocation(const FiveTuple& flow);
+  // Data from the old 5-tuple of an allocation that moved to another worker goes there.
+  bool forward_moved(const FiveTuple& flow, std::span<const std::uint8_t> bytes, TimePoint now);
 
   ServerOptions options_;
   ServerDeps deps_;
@@ -199,6 +210,7 @@ class Server {
   bool draining_ = false;
   bool may_fetch_ = true;             // false while a moved allocation's Refresh is handled again
   bool fetched_wrong_owner_ = false;  // and the worker that has it refused: another user's
+  bool may_forward_ = true;           // false while data another worker passed on is handled
   std::vector<FiveTuple> fetching_;   // RFC 8016 fetches under way, by the client's new 5-tuple
   std::uint64_t policy_epoch_ = 0;    // responses and relayed frames are built here
 };
