@@ -1,5 +1,6 @@
 // DTLS context, cookies and datagram BIO on OpenSSL 3 (DTLS 1.2, RFC 6347).
 #include "dtls.hpp"
+#include "tls.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -182,12 +183,10 @@ std::shared_ptr<const DtlsContext> DtlsContext::make(const TlsFiles& files) {
   if (ctx == nullptr) fail("cannot create a context");
   std::shared_ptr<const DtlsContext> owned(new DtlsContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_QUERY_MTU |
-                               SSL_OP_COOKIE_EXCHANGE);
+  set_common_tls_options(ctx, Alpn::kTurn);  // ALPN stun.turn over DTLS too (RFC 7443)
+  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_COOKIE_EXCHANGE);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_read_ahead(ctx, 1);
-  SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
   SSL_CTX_set_cookie_generate_cb(ctx, generate_cookie);
   SSL_CTX_set_cookie_verify_cb(ctx, verify_cookie);
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert_file.c_str()) != 1) {

@@ -111,6 +111,15 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 }
 }  // namespace
 
+void set_common_tls_options(SSL_CTX* ctx, Alpn alpn) {
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
+  SSL_CTX_set_dh_auto(ctx, 1);  // without a DH group OpenSSL never picks a DHE suite
+  SSL_CTX_set_alpn_select_cb(
+      ctx, select_alpn, const_cast<unsigned char*>(alpn == Alpn::kTurn ? kAlpnTurn : kAlpnHttp));
+}
+
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files, Alpn alpn) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -118,13 +127,10 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& file
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                    ssl::context::no_compression | ssl::context::single_dh_use);
   SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  set_common_tls_options(native, alpn);
   // An idle connection gives its ~34 KiB of record buffers back (most TURN connections idle).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_min_proto_version(native, files.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
-  SSL_CTX_set_alpn_select_cb(
-      native, select_alpn, const_cast<unsigned char*>(alpn == Alpn::kTurn ? kAlpnTurn : kAlpnHttp));
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(files.cert_file, ec);
   if (ec) fail("cannot load certificate " + files.cert_file + ": " + ec.message());

@@ -8,7 +8,8 @@
 
 #include "options.hpp"
 
-struct ssl_st;  // OpenSSL's SSL
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // and SSL_CTX
 
 namespace boost::asio::ssl {
 class context;
@@ -31,6 +32,12 @@ enum class Alpn : std::uint8_t { kTurn, kHttp };
 // TLS 1.2 or newer (1.3 only when asked), AEAD ciphers, no compression, no renegotiation.
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& files,
                                                             Alpn alpn = Alpn::kTurn);
+
+// What the TLS and the DTLS contexts share: only forward-secret AEAD suites, ECDHE and DHE (the
+// two RFC 8489 §6.2.3 and RFC 7350 require: TLS_ECDHE_RSA_ and TLS_DHE_RSA_WITH_AES_128_GCM_
+// SHA256, with an RSA certificate), OpenSSL's choice of DH group for DHE, the server's order of
+// preference, no renegotiation, and `alpn` selected when the client offers it.
+void set_common_tls_options(ssl_ctx_st* ctx, Alpn alpn);
 
 // A TLS session whose handshake is done, owned apart from the stream that ran it: how a shared
 // port's connection that offered no ALPN name moves to the web side once its first bytes show

@@ -34,7 +34,8 @@ std::vector<std::uint8_t> request(std::uint16_t type, auto&& add_attributes, boo
 }
 
 std::vector<std::uint8_t> binding(bool fingerprint = false) {
-  return request(0x0001, [](MessageBuilder&) {}, fingerprint);
+  return request(
+      0x0001, [](MessageBuilder&) {}, fingerprint);
 }
 
 class BindingTest : public ::testing::Test {
@@ -66,7 +67,8 @@ TEST_F(BindingTest, ReflectsClientAddressAsRfc5769Response) {
 TEST_F(BindingTest, Ipv6ClientGetsIpv6Mapping) {
   core::FiveTuple f = udp_flow();
   f.client.family = protocol::Family::kIPv6;
-  ASSERT_TRUE(protocol::TransportAddress::parse_ip("2001:db8:1234:5678:11:2233:4455:6677", f.client));
+  ASSERT_TRUE(
+      protocol::TransportAddress::parse_ip("2001:db8:1234:5678:11:2233:4455:6677", f.client));
   send(binding(), f);
   ASSERT_EQ(out.sent.size(), 1u);
   auto m = MessageView::parse(out.sent[0].bytes);
@@ -103,11 +105,14 @@ TEST_F(BindingTest, SoftwareWhenConfigured) {
 
 TEST_F(BindingTest, UnknownComprehensionRequiredGets420) {
   const std::uint8_t v[4] = {1, 2, 3, 4};
-  send(request(0x0001, [&](MessageBuilder& b) {
-    b.add(0x7FFF, v);
-    b.add(0x7FFE, v);
-    b.add(0x7FFF, v);
-  }, true));
+  send(request(
+      0x0001,
+      [&](MessageBuilder& b) {
+        b.add(0x7FFF, v);
+        b.add(0x7FFE, v);
+        b.add(0x7FFF, v);
+      },
+      true));
   ASSERT_EQ(out.sent.size(), 1u);
   auto m = MessageView::parse(out.sent[0].bytes);
   EXPECT_EQ(m->type(), 0x0111);
@@ -122,15 +127,19 @@ TEST_F(BindingTest, UnknownComprehensionRequiredGets420) {
 
 TEST_F(BindingTest, UnknownComprehensionOptionalIgnored) {
   const std::uint8_t v[4] = {1, 2, 3, 4};
-  send(request(0x0001, [&](MessageBuilder& b) { b.add(0x8FFF, v); }, false));
+  send(request(
+      0x0001, [&](MessageBuilder& b) { b.add(0x8FFF, v); }, false));
   ASSERT_EQ(out.sent.size(), 1u);
   EXPECT_EQ(MessageView::parse(out.sent[0].bytes)->type(), 0x0101);
 }
 
 TEST_F(BindingTest, IndicationsAndResponsesAreSilent) {
-  send(request(0x0011, [](MessageBuilder&) {}, false));
-  send(request(0x0101, [](MessageBuilder&) {}, false));
-  send(request(0x0111, [](MessageBuilder&) {}, false));
+  send(request(
+      0x0011, [](MessageBuilder&) {}, false));
+  send(request(
+      0x0101, [](MessageBuilder&) {}, false));
+  send(request(
+      0x0111, [](MessageBuilder&) {}, false));
   EXPECT_TRUE(out.sent.empty());
 }
 
@@ -151,6 +160,33 @@ TEST_F(BindingTest, ClassicRequestOnlyWhenEnabled) {
   EXPECT_EQ(*mapped, udp_flow().client);
   EXPECT_FALSE(m->find(attr::kXorMappedAddress));
   EXPECT_FALSE(m->find(attr::kSoftware));
+}
+
+TEST_F(BindingTest, ClassicRequestsOverDtlsGet500) {
+  // RFC 8489 §11 and RFC 7350: no RFC 3489 over DTLS. A cookie-less request gets 500 (with its
+  // 128-bit id), whether RFC 3489 is on or off; a cookie-less indication gets nothing.
+  auto req = binding();
+  req[4] = 0x01;
+  auto indication = req;
+  indication[1] = 0x11;  // Binding indication
+  core::FiveTuple dtls = udp_flow();
+  dtls.transport = core::Transport::kDtls;
+  for (const bool rfc3489 : {false, true}) {
+    core::Server s(core::ServerOptions{.software = "x", .rfc3489 = rfc3489});
+    out.sent.clear();
+    s.handle(dtls, indication, core::Instant{}, out);
+    EXPECT_TRUE(out.sent.empty());
+    s.handle(dtls, req, core::Instant{}, out);
+    ASSERT_EQ(out.sent.size(), 1u);
+    auto m = MessageView::parse(out.sent[0].bytes, {.allow_classic = true});
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->type(), 0x0111);
+    EXPECT_TRUE(std::equal(req.begin() + 4, req.begin() + 20, out.sent[0].bytes.begin() + 4));
+    auto code = protocol::decode_error_code(*m->find_value(attr::kErrorCode));
+    ASSERT_TRUE(code);
+    EXPECT_EQ(code->code, 500);
+    EXPECT_EQ(out.sent[0].flow, dtls);
+  }
 }
 
 TEST_F(BindingTest, NonStunFirstBytesAreSilent) {

@@ -125,12 +125,43 @@ TEST(OAuthTest, TokensOutsideTheirLifetimeAreRefused) {
   }
   const auto late = issue(h, "north", 304s);
   const auto early = issue(h, "north", -304s);
-  EXPECT_TRUE(allocate(c, "north", early, early.mac_key).success());
+  Reply e = allocate(c, "north", early, early.mac_key);
+  ASSERT_TRUE(e.success()) << e.error();
+  EXPECT_EQ(e.lifetime(), 1u);  // RFC 7635 §7: 300 + 5 - |now - timestamp|, from the future too
   TurnClient d(h, flow("192.0.2.51", 40000));
   d.challenge();
   Reply r = allocate(d, "north", late, late.mac_key);
   ASSERT_TRUE(r.success()) << r.error();
   EXPECT_EQ(r.lifetime(), 1u);
+}
+
+TEST(OAuthTest, OnlyTheHolderOfTheTokensKeyMovesItsAllocation) {
+  // RFC 8016 with tokens: a key id is shared by every token its server issues, so what a move
+  // must prove is the allocation's mac_key, not just any token under the same key id.
+  HarnessConfig config = with_oauth();
+  config.options.mobility = true;
+  config.tickets = auth::MobilityTickets::random();
+  Harness h(config);
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.challenge();
+  const auto mine = issue(h, "north", 0s);
+  Reply r =
+      token_request(c, Method::kAllocate, "north", &mine, mine.mac_key, [](MessageBuilder& b) {
+        b.add_requested_transport(protocol::kProtocolUdp);
+        b.add(attr::kMobilityTicket, {});
+      });
+  ASSERT_TRUE(r.success()) << r.error();
+  const std::string ticket = r.text(attr::kMobilityTicket);
+  const auto refresh = [&](TurnClient& from, const Issued& token) {
+    from.challenge();
+    return token_request(from, Method::kRefresh, "north", &token, token.mac_key,
+                         [&](MessageBuilder& b) { b.add_string(attr::kMobilityTicket, ticket); });
+  };
+  TurnClient thief(h, flow("192.0.2.66", 1000));
+  EXPECT_EQ(refresh(thief, issue(h, "south", 0s)).error(), 441);  // key id north, other mac_key
+  TurnClient moved(h, flow("192.0.2.99", 50000));
+  Reply m = refresh(moved, mine);
+  EXPECT_TRUE(m.success()) << m.error();
 }
 
 TEST(OAuthTest, TheWrongKeyIdServerNameOrMacIsRefused) {

@@ -24,6 +24,16 @@ struct SessionKey {
   // From an RFC 7635 access token: each new token (Allocate, Refresh) brings a new key and
   // may name another key id; the allocation takes both.
   bool token = false;
+  // Who must sign to act for the allocation from elsewhere (RFC 8016 moves, RFC 6062
+  // ConnectionBind): the user; for a token, whoever holds its mac_key (a key id is shared by
+  // every token its server issues, and a token names no user).
+  std::string owner() const {
+    if (!token) return username;
+    std::string out = username;
+    out.push_back('\0');
+    out.append(key.begin(), key.end());
+    return out;
+  }
 };
 
 struct Permission {

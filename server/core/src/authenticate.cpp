@@ -110,12 +110,15 @@ std::optional<SessionKey> token_key(const Turn& t, const MessageView& m, WallTim
   if (!token) return std::nullopt;
   const auto issued = token->issued();
   const auto window = std::chrono::seconds(token->lifetime) + kTokenClockSkew;
-  if ((now > issued ? now - issued : issued - now) >= window) return std::nullopt;
+  const auto distance = now > issued ? now - issued : issued - now;
+  if (distance >= window) return std::nullopt;
   SessionKey key;
   key.username = std::string(*kid);
   key.quota_user = key.username;
   key.sha256_integrity = sha256_integrity;
-  key.expires = issued + window;
+  // RFC 7635 §7: what is left is lifetime + Delta - |now - timestamp|, whichever side of now
+  // the timestamp lies (a token from a clock ahead of tern's is not good for longer).
+  key.expires = now + (window - distance);
   key.token = true;
   const auto& mac = token->mac_key;
   for (const std::size_t size : {mac.size(), std::min<std::size_t>(16, mac.size())}) {

@@ -19,4 +19,13 @@ Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) no
   return done ? *done : Reply{};
 }
 
+Reply classic_server_error(const Request& req, std::span<std::uint8_t> buf) noexcept {
+  const auto type = protocol::message_type(static_cast<protocol::Method>(req.message.method()),
+                                           protocol::MessageClass::kErrorResponse);
+  protocol::MessageBuilder b(buf, type, req.message.header_id());
+  b.add_error_code(ErrorCode::kServerError);
+  auto done = b.finish();
+  return done ? *done : Reply{};
+}
+
 }  // namespace tern::core

@@ -23,7 +23,7 @@ Reply handle_connect(Turn& t, const Request& req, const SessionKey& key, Allocat
     t.stats.drop(Drop::kDeniedPeer);
     return error(ErrorCode::kForbidden);
   }
-  const auto reserved = t.deps.tcp->reserve({a.session_id, a.key.username, a.flow.client}, *peer,
+  const auto reserved = t.deps.tcp->reserve({a.session_id, a.key.owner(), a.flow.client}, *peer,
                                             true, {}, t.options.tcp_connections);
   if (reserved.refusal == TcpConnectionTable::Refusal::kExists) {
     return error(ErrorCode::kConnectionAlreadyExists);

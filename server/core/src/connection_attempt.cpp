@@ -11,7 +11,7 @@ ConnectionId connection_attempt(Turn& t, Allocation& a, const protocol::Transpor
     return 0;
   }
   const auto reserved =
-      t.deps.tcp->reserve({a.session_id, a.key.username, a.flow.client}, peer, false,
+      t.deps.tcp->reserve({a.session_id, a.key.owner(), a.flow.client}, peer, false,
                           now + kConnectionBindWindow, t.options.tcp_connections);
   if (reserved.id == 0) {
     t.stats.drop(Drop::kQuota);

@@ -18,7 +18,7 @@ Reply handle_connection_bind(Turn& t, const Request& req, const SessionKey& key)
   const auto id = protocol::decode_connection_id(*value);
   if (!id) return bad_request();
   // Bound to the allocation's owner: another user's CONNECTION-ID is refused like an unknown one.
-  if (!t.deps.tcp->bind(*id, key.username, req.now.steady)) return bad_request();
+  if (!t.deps.tcp->bind(*id, key.owner(), req.now.steady)) return bad_request();
   if (!t.deps.relays->bind_connection(*id, req.flow)) {
     t.deps.tcp->remove(*id);
     return bad_request();

@@ -92,6 +92,8 @@ Reply handle_nat_discovery_binding(const Request& req, const ServerOptions& opti
                                    std::span<std::uint8_t> buf, FiveTuple& reply_to) noexcept;
 // RFC 3489 §9: classic Binding without the magic cookie, answered with MAPPED-ADDRESS only.
 Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) noexcept;
+// RFC 8489 §11: a cookie-less request over DTLS gets 500, in the classic header it came with.
+Reply classic_server_error(const Request& req, std::span<std::uint8_t> buf) noexcept;
 
 // RFC 8489 §9.2.4 long-term credentials: either the key the request was verified with, or
 // the error reply (401, 438, 400) to send instead. `existing` is the client's allocation, whose

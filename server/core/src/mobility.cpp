@@ -54,14 +54,14 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
     if (std::find(t.fetching.begin(), t.fetching.end(), req.flow) != t.fetching.end()) return {};
     t.fetching.push_back(req.flow);
     const auto bytes = req.message.bytes();
-    t.deps.mover->fetch(ticket->worker, ticket->session, key.username, req.flow,
+    t.deps.mover->fetch(ticket->worker, ticket->session, key.owner(), req.flow,
                         {bytes.begin(), bytes.end()});
     return {};  // answered on this worker once the allocation is here (or is not to be had)
   }
   if (a == nullptr && t.fetched_wrong_owner) return error(ErrorCode::kWrongCredentials);
   if (a == nullptr || !a->mobile) return error(ErrorCode::kAllocationMismatch);
   // The owner's credentials, not just any valid ones (CVE-2026-65981 was resuming as oneself).
-  if (a->key.username != key.username) return error(ErrorCode::kWrongCredentials);
+  if (a->key.owner() != key.owner()) return error(ErrorCode::kWrongCredentials);
   const FiveTuple old = a->flow;
   const std::size_t family = a->relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(old.transport)][family].add(-1);
@@ -75,10 +75,10 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
   return handle_refresh(t, req, key, moved, true);
 }
 
-MovedAllocation Server::move_out(std::uint64_t session, std::string_view username,
-                                 bool& wrong_owner, std::uint16_t to_worker) {
+MovedAllocation Server::move_out(std::uint64_t session, std::string_view owner, bool& wrong_owner,
+                                 std::uint16_t to_worker) {
   Allocation* a = allocations_->find_session(session);
-  wrong_owner = a != nullptr && a->mobile && a->key.username != username;
+  wrong_owner = a != nullptr && a->mobile && a->key.owner() != owner;
   if (a == nullptr || !a->mobile || wrong_owner) return nullptr;
   // Data the client still sends from its old 5-tuple reaches this worker: pass it on.
   allocations_->moved_away(a->flow, to_worker, a->expires);

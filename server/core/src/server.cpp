@@ -165,7 +165,9 @@ void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uin
 
 void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                          Outbox& out) {
-  auto parsed = MessageView::parse(bytes, {.allow_classic = options_.rfc3489});
+  // Over DTLS a cookie-less request is parsed to be answered 500 (below), whatever rfc3489 says.
+  auto parsed = MessageView::parse(
+      bytes, {.allow_classic = options_.rfc3489 || flow.transport == Transport::kDtls});
   if (!parsed) {
     stats_.drop(Drop::kMalformed);
     return;
@@ -194,8 +196,10 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
   FiveTuple reply_to = flow;
   Reply reply;
   if (m.is_classic()) {
-    if (method == Method::kBinding &&
-        (flow.transport == Transport::kUdp || flow.transport == Transport::kTcp)) {
+    if (flow.transport == Transport::kDtls) {
+      reply = classic_server_error(req, scratch_);  // RFC 8489 §11: no RFC 3489 over DTLS
+    } else if (method == Method::kBinding &&
+               (flow.transport == Transport::kUdp || flow.transport == Transport::kTcp)) {
       reply = handle_classic_binding(req, scratch_);
     }
   } else if (method == Method::kBinding) {

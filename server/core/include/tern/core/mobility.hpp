@@ -28,7 +28,8 @@ class AllocationMover {
   // A Refresh from `flow` carries a ticket for allocation `session`, held by `worker`: bring it
   // to this worker (Server::move_out there, Server::move_in here, the relay sockets carried
   // over) and then give `request` to this worker's Server::handle_moved, whether it came or not.
-  virtual void fetch(std::uint16_t worker, std::uint64_t session, std::string username,
+  // `owner`: who signed the Refresh (the user, or for a token the holder of its key).
+  virtual void fetch(std::uint16_t worker, std::uint64_t session, std::string owner,
                      const FiveTuple& flow, std::vector<std::uint8_t> request) = 0;
   // Data from `flow`, the old 5-tuple of an allocation that moved to `worker`: give it to
   // Server::handle_forwarded there (RFC 8016 §3.2.2).

@@ -151,13 +151,13 @@ class Server {
     }
   }
   // RFC 8016 between workers (see AllocationMover): allocation `session` leaves this worker if
-  // it is mobile and `username`'s (its relay sockets are the caller's to carry over), arrives
-  // on another with its relays reopened there (same order), and the Refresh that asked for it
-  // is handled there again, without a second fetch (no allocation then: 437).
+  // it is mobile and `owner`'s (SessionKey::owner; its relay sockets are the caller's to carry
+  // over), arrives on another with its relays reopened there (same order), and the Refresh that
+  // asked for it is handled there again, without a second fetch (no allocation then: 437).
   // `wrong_owner` is set when the allocation is here but another user's (it stays).
   // `to_worker`: where it goes; data from its old 5-tuple that still reaches this worker is
   // passed on there (AllocationMover::forward) while the allocation would have lived.
-  MovedAllocation move_out(std::uint64_t session, std::string_view username, bool& wrong_owner,
+  MovedAllocation move_out(std::uint64_t session, std::string_view owner, bool& wrong_owner,
                            std::uint16_t to_worker);
   void move_in(MovedAllocation a, std::span<const RelayEndpoint> relays);
   void handle_moved(const FiveTuple& flow, std::span<const std::uint8_t> request, Instant now,

@@ -33,7 +33,8 @@ class TcpConnectionTable {
     ConnectionId id = 0;  // 0 when refused
     Refusal refusal = Refusal::kNone;
   };
-  // A new connection of allocation `session` (owned by `username`) with `peer`. `connecting`:
+  // A new connection of allocation `session` (owned by `username`: its user, or for an RFC 7635
+  // token the holder of its key) with `peer`. `connecting`:
   // tern is still opening it (Connect), and a second one to the same peer is refused
   // (kExists); otherwise it is established and waits for its ConnectionBind until `deadline`.
   struct Owner {
