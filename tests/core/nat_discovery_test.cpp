@@ -139,12 +139,19 @@ TEST(NatDiscoveryTest, WhenOffItsAttributesGet420AndNothingIsAdded) {
 namespace tern {
 namespace {
 
-TEST(NatDiscoveryTest, OtherListenersAnswerPlainBindings) {
+TEST(NatDiscoveryTest, OtherListenersAnswerPlainBindingsAndCannotChangeAddress) {
+  // RFC 5780 §6: a listener without a second address sends no OTHER-ADDRESS and answers
+  // CHANGE-REQUEST (like RESPONSE-PORT and PADDING) with 420, as when discovery is off.
   core::Server server(options(true));
-  const auto a = ask(server, "203.0.113.9:3478", [](MessageBuilder& b) { change(b, 6); });
+  auto a = ask(server, "203.0.113.9:3478", [](MessageBuilder&) {});
   ASSERT_TRUE(a);
+  EXPECT_EQ(a->error(), 0);
   EXPECT_EQ(a->to.server.to_string(), "203.0.113.9:3478");
   EXPECT_EQ(a->address(attr::kOtherAddress), "none");
+  a = ask(server, "203.0.113.9:3478", [](MessageBuilder& b) { change(b, 6); });
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->error(), 420);
+  EXPECT_EQ(a->to.server.to_string(), "203.0.113.9:3478");
 }
 
 }  // namespace

@@ -140,6 +140,30 @@ TEST(MobilityTest, TheOldAddressKeepsItsDataUntilTheNewOneSendsSome) {
   EXPECT_FALSE(h.server->has_allocation(wifi));
 }
 
+TEST(MobilityTest, ManyMovesKeepOneQuotaPlace) {
+  // Resume cycles never free or take a quota place while the allocation lives
+  // (CVE-2026-73216), whether or not data came from each new address.
+  Harness h(mobile_config());
+  MobileClient c(h, flow("192.0.2.50", 40000));
+  std::string value = c.value;
+  for (std::uint16_t hop = 1; hop <= 10; ++hop) {
+    const auto to = flow("192.0.2.99", static_cast<std::uint16_t>(50000 + hop));
+    Reply r = move(h, value, to);
+    ASSERT_TRUE(r.success()) << hop << ": " << r.error();
+    value = r.text(attr::kMobilityTicket);
+    if (hop % 2 == 0) TurnClient(h, to).send_indication(kPeer, bytes("x"));
+    EXPECT_EQ(h.quota->in_use(), 1u) << hop;
+  }
+  // The address it was made from cannot take a second place; the allocation's end frees it.
+  TurnClient again(h, flow("192.0.2.50", 40001));
+  again.challenge();
+  EXPECT_EQ(again.allocate().error(), 486);
+  TurnClient last(h, flow("192.0.2.99", 50010));
+  last.challenge();
+  ASSERT_TRUE(last.refresh(0).success());
+  EXPECT_EQ(h.quota->in_use(), 0u);
+}
+
 TEST(MobilityTest, OldTicketsStayGoodForRetransmissions) {
   Harness h(mobile_config());
   MobileClient c(h, flow("192.0.2.50", 40000));

@@ -207,6 +207,14 @@ TEST(OAuthTest, ARefreshWithANewTokenTakesItsKeyIdAndKey) {
   EXPECT_EQ(token_request(c, Method::kCreatePermission, "north", nullptr, first.mac_key, permission)
                 .error(),
             401);
+  // A token counts only in Allocate and Refresh (RFC 7635): elsewhere it is ignored, and the
+  // request must verify with the allocation's own key.
+  EXPECT_EQ(token_request(c, Method::kCreatePermission, "north", &first, first.mac_key, permission)
+                .error(),
+            401);
+  EXPECT_TRUE(
+      token_request(c, Method::kCreatePermission, "union", &second, second.mac_key, permission)
+          .success());
 }
 
 TEST(OAuthTest, LongTermCredentialsWorkBesideTokens) {

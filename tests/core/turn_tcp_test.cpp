@@ -94,8 +94,12 @@ TEST(TcpAllocationTest, OverUdpOrWithUdpOnlyAttributesIs400) {
   TurnClient udp(h, flow("192.0.2.50", 40000));
   udp.challenge();
   EXPECT_EQ(udp.request(Method::kAllocate, tcp_transport()).error(), 400);
+  TurnClient dtls(h, flow("192.0.2.51", 40000, core::Transport::kDtls));  // RFC 7350 §4.6
+  dtls.challenge();
+  EXPECT_EQ(dtls.request(Method::kAllocate, tcp_transport()).error(), 400);
   const std::vector<AddAttributes> udp_only = {
       [](MessageBuilder& b) { b.add_even_port(false); },
+      [](MessageBuilder& b) { b.add(attr::kReservationToken, bytes("12345678")); },
       [](MessageBuilder& b) { b.add(attr::kDontFragment, {}); },
       [](MessageBuilder& b) {
         b.add_address_family(attr::kAdditionalAddressFamily, Family::kIPv6);
@@ -143,13 +147,36 @@ TEST(TcpAllocationTest, ConnectErrors) {
   EXPECT_EQ(c.control.request(Method::kConnect).error(), 400);  // no XOR-PEER-ADDRESS
   EXPECT_EQ(c.connect(addr("127.0.0.1", 6379)).error(), 403);   // denied: no SYN
   EXPECT_EQ(c.connect(addr("169.254.169.254", 80)).error(), 403);
+  EXPECT_EQ(c.connect(addr("0.0.0.0", 80)).error(), 403);
   EXPECT_EQ(c.connect(addr("2001:db8::5", 80)).error(), 443);  // no IPv6 relay
   EXPECT_TRUE(h.relays.connects.empty());
-  ASSERT_TRUE(c.connect(kPeer).success());
+  // A second Connect to a peer whose first is still being opened: 446 at once.
+  EXPECT_TRUE(c.control.request(Method::kConnect, peer_address(kPeer)).empty());
+  EXPECT_EQ(c.control.request(Method::kConnect, peer_address(kPeer)).error(), 446);
+  ASSERT_TRUE(h.server->tcp_connected(h.relays.connects.back().id, true, h.clock.now, h.out));
   EXPECT_EQ(c.connect(kPeer).error(), 446);  // one connection per peer (RFC 6062 §5.2)
   EXPECT_TRUE(c.connect(addr("192.0.2.11", 80)).success());
   EXPECT_TRUE(c.connect(addr("192.0.2.12", 80)).success());
   EXPECT_EQ(c.connect(addr("192.0.2.13", 80)).error(), 508);  // tcp_connections_per_allocation 3
+}
+
+TEST(TcpAllocationTest, ConnectRefusesLoopbackInEveryIpv6Form) {
+  // The forms of 127.0.0.1 an IPv6 relay could reach (coturn CVE-2020-26262 was this path):
+  // 403 each, and no SYN leaves.
+  HarnessConfig config = tcp_config();
+  config.ipv6 = true;
+  Harness h(config);
+  TurnClient control(h, flow("192.0.2.50", 40000, core::Transport::kTcp));
+  control.challenge();
+  ASSERT_TRUE(control
+                  .request(Method::kAllocate, tcp_transport([](MessageBuilder& b) {
+                             b.add_address_family(attr::kRequestedAddressFamily, Family::kIPv6);
+                           }))
+                  .success());
+  for (const char* ip : {"::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "::1"}) {
+    EXPECT_EQ(control.request(Method::kConnect, peer_address(addr(ip, 80))).error(), 403) << ip;
+  }
+  EXPECT_TRUE(h.relays.connects.empty());
 }
 
 TEST(TcpAllocationTest, ConnectNeedsAuthenticationAndATcpAllocation) {

@@ -18,6 +18,7 @@ namespace {
 namespace attr = protocol::attr;
 using protocol::Bytes;
 using protocol::MessageView;
+using protocol::Method;
 
 constexpr std::uint16_t kMd5 = 0x0001;
 constexpr std::uint16_t kSha256 = 0x0002;
@@ -134,7 +135,9 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req,
                                        const Allocation* existing, std::uint16_t algorithm,
                                        bool sha256_integrity, bool& user_known) {
   const MessageView& m = req.message;
-  if (m.find(attr::kAccessToken)) {
+  // RFC 7635: a token is presented in Allocate and Refresh only; elsewhere it is ignored.
+  const auto method = static_cast<Method>(m.method());
+  if (m.find(attr::kAccessToken) && (method == Method::kAllocate || method == Method::kRefresh)) {
     return token_key(t, m, req.now.wall, sha256_integrity, user_known);
   }
   const bool expired = t.options.strict_expiry && existing != nullptr && existing->key.expires &&

@@ -88,6 +88,9 @@ Reply handle_binding(const Request& req, const ServerOptions& options,
 // RFC 5780 §6 Binding over UDP (options.nat_discovery set): CHANGE-REQUEST picks the source
 // among the four addresses, RESPONSE-PORT the client's port; RESPONSE-ORIGIN, OTHER-ADDRESS,
 // MAPPED-ADDRESS and an echoed PADDING are added. Sets `reply_to` to the 5-tuple to answer on.
+// Whether `arrived` is one of the four addresses RFC 5780 is served on.
+bool nat_discovery_address(const ServerOptions::NatDiscovery& nd,
+                           const protocol::TransportAddress& arrived) noexcept;
 Reply handle_nat_discovery_binding(const Request& req, const ServerOptions& options,
                                    std::span<std::uint8_t> buf, FiveTuple& reply_to) noexcept;
 // RFC 3489 §9: classic Binding without the magic cookie, answered with MAPPED-ADDRESS only.

@@ -27,14 +27,18 @@ TransportAddress with_ip_of(TransportAddress a, const TransportAddress& ip_from)
 
 }  // namespace
 
+bool nat_discovery_address(const ServerOptions::NatDiscovery& nd,
+                           const TransportAddress& arrived) noexcept {
+  return (same_ip(arrived, nd.primary) || same_ip(arrived, nd.alternate)) &&
+         (arrived.port == nd.primary.port || arrived.port == nd.alternate.port);
+}
+
 Reply handle_nat_discovery_binding(const Request& req, const ServerOptions& options,
                                    std::span<std::uint8_t> buf, FiveTuple& reply_to) noexcept {
   const auto& nd = *options.nat_discovery;
   const auto& m = req.message;
   const TransportAddress& arrived = req.flow.server;  // Da:Dp
-  const bool ours = (same_ip(arrived, nd.primary) || same_ip(arrived, nd.alternate)) &&
-                    (arrived.port == nd.primary.port || arrived.port == nd.alternate.port);
-  if (!ours) return handle_binding(req, options, buf);  // another listener: plain Binding
+  if (!nat_discovery_address(nd, arrived)) return handle_binding(req, options, buf);
   // Ca:Cp: the IP and the port the request did not arrive on.
   TransportAddress other =
       with_ip_of(arrived, same_ip(arrived, nd.primary) ? nd.alternate : nd.primary);

@@ -225,15 +225,15 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
 Reply Server::binding(const Request& req, FiveTuple& reply_to) {
   std::array<std::uint16_t, 16> unknown{};
   stats_.binding_requests[static_cast<std::size_t>(req.flow.transport)].add();
-  if (const std::size_t n =
-          unknown_required_attributes(req.message, unknown, options_.nat_discovery.has_value());
-      n > 0) {
+  // RFC 5780 only on the four UDP addresses that have an alternate: elsewhere its attributes
+  // are unknown (420), as when it is off (§6: no CHANGE-REQUEST without a second address).
+  const bool discovery = options_.nat_discovery && req.flow.transport == Transport::kUdp &&
+                         nat_discovery_address(*options_.nat_discovery, req.flow.server);
+  if (const std::size_t n = unknown_required_attributes(req.message, unknown, discovery); n > 0) {
     return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
                           std::span(unknown).first(n));
   }
-  if (options_.nat_discovery && req.flow.transport == Transport::kUdp) {
-    return handle_nat_discovery_binding(req, options_, scratch_, reply_to);
-  }
+  if (discovery) return handle_nat_discovery_binding(req, options_, scratch_, reply_to);
   return handle_binding(req, options_, scratch_);
 }
 
