@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 import unittest
 
 import stun_client as sc
@@ -252,6 +253,32 @@ class TcpRelayTest(WithTern, unittest.TestCase):
         self.addCleanup(peer.close)
         self.assertEqual(self.control.connect(PEER_IP, peer.getsockname()[1])[0], 0x010A)
         self.assertEqual(error_code(self.control.connect(PEER_IP, peer.getsockname()[1])[1]), 446)
+
+    def test_a_peer_that_never_answers_is_447_after_30_seconds(self):
+        """RFC 6062 §5.2: a Connect whose peer never completes the handshake fails with 447 once
+        30 s have passed. The peer listens with a full accept queue, so its SYNs are dropped."""
+        blackhole = socket.socket()
+        blackhole.bind((PEER_IP, 0))
+        blackhole.listen(0)
+        self.addCleanup(blackhole.close)
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            self.addCleanup(filler.close)
+            try:
+                filler.connect(blackhole.getsockname())
+            except BlockingIOError:
+                pass
+        time.sleep(0.2)
+        started = time.time()
+        tid = os.urandom(12)
+        self.control.sock.sendall(self.control.client.signed(
+            CONNECT, sc.attr(0x0012, xor_peer(PEER_IP, blackhole.getsockname()[1], tid)), tid))
+        mtype, attrs = self.control.read(timeout=45)
+        waited = time.time() - started
+        self.assertEqual((mtype, error_code(attrs)), (0x011A, 447))
+        self.assertGreater(waited, 29)
+        self.assertLess(waited, 40)
 
     def test_connection_bind_refusals(self):
         peer = listener(PEER_IP)
