@@ -36,6 +36,12 @@ class WorkerMover final : public core::AllocationMover {
     });
   }
 
+  void release_previous(std::uint16_t worker, const core::FiveTuple& flow) override {
+    if (worker >= workers_.size() || worker == index_) return;
+    Worker& to = *workers_[worker];
+    boost::asio::post(to.io, [&to, flow] { to.core.previous_taken(flow); });
+  }
+
   void forward(std::uint16_t worker, const core::FiveTuple& flow,
                std::vector<std::uint8_t> bytes) override {
     if (worker >= workers_.size() || worker == index_) return;

@@ -1,6 +1,7 @@
 // StreamConnection for plain TCP and for TLS (RFC 8489 §6.2.2, §6.2.3; RFC 8656 §12.5 framing).
 #include "stream_connection.hpp"
 
+#include <openssl/err.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -223,9 +224,19 @@ void StreamConnection<Stream>::hand_to_web() {
   web_ = nullptr;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     SSL* ssl = stream_.native_handle();
-    // Ciphertext the TLS layer has taken from the socket but not yet decrypted would stay
-    // behind with this stream's BIO: such a client (one that sent more than its request in
-    // the same flight) is closed rather than answered from a broken stream.
+    // Whole records already taken from the socket (a request written in several pieces) are
+    // decrypted here, so that nothing is left in this stream's BIO; a partial one stays
+    // inside the session, which moves. What still cannot move is ciphertext beyond the BIO
+    // (a flight of more than its 17 KB): such a client is closed rather than answered from a
+    // broken stream, as is one the session has something to send to.
+    for (std::size_t drained = 0; drained < 64 * 1024;) {
+      if (used_ == in_.size()) in_.resize(in_.size() * 2);
+      const int n = SSL_read(ssl, in_.data() + used_, static_cast<int>(in_.size() - used_));
+      if (n <= 0) break;
+      used_ += static_cast<std::size_t>(n);
+      drained += static_cast<std::size_t>(n);
+    }
+    ERR_clear_error();
     if (BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0 && BIO_ctrl_wpending(SSL_get_wbio(ssl)) == 0) {
       boost::system::error_code ec;
       const int fd = lowest(stream_).release(ec);

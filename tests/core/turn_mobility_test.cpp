@@ -9,12 +9,12 @@ namespace {
 const TransportAddress kPeer = addr("192.0.2.10", 5000);
 const auto kTickets = auth::MobilityTickets::random();
 
-HarnessConfig mobile_config(std::uint16_t worker = 0) {
+HarnessConfig mobile_config(std::uint16_t worker = 0, bool one_per_source = true) {
   HarnessConfig c;
   c.options.mobility = true;
   c.options.worker = worker;
   c.tickets = kTickets;
-  c.quota = {.per_user = 0, .per_source_ip = 1, .total = 0};
+  if (one_per_source) c.quota = {.per_user = 0, .per_source_ip = 1, .total = 0};
   c.more_users = {{.name = "bob", .password = "builder", .key_hex = {}, .sha256_key_hex = {}}};
   return c;
 }
@@ -140,6 +140,36 @@ TEST(MobilityTest, TheOldAddressKeepsItsDataUntilTheNewOneSendsSome) {
   EXPECT_FALSE(h.server->has_allocation(wifi));
 }
 
+TEST(MobilityTest, ASignedRequestFromTheNewAddressEndsTheOldOnesPart) {
+  // A client that only receives never sends data; its next signed request from the new
+  // address (a permission or channel refresh) ends the old address's part all the same.
+  Harness h(mobile_config());
+  MobileClient c(h, flow("192.0.2.50", 40000));
+  ASSERT_TRUE(c.client.create_permission({kPeer}).success());
+  const auto cellular = flow("192.0.2.99", 50000);
+  ASSERT_TRUE(move(h, c.value, cellular).success());
+  EXPECT_EQ(h.from_peer(1, kPeer, bytes("a"))[0].flow, c.client.five_tuple());
+  TurnClient moved(h, cellular);
+  moved.challenge();
+  ASSERT_TRUE(moved.create_permission({kPeer}).success());
+  EXPECT_EQ(h.from_peer(1, kPeer, bytes("b"))[0].flow, cellular);
+}
+
+TEST(MobilityTest, ANewAllocationOnTheOldAddressEndsItsPart) {
+  // The old 5-tuple is someone else's now: the moved allocation's peers must not reach them.
+  Harness h(mobile_config(0, false));
+  MobileClient c(h, flow("192.0.2.50", 40000));
+  ASSERT_TRUE(c.client.create_permission({kPeer}).success());
+  const auto wifi = c.client.five_tuple();
+  const auto cellular = flow("192.0.2.99", 50000);
+  ASSERT_TRUE(move(h, c.value, cellular).success());
+  TurnClient newcomer(h, wifi, "bob", "builder");
+  ASSERT_TRUE(newcomer.login_and_allocate().success());
+  auto back = h.from_peer(1, kPeer, bytes("for the moved client"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].flow, cellular);
+}
+
 TEST(MobilityTest, ManyMovesKeepOneQuotaPlace) {
   // Resume cycles never free or take a quota place while the allocation lives
   // (CVE-2026-73216), whether or not data came from each new address.
@@ -183,6 +213,10 @@ class RecordingMover final : public core::AllocationMover {
                std::vector<std::uint8_t> bytes) override {
     forwarded.push_back({worker, flow, std::move(bytes)});
   }
+  void release_previous(std::uint16_t worker, const core::FiveTuple& flow) override {
+    released.emplace_back(worker, flow);
+  }
+  std::vector<std::pair<std::uint16_t, core::FiveTuple>> released;
   struct Call {
     std::uint16_t worker;
     std::uint64_t session;
@@ -200,11 +234,12 @@ class RecordingMover final : public core::AllocationMover {
 };
 
 // Two workers' cores: worker 1 holds a mobile client's allocation, worker 0 can fetch it.
+// (Each has its own quota here, where a process shares one: none is set.)
 class TwoWorkers : public ::testing::Test {
  protected:
   TwoWorkers() { zero.server->set_mover(&mover); }
-  Harness one{mobile_config(1)};
-  Harness zero{mobile_config(0)};
+  Harness one{mobile_config(1, false)};
+  Harness zero{mobile_config(0, false)};
   RecordingMover mover;
   MobileClient c{one, flow("192.0.2.50", 40000)};
 };
@@ -285,9 +320,35 @@ TEST_F(TwoWorkers, DataFromTheOldAddressIsPassedOnToTheNewWorker) {
   EXPECT_EQ(mover.forwarded.size(), 1u);
   // Worker 1 forgets the old address when the allocation would have expired.
   one.clock.advance(std::chrono::seconds(601));
+  zero.clock.advance(std::chrono::seconds(601));
   one.server->sweep(one.clock.now);
   c.client.channel_data(0x4000, bytes("much later"));
   EXPECT_EQ(mover.forwarded.size(), 1u);
+}
+
+TEST_F(TwoWorkers, ANewAllocationOnTheOldAddressStopsTheNewWorkerServingIt) {
+  ASSERT_TRUE(c.client.create_permission({kPeer}).success());
+  const auto wifi = c.client.five_tuple();
+  const auto cellular = flow("192.0.2.99", 50000);
+  EXPECT_TRUE(move(zero, c.value, cellular).empty());
+  bool wrong_owner = false;
+  auto moving = one.server->move_out(mover.calls[0].session, kUser, wrong_owner, 0);
+  auto opened = zero.relays.open(Family::kIPv4, false, false);
+  zero.server->move_in(std::move(moving), std::vector<core::RelayEndpoint>{*opened});
+  zero.server->handle_moved(mover.calls[0].flow, mover.calls[0].request, zero.clock.now, zero.out);
+  ASSERT_TRUE(Reply{zero.out.sent.back().bytes}.success());
+  EXPECT_EQ(zero.from_peer(opened->id, kPeer, bytes("a"))[0].flow, wifi);
+  // Someone else allocates from the old address on worker 1: worker 0 is told, and stops.
+  one.server->set_mover(&mover);
+  TurnClient newcomer(one, wifi, "bob", "builder");
+  ASSERT_TRUE(newcomer.login_and_allocate().success());
+  ASSERT_EQ(mover.released.size(), 1u);
+  EXPECT_EQ(mover.released[0], std::make_pair(std::uint16_t{0}, wifi));
+  zero.server->previous_taken(wifi);
+  EXPECT_EQ(zero.from_peer(opened->id, kPeer, bytes("b"))[0].flow, cellular);
+  // And worker 1 keeps the old address's data for its new owner instead of passing it on.
+  newcomer.send_indication(kPeer, bytes("mine"));
+  EXPECT_TRUE(mover.forwarded.empty());
 }
 
 TEST_F(TwoWorkers, ARetransmissionDuringAFetchIsNotFetchedAgain) {

@@ -164,6 +164,39 @@ TEST(OAuthTest, OnlyTheHolderOfTheTokensKeyMovesItsAllocation) {
   EXPECT_TRUE(m.success()) << m.error();
 }
 
+TEST(OAuthTest, ATokenTcpAllocationBindsItsConnectionsWithItsOwnToken) {
+  // RFC 6062 §5.4: ConnectionBind uses the control connection's credentials, here its token;
+  // another token under the same key id does not take the connection.
+  HarnessConfig config = with_oauth();
+  config.options.tcp_relay = true;
+  config.tcp = std::make_shared<core::TcpConnectionTable>();
+  Harness h(config);
+  TurnClient control(h, flow("192.0.2.50", 40000, core::Transport::kTcp));
+  control.challenge();
+  const auto mine = issue(h, "north", 0s);
+  Reply r =
+      token_request(control, Method::kAllocate, "north", &mine, mine.mac_key,
+                    [](MessageBuilder& b) { b.add_requested_transport(protocol::kProtocolTcp); });
+  ASSERT_TRUE(r.success()) << r.error();
+  const auto peer = addr("192.0.2.10", 8080);
+  EXPECT_TRUE(
+      token_request(control, Method::kConnect, "north", nullptr, mine.mac_key,
+                    [&](MessageBuilder& b) { b.add_xor_address(attr::kXorPeerAddress, peer); })
+          .empty());
+  ASSERT_EQ(h.relays.connects.size(), 1u);
+  const auto id = h.relays.connects[0].id;
+  ASSERT_TRUE(h.server->tcp_connected(id, true, h.clock.now, h.out));
+  const auto bind = [&](const Issued& token, std::uint16_t port) {
+    TurnClient data(h, flow("192.0.2.50", port, core::Transport::kTcp));
+    data.challenge();
+    return token_request(data, Method::kConnectionBind, "north", &token, token.mac_key,
+                         [&](MessageBuilder& b) { b.add_u32(attr::kConnectionId, id); });
+  };
+  EXPECT_EQ(bind(issue(h, "south", 0s), 41000).error(), 400);
+  Reply bound = bind(mine, 41001);
+  EXPECT_TRUE(bound.success()) << bound.error();
+}
+
 TEST(OAuthTest, TheWrongKeyIdServerNameOrMacIsRefused) {
   Harness h(with_oauth());
   TurnClient c(h, flow("192.0.2.50", 40000));

@@ -193,6 +193,7 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   a.tcp = tcp;
   a.mobile = m.find(attr::kMobilityTicket).has_value();
   a.quota_source = req.flow.client;
+  claim_flow(t, req.flow, req.now.steady);
   Allocation& stored = t.allocations.insert(std::move(a));
   const std::size_t family = stored.relays[0].address.family == Family::kIPv4 ? 0 : 1;
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);

@@ -154,6 +154,10 @@ std::optional<std::uint16_t> AllocationTable::moved_to(const FiveTuple& flow,
 
 Allocation& AllocationTable::insert(Allocation a) {
   const FiveTuple flow = a.flow;
+  // The 5-tuple is this allocation's now: another one that still served it as its previous
+  // (RFC 8016 §3.2.2) stops, and what comes from it is no longer passed to another worker.
+  if (Allocation* before = find_previous(flow)) forget_previous(*before);
+  moved_away_.erase(flow);
   auto [it, inserted] = by_flow_.insert_or_assign(flow, std::move(a));
   for (const auto& r : it->second.relays) by_relay_[r.id] = flow;
   return it->second;

@@ -102,6 +102,7 @@ class AllocationTable {
   const Allocation* find(const FiveTuple& flow) const noexcept;
   Allocation* by_relay(RelayId id) noexcept;
   Allocation& insert(Allocation a);
+  // Takes `a` in under its 5-tuple (which stops any other allocation's use of it as previous).
   // Removes allocations whose time has passed, calling `on_removed` first for each, and
   // drops expired permissions and channel bindings of the others.
   template <class F>

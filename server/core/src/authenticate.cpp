@@ -135,9 +135,12 @@ std::optional<SessionKey> verified_key(const Turn& t, const Request& req,
                                        const Allocation* existing, std::uint16_t algorithm,
                                        bool sha256_integrity, bool& user_known) {
   const MessageView& m = req.message;
-  // RFC 7635: a token is presented in Allocate and Refresh only; elsewhere it is ignored.
+  // RFC 7635: a token is presented in Allocate and Refresh; and in ConnectionBind, which has
+  // no allocation of its own and must use the control connection's credentials (RFC 6062
+  // §5.4). Elsewhere it is ignored.
   const auto method = static_cast<Method>(m.method());
-  if (m.find(attr::kAccessToken) && (method == Method::kAllocate || method == Method::kRefresh)) {
+  if (m.find(attr::kAccessToken) && (method == Method::kAllocate || method == Method::kRefresh ||
+                                     method == Method::kConnectionBind)) {
     return token_key(t, m, req.now.wall, sha256_integrity, user_known);
   }
   const bool expired = t.options.strict_expiry && existing != nullptr && existing->key.expires &&

@@ -94,6 +94,9 @@ bool nat_discovery_address(const ServerOptions::NatDiscovery& nd,
 Reply handle_nat_discovery_binding(const Request& req, const ServerOptions& options,
                                    std::span<std::uint8_t> buf, FiveTuple& reply_to) noexcept;
 // RFC 3489 §9: classic Binding without the magic cookie, answered with MAPPED-ADDRESS only.
+// RFC 8016 §3.2.2: an allocation is made at, or moves to, `flow`; if another allocation
+// moved away from it to another worker, that worker stops serving it as its previous 5-tuple.
+void claim_flow(Turn& t, const FiveTuple& flow, TimePoint now);
 Reply handle_classic_binding(const Request& req, std::span<std::uint8_t> buf) noexcept;
 // RFC 8489 §11: a cookie-less request over DTLS gets 500, in the classic header it came with.
 Reply classic_server_error(const Request& req, std::span<std::uint8_t> buf) noexcept;

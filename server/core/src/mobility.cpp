@@ -70,6 +70,7 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
   // A DTLS session that stayed on another worker cannot: such a client switches at once.
   const bool arrived = !t.may_fetch;
   const bool keep_previous = !(arrived && old.transport == Transport::kDtls);
+  claim_flow(t, req.flow, req.now.steady);
   Allocation& moved = t.allocations.rekey(old, req.flow, keep_previous);
   t.stats.allocations_moved.add();
   return handle_refresh(t, req, key, moved, true);
@@ -111,6 +112,15 @@ void Server::handle_forwarded(const FiveTuple& flow, std::span<const std::uint8_
   may_forward_ = false;  // never back again: what is not here any more is dropped
   handle(flow, bytes, now, out);
   may_forward_ = true;
+}
+
+void Server::previous_taken(const FiveTuple& flow) {
+  if (Allocation* a = allocations_->find_previous(flow)) allocations_->settle(*a);
+}
+
+void claim_flow(Turn& t, const FiveTuple& flow, TimePoint now) {
+  const auto worker = t.allocations.moved_to(flow, now);
+  if (worker && t.deps.mover) t.deps.mover->release_previous(*worker, flow);
 }
 
 bool Server::forward_moved(const FiveTuple& flow, std::span<const std::uint8_t> bytes,

@@ -249,10 +249,11 @@ Reply Server::turn_request(const Request& req, Method method) {
   AuthOutcome auth = authenticate(t, req, existing, control ? &*control : nullptr);
   if (!auth.key) return auth.reply;
   const SessionKey& key = *auth.key;
+  // A signed request from the 5-tuple a client moved to ends the old one's part too (a client
+  // that only receives still refreshes from its new address).
+  if (existing != nullptr && existing->previous) allocations_->settle(*existing);
   std::array<std::uint16_t, 16> unknown{};
-  if (const std::size_t n =
-          unknown_required_attributes(req.message, unknown, options_.nat_discovery.has_value());
-      n > 0) {
+  if (const std::size_t n = unknown_required_attributes(req.message, unknown, false); n > 0) {
     return error_response(req, options_, ErrorCode::kUnknownAttribute, scratch_,
                           std::span(unknown).first(n), &key);
   }

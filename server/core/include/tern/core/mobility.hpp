@@ -35,6 +35,9 @@ class AllocationMover {
   // Server::handle_forwarded there (RFC 8016 §3.2.2).
   virtual void forward(std::uint16_t worker, const FiveTuple& flow,
                        std::vector<std::uint8_t> bytes) = 0;
+  // `flow`, the old 5-tuple of an allocation that moved to `worker`, has an allocation of its
+  // own here now: Server::previous_taken there.
+  virtual void release_previous(std::uint16_t worker, const FiveTuple& flow) = 0;
 };
 
 }  // namespace tern::core

@@ -166,6 +166,9 @@ class Server {
   // after the allocation came here (RFC 8016 §3.2.2); never passed on again.
   void handle_forwarded(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                         Outbox& out);
+  // `flow` is another allocation's on the worker it reaches: an allocation here that still
+  // served it as its previous 5-tuple stops (data to and from the new one only).
+  void previous_taken(const FiveTuple& flow);
   void set_mover(AllocationMover* mover) noexcept { deps_.mover = mover; }
   // Expires allocations, permissions and channels whose time has passed.
   void sweep(Instant now);
