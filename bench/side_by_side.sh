@@ -25,6 +25,7 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --callgrind    also count user-space instructions per relayed packet (120 B, closed loop)
                  for each target under valgrind --tool=callgrind: exact and repeatable when
                  timings are too noisy (kernel time is not counted)
+  --tern-steering MODE  tern's steering.mode (pack, the default, or hash) in every shape
 Environment: TERN_BIN, TERN_BENCH_BIN, TERN_FORWARDER_BIN (default: build/release/...),
   TURNSERVER (default: turnserver), COTURN_RELAY_THREADS (default 1).
 EOF
@@ -37,6 +38,7 @@ duration=""
 out=""
 shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
+tern_steering=""
 while (($#)); do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -46,6 +48,7 @@ while (($#)); do
     --shapes) shapes=$2; shift ;;
     --targets) targets=$2; shift ;;
     --callgrind) callgrind=1 ;;
+    --tern-steering) tern_steering=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -195,6 +198,11 @@ EOF
 grep -v -e '^workers:' -e '^limits:' -e '^  allocations_per_user:' -e '^  unauthenticated_replies_per_second:' \
   "$tmp/tern.yaml" >"$tmp/tern-defaults.yaml"
 grep -v '^relay-threads=' "$tmp/coturn.conf" >"$tmp/coturn-defaults.conf"
+if [[ -n $tern_steering ]]; then
+  for f in "$tmp/tern.yaml" "$tmp/tern-defaults.yaml"; do
+    echo "steering: {mode: $tern_steering}" >>"$f"
+  done
+fi
 is_default_shape() { [[ $1 == *def ]]; }
 
 port_open() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }

@@ -4,9 +4,10 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
-  libgtest-dev googletest openssl libcli11-dev zlib1g-dev)
+  libgtest-dev googletest openssl libcli11-dev zlib1g-dev
+  clang libbpf-dev)  # clang compiles the eBPF steering program (server/net/bpf)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
-test_pkgs=(clang libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
+test_pkgs=(libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
   systemd faketime haproxy curl)  # systemd-analyze checks deploy/systemd; faketime steps the wall
 # clock (test_faults); haproxy sends PROXY protocol headers and X-Forwarded-For
 # (test_proxy_protocol); curl --no-alpn is an HTTPS client without ALPN (test_shared_port)

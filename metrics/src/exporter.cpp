@@ -64,6 +64,7 @@ struct Totals {
   std::array<double, core::kDropNames.size()> dropped{};
   std::array<double, core::kTransportCount> binding{};
   std::array<std::array<double, 2>, core::kTransportCount> allocations_active{};
+  std::vector<double> worker_allocations;  // in worker order
   double permissions = 0, channels = 0;
   std::array<double, 4> leg_packets{}, leg_bytes{};  // client rx, client tx, peer rx, peer tx
 
@@ -88,12 +89,15 @@ struct Totals {
     moved_in += static_cast<double>(s.allocations_moved_in.get());
     for (std::size_t i = 0; i < dropped.size(); ++i)
       dropped[i] += static_cast<double>(s.dropped[i].get());
+    double mine = 0;
     for (std::size_t t = 0; t < core::kTransportCount; ++t) {
       binding[t] += static_cast<double>(s.binding_requests[t].get());
       for (std::size_t f = 0; f < 2; ++f) {
         allocations_active[t][f] += static_cast<double>(s.allocations_active[t][f].get());
+        mine += static_cast<double>(s.allocations_active[t][f].get());
       }
     }
+    worker_allocations.push_back(mine);
     permissions += static_cast<double>(s.permissions_active.get());
     channels += static_cast<double>(s.channels_active.get());
     const core::LegCounters* legs[] = {&s.client_received, &s.client_sent, &s.peer_received,
@@ -194,6 +198,12 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
       b.gauge(active, t.allocations_active[tr][f],
               {{"family", kFamilyNames[f]}, {"transport", kTransportNames[tr]}});
     }
+  }
+  auto& per_worker = b.family("tern_worker_allocations",
+                              "Live allocations, by worker (steering.mode: pack fills the first).",
+                              MetricType::Gauge);
+  for (std::size_t w = 0; w < t.worker_allocations.size(); ++w) {
+    b.gauge(per_worker, t.worker_allocations[w], {{"worker", std::to_string(w)}});
   }
   b.gauge(b.family("tern_permissions_active", "Live permissions (as of the last sweep).",
                    MetricType::Gauge),

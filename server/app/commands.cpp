@@ -49,6 +49,7 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
                   std::pair<unsigned, unsigned> relay_ports, const std::string& signaling) {
   std::cout << "tern " << TERN_VERSION << " serving with " << rt.workers() << " worker"
             << (rt.workers() == 1 ? "" : "s") << " (config: " << source << ")\n";
+  std::cout << "  udp steering: " << rt.steering() << "\n";
   unsigned short stun_port = 0;
   bool has_tls = false;
   for (const auto& l : rt.listeners()) {
@@ -263,7 +264,9 @@ int serve(const std::string& config_path) {
       logger.log(net::LogLevel::kWarn, "relay_address_private", {{"detail", *warning}});
     }
     logger.log(net::LogLevel::kInfo, "started",
-               {{"version", TERN_VERSION}, {"workers", std::to_string(runtime.workers())}});
+               {{"version", TERN_VERSION},
+                {"workers", std::to_string(runtime.workers())},
+                {"steering", runtime.steering()}});
     // Runs once run() has started the workers: every listener is open and served.
     boost::asio::post(runtime.main_context(), [] { sd_notify("READY=1\nSTATUS=serving"); });
     runtime.run();

@@ -111,11 +111,19 @@ struct Connections {
   std::vector<std::string> trusted_proxies;
 };
 
+// How new UDP clients are spread over the workers (read at start; changes take a restart).
+struct Steering {
+  std::string mode = "pack";  // pack: fill one worker before the next (eBPF); hash: the kernel's
+  std::uint32_t pack_allocations = 256;  // UDP allocations a worker takes before the next one
+  std::uint32_t pack_busy_percent = 50;  // nor more once its thread used this much of a CPU
+};
+
 struct Config {
   std::string realm = "tern.local";
   std::string software;
   std::uint32_t workers = 0;
   std::uint32_t coalesce_us = 250;  // least microseconds between two wake-ups of a busy worker
+  Steering steering;
   std::string state_dir;  // empty = $TERN_STATE_DIR, /var/lib/tern as root, ~/.local/state/tern
   std::vector<Listen> listen{
       {"udp", "0.0.0.0", 3478}, {"tcp", "0.0.0.0", 3478}, {"tls", "0.0.0.0", 5349}};

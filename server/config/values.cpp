@@ -16,6 +16,10 @@ realm: tern.local
 software: ""
 workers: 0                      # 0 = one per core
 coalesce_us: 250                # a busy worker (32+ datagrams a wake-up) wakes at most once per 250 us
+steering:
+  mode: pack                    # new UDP clients fill one worker before the next (eBPF); hash = kernel's
+  pack_allocations: 256         # a worker takes new clients until it holds this many UDP allocations
+  pack_busy_percent: 50         # or its thread used this much of a CPU
 listen:
   - {transport: udp, address: "0.0.0.0", port: 3478}
   - {transport: tcp, address: "0.0.0.0", port: 3478}

@@ -91,6 +91,8 @@ const char* event_name(core::AllocationEvent e) {
       return "allocation_expired";
     case core::AllocationEvent::kClosed:
       return "allocation_closed";
+    case core::AllocationEvent::kMoved:
+      return "allocation_moved";
   }
   return "allocation";
 }

@@ -38,9 +38,18 @@ struct RelayOptions {
   std::uint16_t max_port = 65535;
 };
 
+// New UDP clients fill one worker before the next (UdpSteering), or the kernel's hash spreads
+// them.
+struct SteeringOptions {
+  bool pack = true;
+  std::size_t pack_allocations = 256;
+  double pack_busy = 0.5;  // share of one CPU
+};
+
 struct RuntimeOptions {
   unsigned workers = 0;                   // 0 = one per core
   std::chrono::microseconds coalesce{0};  // least time between two wake-ups of a busy worker
+  SteeringOptions steering;
   std::vector<ListenerSpec> listeners;
   // `any` listeners: TURN over TCP and TLS and the web endpoints on one port (PortMux); opened
   // by the app with Runtime::serve_shared_port once the web server exists.

@@ -24,6 +24,13 @@ void Router::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t
   if (auto sink = it->second.lock()) sink->send_frame(bytes);
 }
 
+protocol::TransportAddress Router::udp_sender(const core::FiveTuple& flow) const {
+  for (const UdpListener* l : udp_) {
+    if (l->local() == flow.server) return l->sender(flow);
+  }
+  return flow.client;
+}
+
 void Router::flush() {
   relays_.flush_sends();
   for (UdpListener* l : udp_) l->flush();

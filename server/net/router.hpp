@@ -45,6 +45,9 @@ class Router final : public core::Outbox {
   }
   // RFC 6062: the relays of this worker, whose TCP part hands peer sockets to data connections.
   TcpRelays& tcp_relays() noexcept { return relays_.tcp(); }
+  // Where a UDP client's datagrams come from on the wire: the client, or the proxy that named
+  // it in a PROXY header.
+  protocol::TransportAddress udp_sender(const core::FiveTuple& flow) const;
   // Sends what UDP listeners queued while peers' datagrams were handled.
   void flush();
 

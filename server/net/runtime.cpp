@@ -40,6 +40,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
         std::make_unique<Worker>(impl_->options, *impl_->ports, impl_->tcp_hub.get(), i));
   }
   impl_->attach_movers();
+  impl_->start_steering();
   for (const auto& spec : impl_->options.listeners) impl_->open(spec);
 }
 
@@ -57,6 +58,10 @@ std::vector<BoundListener> Runtime::listeners() const {
 }
 unsigned Runtime::workers() const noexcept {
   return static_cast<unsigned>(impl_->workers.size());
+}
+
+const std::string& Runtime::steering() const noexcept {
+  return impl_->steering;
 }
 
 void Runtime::serve_http(const std::string& listen, HttpHandler handler, bool tls) {
@@ -144,7 +149,7 @@ std::size_t Runtime::reconfigure(const Reconfiguration& change) {
   impl_->budget.set_trusted_proxies(change.trusted_proxies);
   impl_->on_each_worker([&](Worker& w) {
     core::ServerDeps deps = change.deps;
-    deps.events = impl_->options.deps.events;
+    deps.events = &w.events;
     ended += w.core.reconfigure(change.core, std::move(deps));
     w.core.set_draining(impl_->draining);
     if (ctx != nullptr) {
@@ -278,6 +283,7 @@ void Runtime::run() {
     if (!ec) drain(std::chrono::minutes(10));
   });
   wait_for_reload_signal();
+  if (impl_->packer) every(std::chrono::milliseconds(200), [this] { impl_->sample_load(); });
   auto guard = boost::asio::make_work_guard(impl_->main_io);
   impl_->main_io.run();
   for (auto& w : impl_->workers) {

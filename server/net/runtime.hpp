@@ -37,6 +37,9 @@ class Runtime {
   // Every listener, shared ports included (as one tcp and one tls entry each).
   std::vector<BoundListener> listeners() const;
   unsigned workers() const noexcept;
+  // How new UDP clients reach workers: "pack (eBPF)", or "hash" with the reason when packing
+  // was wanted but could not load.
+  const std::string& steering() const noexcept;
   // Serves HTTP GETs on `listen` from the main thread (metrics, health), over TLS with the
   // runtime's certificate when `tls`. Throws on bind errors or when the certificate cannot load.
   void serve_http(const std::string& listen, HttpHandler handler, bool tls = false);

@@ -15,6 +15,7 @@
 #include "admin_endpoint.hpp"
 #include "connection_budget.hpp"
 #include "dtls.hpp"
+#include "packer.hpp"
 #include "port_mux.hpp"
 #include "runtime.hpp"
 #include "worker.hpp"
@@ -29,6 +30,8 @@ struct Runtime::Impl {
   std::shared_ptr<const DtlsContext> dtls;  // made with the first dtls listener
   std::unique_ptr<RelayPorts> ports;
   std::unique_ptr<TcpRelayHub> tcp_hub;  // RFC 6062 peer connections between workers; may be null
+  std::unique_ptr<Packer> packer;        // UDP steering; null = the kernel's hash
+  std::string steering;                  // what the banner says about it
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
   boost::asio::io_context main_io{1};
@@ -77,6 +80,11 @@ struct Runtime::Impl {
 
   // RFC 8016: each worker's core can fetch an allocation from another worker.
   void attach_movers();
+  // UDP steering (runtime_steering.cpp): loads it when packing is wanted, steers a UDP
+  // listener's sockets, and samples the workers' load while running.
+  void start_steering();
+  void steer(const protocol::TransportAddress& local, const std::vector<int>& fds);
+  void sample_load();
   void open(const ListenerSpec& spec);
   std::vector<int> open_fds(const ListenerSpec& spec, unsigned short& port);
   void attach(Worker& w, const ListenerSpec& spec, int fd, bool start);

@@ -83,6 +83,7 @@ void Runtime::Impl::open(const ListenerSpec& spec) {
   ensure_contexts(spec);
   unsigned short port = spec.port;
   const auto fds = open_fds(spec, port);
+  if (spec.transport == core::Transport::kUdp) steer(local_address(fds.front()), fds);
   for (std::size_t i = 0; i < workers.size(); ++i) attach(*workers[i], spec, fds[i], false);
   protocol::TransportAddress addr;
   protocol::TransportAddress::parse_ip(spec.address, addr);
@@ -135,6 +136,12 @@ std::size_t Runtime::update_listeners(const std::vector<ListenerSpec>& wanted) {
   std::size_t index = 0;
   std::map<const Worker*, std::size_t> worker_index;
   for (auto& w : im.workers) worker_index[w.get()] = index++;
+  for (const auto& a : added) {
+    if (a.spec.transport == core::Transport::kUdp) im.steer(local_address(a.fds.front()), a.fds);
+  }
+  for (const auto& l : gone) {
+    if (l.transport == core::Transport::kUdp && im.packer) im.packer->steering().detach(l.address);
+  }
   im.on_each_worker([&](Worker& w) {
     for (const auto& l : gone) im.detach(w, l);
     for (const auto& a : added) im.attach(w, a.spec, a.fds[worker_index[&w]], im.running);

@@ -39,6 +39,12 @@ class UdpListener final : public core::Outbox {
   }
   void flush();
   const protocol::TransportAddress& local() const noexcept { return local_; }
+  // The source address of `flow`'s datagrams: its client, or the proxy that named it.
+  const protocol::TransportAddress& sender(const core::FiveTuple& flow) const {
+    if (proxied_.empty()) return flow.client;
+    auto it = proxied_.find(flow);
+    return it == proxied_.end() ? flow.client : it->second.proxy;
+  }
 
  private:
   void wait();

@@ -5,6 +5,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "packer.hpp"
+#include "udp_listener.hpp"
 #include "wake_stats.hpp"
 
 namespace tern::net {
@@ -14,8 +16,10 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 // Datagrams one wake-up must receive for the worker to count as busy and start coalescing.
 constexpr std::uint64_t kBusyWake = 32;
 
-core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays) {
+core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays,
+                             core::EventSink& events) {
   deps.relays = &relays;
+  deps.events = &events;
   return deps;
 }
 
@@ -29,13 +33,35 @@ Worker::Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tc
                unsigned index)
     : relays(io, ports, tcp_hub),
       router(relays),
-      core(with_index(options.core, index), with_relays(options.deps, relays)) {
+      events(options.deps.events, router, index),
+      core(with_index(options.core, index), with_relays(options.deps, relays, events)) {
   relays.attach(core, router);
   relays.set_flush([this] { router.flush(); });
 }
 
 Worker::~Worker() {
   relays.close_all();
+}
+
+void WorkerEvents::allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) {
+  if (next_ != nullptr) next_->allocation(event, info);
+  if (packer_ == nullptr || info.flow == nullptr) return;
+  const core::FiveTuple& flow = *info.flow;
+  if (flow.transport != core::Transport::kUdp) return;
+  switch (event) {
+    case core::AllocationEvent::kCreated:
+    case core::AllocationEvent::kMoved:
+      packer_->steering().pin(flow.server, router_.udp_sender(flow), worker_);
+      break;
+    case core::AllocationEvent::kDeleted:
+    case core::AllocationEvent::kExpired:
+    case core::AllocationEvent::kClosed:
+      packer_->steering().unpin(flow.server, router_.udp_sender(flow));
+      break;
+    case core::AllocationEvent::kRefreshed:
+      return;
+  }
+  packer_->decide();
 }
 
 void Worker::sweep_every_second() {

@@ -19,6 +19,25 @@
 
 namespace tern::net {
 
+class Packer;
+
+// The core's allocation events on one worker: passed on to the process's sink (logs); a UDP
+// client's are pinned in the steering program (Packer) so that its datagrams keep coming here.
+class WorkerEvents final : public core::EventSink {
+ public:
+  WorkerEvents(core::EventSink* next, Router& router, unsigned worker)
+      : next_(next), router_(router), worker_(worker) {}
+  void allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) override;
+  void set_packer(Packer* packer) noexcept { packer_ = packer; }
+  Packer* packer() const noexcept { return packer_; }
+
+ private:
+  core::EventSink* next_;
+  Router& router_;
+  unsigned worker_;
+  Packer* packer_ = nullptr;
+};
+
 struct Worker {
   // `index`: this worker's number among the runtime's (RFC 8016 tickets name it).
   Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tcp_hub = nullptr,
@@ -33,6 +52,7 @@ struct Worker {
   std::unique_ptr<core::AllocationMover> mover;  // set by the runtime; outlives `core`
   WorkerRelays relays;
   Router router;
+  WorkerEvents events;  // the core's; before it
   core::Server core;
   boost::asio::steady_timer sweeper{io};
   std::vector<std::unique_ptr<UdpListener>> udp;

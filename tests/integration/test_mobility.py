@@ -13,7 +13,10 @@ import turn_client as tc
 from harness import WithTern
 from test_turn_interop import PEER_IP, WithPeer, totals
 
+# The kernel's hash spreads a client's ports over both workers, so that moves cross workers
+# (packing would keep every client of this idle server on the first).
 CONFIG = """
+steering: {mode: hash}
 relay: {address: 127.0.0.1, min_port: 48000, max_port: 48999, rfc5766_channels: true,
         mobility: true}
 auth:

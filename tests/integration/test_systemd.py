@@ -181,12 +181,14 @@ class UnitFileTest(unittest.TestCase):
                 keys.setdefault(m.group(1), []).append(m.group(2))
         expect = {"Type": "notify", "KillSignal": "SIGTERM", "NoNewPrivileges": "yes",
                   "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-                  "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
+                  "AmbientCapabilities": "CAP_NET_BIND_SERVICE CAP_BPF",
                   "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK",
                   "StateDirectory": "tern", "RuntimeDirectory": "tern"}
         for key, value in expect.items():
             self.assertIn(value, keys.get(key, []), key)
         self.assertIn("@system-service", keys.get("SystemCallFilter", []))
+        # bpf(2) is in @privileged, which the unit denies; UDP steering needs it back, last.
+        self.assertEqual(keys["SystemCallFilter"][-1], "bpf")
         self.assertIn("-HUP", keys["ExecReload"][0])
         for key in ("WatchdogSec", "TimeoutStopSec", "LimitNOFILE"):
             self.assertIn(key, keys)

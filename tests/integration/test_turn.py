@@ -153,9 +153,9 @@ def unauthenticated_allocate():
 
 
 class RateLimitTest(unittest.TestCase):
-    def start_limited(self):
+    def start_limited(self, extra=""):
         """tern with 5 unauthenticated replies per second per source (bursts of 10)."""
-        t = Tern(CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
+        t = Tern(extra + CONFIG.replace("allocations_per_user: 100", "allocations_per_user: 100, "
                                 "unauthenticated_replies_per_second: 5, "
                                 "unauthenticated_reply_burst: 10")).__enter__()
         self.addCleanup(t.__exit__, None, None, None)
@@ -185,7 +185,7 @@ class RateLimitTest(unittest.TestCase):
     def test_limit_holds_across_workers(self):
         # One source IP from 60 ports: SO_REUSEPORT spreads them over the harness's two workers,
         # which share one budget (bursts of 10): the flood gets about 10 answers, not 10 each.
-        t = self.start_limited()
+        t = self.start_limited("steering: {mode: hash}\n")
         socks = []
         for _ in range(60):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

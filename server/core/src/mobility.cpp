@@ -73,6 +73,7 @@ Reply mobility_refresh(Turn& t, const Request& req, const SessionKey& key) {
   claim_flow(t, req.flow, req.now.steady);
   Allocation& moved = t.allocations.rekey(old, req.flow, keep_previous);
   t.stats.allocations_moved.add();
+  report(t, AllocationEvent::kMoved, moved);
   return handle_refresh(t, req, key, moved, true);
 }
 

@@ -11,7 +11,16 @@
 
 namespace tern::core {
 
-enum class AllocationEvent : std::uint8_t { kCreated, kRefreshed, kDeleted, kExpired, kClosed };
+// kMoved: RFC 8016, the allocation now belongs to the client's new 5-tuple (`flow`), on this
+// worker.
+enum class AllocationEvent : std::uint8_t {
+  kCreated,
+  kRefreshed,
+  kDeleted,
+  kExpired,
+  kClosed,
+  kMoved
+};
 
 struct AllocationEventInfo {
   std::uint64_t session_id = 0;

@@ -1,0 +1,222 @@
+// UdpSteering: loads bpf/steer.bpf.c (built into the binary) with libbpf, one copy per
+// SO_REUSEPORT group; the groups share the placement map.
+#include "udp_steering.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#if TERN_HAVE_STEERING
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+extern const unsigned char kSteerBpfObject[];
+extern const std::size_t kSteerBpfObjectSize;
+#endif
+
+namespace tern::net {
+
+#if TERN_HAVE_STEERING
+namespace {
+
+// Mirrors struct flow_key in bpf/steer.bpf.c.
+struct FlowKey {
+  std::uint8_t addr[16];
+  std::uint16_t port;  // network order
+  std::uint16_t zero;
+};
+static_assert(sizeof(FlowKey) == 20);
+
+FlowKey key_of(const protocol::TransportAddress& client) {
+  FlowKey key{};
+  if (client.family == protocol::Family::kIPv4) {
+    key.addr[10] = 0xff;
+    key.addr[11] = 0xff;
+    std::memcpy(&key.addr[12], client.ip.data(), 4);
+  } else {
+    std::memcpy(key.addr, client.ip.data(), 16);
+  }
+  key.port = htons(client.port);
+  return key;
+}
+
+// libbpf's warnings (the verifier's log among them) go to the reason a load failed, not stderr.
+thread_local std::string* libbpf_log = nullptr;
+
+int capture_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG || libbpf_log == nullptr) return 0;
+  char line[512];
+  const int n = std::vsnprintf(line, sizeof line, format, args);
+  if (n > 0 && libbpf_log->size() < 2048) libbpf_log->append(line);
+  return 0;
+}
+
+std::string errno_text(int err) {
+  std::string text = std::strerror(err < 0 ? -err : err);
+  if (err == -EPERM || err == EPERM) text += " (needs CAP_BPF, or root)";
+  return text;
+}
+
+struct Program {
+  bpf_object* object = nullptr;
+  int flows = -1;
+  int sockets = -1;
+  int program = -1;
+  int placement = -1;
+
+  Program() = default;
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+  Program(Program&& o) noexcept { *this = std::move(o); }
+  Program& operator=(Program&& o) noexcept {
+    std::swap(object, o.object);
+    flows = o.flows;
+    sockets = o.sockets;
+    program = o.program;
+    placement = o.placement;
+    return *this;
+  }
+  ~Program() {
+    if (object != nullptr) bpf_object__close(object);
+  }
+
+  // Opens and loads one copy; `shared_placement` < 0 makes its own placement map.
+  bool load(int shared_placement, std::string& why) {
+    std::string log;
+    libbpf_log = &log;
+    libbpf_set_print(capture_libbpf);
+    object = bpf_object__open_mem(kSteerBpfObject, kSteerBpfObjectSize, nullptr);
+    int err = object == nullptr ? -errno : 0;
+    if (err == 0 && shared_placement >= 0) {
+      err = bpf_map__reuse_fd(bpf_object__find_map_by_name(object, "placement"), shared_placement);
+    }
+    if (err == 0) err = bpf_object__load(object);
+    libbpf_log = nullptr;
+    if (err != 0) {
+      why = "eBPF program not loaded: " + errno_text(err);
+      if (!log.empty() && err != -EPERM) why += ": " + log.substr(0, 300);
+      return false;
+    }
+    flows = bpf_map__fd(bpf_object__find_map_by_name(object, "flows"));
+    sockets = bpf_map__fd(bpf_object__find_map_by_name(object, "sockets"));
+    placement = bpf_map__fd(bpf_object__find_map_by_name(object, "placement"));
+    program = bpf_program__fd(bpf_object__find_program_by_name(object, "steer"));
+    return true;
+  }
+};
+
+}  // namespace
+
+struct UdpSteering::Impl {
+  Program probe;  // owns the placement map every group shares
+  std::shared_mutex mutex;
+  std::map<std::pair<protocol::Family, std::vector<std::uint8_t>>, Program> groups;
+  std::atomic<std::uint64_t> refused{0};
+
+  static std::pair<protocol::Family, std::vector<std::uint8_t>> id(
+      const protocol::TransportAddress& local) {
+    std::vector<std::uint8_t> bytes(local.ip.begin(), local.ip.end());
+    bytes.push_back(static_cast<std::uint8_t>(local.port >> 8));
+    bytes.push_back(static_cast<std::uint8_t>(local.port & 0xff));
+    return {local.family, std::move(bytes)};
+  }
+};
+
+std::unique_ptr<UdpSteering> UdpSteering::load(std::string& why) {
+  auto impl = std::make_unique<Impl>();
+  if (!impl->probe.load(-1, why)) return nullptr;
+  return std::unique_ptr<UdpSteering>(new UdpSteering(std::move(impl)));
+}
+
+bool UdpSteering::attach(const protocol::TransportAddress& local, const std::vector<int>& fds,
+                         std::string& why) {
+  if (fds.empty() || fds.size() > 256) {
+    why = "between 1 and 256 workers can be steered";
+    return false;
+  }
+  Program group;
+  if (!group.load(impl_->probe.placement, why)) return false;
+  for (std::uint32_t i = 0; i < fds.size(); ++i) {
+    const std::uint64_t fd = static_cast<std::uint64_t>(fds[i]);
+    if (bpf_map_update_elem(group.sockets, &i, &fd, BPF_ANY) != 0) {
+      why = "worker socket not taken: " + errno_text(errno);
+      return false;
+    }
+  }
+  if (setsockopt(fds.front(), SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &group.program,
+                 sizeof group.program) != 0) {
+    why = "SO_ATTACH_REUSEPORT_EBPF: " + errno_text(errno);
+    return false;
+  }
+  std::unique_lock lock(impl_->mutex);
+  impl_->groups[Impl::id(local)] = std::move(group);
+  return true;
+}
+
+void UdpSteering::detach(const protocol::TransportAddress& local) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->groups.erase(Impl::id(local));  // the program goes with the group's last socket
+}
+
+void UdpSteering::pin(const protocol::TransportAddress& local,
+                      const protocol::TransportAddress& client, unsigned worker) {
+  const FlowKey key = key_of(client);
+  const std::uint32_t value = worker;
+  std::shared_lock lock(impl_->mutex);
+  auto it = impl_->groups.find(Impl::id(local));
+  if (it == impl_->groups.end()) return;
+  if (bpf_map_update_elem(it->second.flows, &key, &value, BPF_ANY) != 0) ++impl_->refused;
+}
+
+void UdpSteering::unpin(const protocol::TransportAddress& local,
+                        const protocol::TransportAddress& client) {
+  const FlowKey key = key_of(client);
+  std::shared_lock lock(impl_->mutex);
+  auto it = impl_->groups.find(Impl::id(local));
+  if (it != impl_->groups.end()) (void)bpf_map_delete_elem(it->second.flows, &key);
+}
+
+void UdpSteering::place(unsigned worker) {
+  const std::uint32_t zero = 0;
+  const std::uint32_t value = worker;
+  (void)bpf_map_update_elem(impl_->probe.placement, &zero, &value, BPF_ANY);
+}
+
+std::uint64_t UdpSteering::pins_refused() const noexcept {
+  return impl_->refused.load(std::memory_order_relaxed);
+}
+
+#else  // built without libbpf
+
+struct UdpSteering::Impl {};
+
+std::unique_ptr<UdpSteering> UdpSteering::load(std::string& why) {
+  why = "built without eBPF (clang and libbpf-dev were missing)";
+  return nullptr;
+}
+bool UdpSteering::attach(const protocol::TransportAddress&, const std::vector<int>&,
+                         std::string& why) {
+  why = "built without eBPF";
+  return false;
+}
+void UdpSteering::detach(const protocol::TransportAddress&) {}
+void UdpSteering::pin(const protocol::TransportAddress&, const protocol::TransportAddress&,
+                      unsigned) {}
+void UdpSteering::unpin(const protocol::TransportAddress&, const protocol::TransportAddress&) {}
+void UdpSteering::place(unsigned) {}
+std::uint64_t UdpSteering::pins_refused() const noexcept {
+  return 0;
+}
+
+#endif
+
+UdpSteering::UdpSteering(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UdpSteering::~UdpSteering() = default;
+
+}  // namespace tern::net
