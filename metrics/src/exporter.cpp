@@ -199,6 +199,13 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
               {{"family", kFamilyNames[f]}, {"transport", kTransportNames[tr]}});
     }
   }
+  if (s.steering_pins_refused) {
+    b.counter(b.family("tern_udp_steering_pins_refused_total",
+                       "UDP clients with an allocation that the steering table had no room for "
+                       "(their datagrams follow placement, not their worker).",
+                       MetricType::Counter),
+              static_cast<double>(s.steering_pins_refused()));
+  }
   auto& per_worker = b.family("tern_worker_allocations",
                               "Live allocations, by worker (steering.mode: pack fills the first).",
                               MetricType::Gauge);

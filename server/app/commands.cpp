@@ -96,6 +96,7 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
       return net::certificate_expiry(file);
     };
   }
+  s.steering_pins_refused = [&rt] { return rt.steering_pins_refused(); };
   s.users_loaded = [&reloads] { return reloads.users.load(); };
   s.secrets_loaded = [&reloads] { return reloads.secrets.load(); };
   s.reloads_succeeded = &reloads.succeeded;

@@ -93,6 +93,8 @@ const char* event_name(core::AllocationEvent e) {
       return "allocation_closed";
     case core::AllocationEvent::kMoved:
       return "allocation_moved";
+    case core::AllocationEvent::kMovedAway:
+      return "allocation_moved_away";
   }
   return "allocation";
 }

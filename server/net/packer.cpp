@@ -19,11 +19,11 @@ Packer::Packer(std::unique_ptr<UdpSteering> steering, std::size_t workers, PackL
 }
 
 void Packer::decide() {
+  std::lock_guard lock(deciding_);  // loads read inside: a later decision never sees older ones
   std::vector<WorkerLoad> loads(workers_);
   for (std::size_t i = 0; i < workers_; ++i) {
     loads[i] = {allocations_(static_cast<unsigned>(i)), busy_[i].load(std::memory_order_relaxed)};
   }
-  std::lock_guard lock(deciding_);
   const unsigned chosen = pack_worker(loads, limits_);
   if (placed_.exchange(chosen, std::memory_order_relaxed) != chosen) steering_->place(chosen);
 }

@@ -64,6 +64,10 @@ const std::string& Runtime::steering() const noexcept {
   return impl_->steering;
 }
 
+std::uint64_t Runtime::steering_pins_refused() const noexcept {
+  return impl_->packer ? impl_->packer->steering().pins_refused() : 0;
+}
+
 void Runtime::serve_http(const std::string& listen, HttpHandler handler, bool tls) {
   std::shared_ptr<boost::asio::ssl::context> context;
   if (tls) context = make_tls_context(impl_->options.tls, Alpn::kHttp);

@@ -40,6 +40,8 @@ class Runtime {
   // How new UDP clients reach workers: "pack (eBPF)", or "hash" with the reason when packing
   // was wanted but could not load.
   const std::string& steering() const noexcept;
+  // Clients with allocations that could not be pinned (the steering table was full).
+  std::uint64_t steering_pins_refused() const noexcept;
   // Serves HTTP GETs on `listen` from the main thread (metrics, health), over TLS with the
   // runtime's certificate when `tls`. Throws on bind errors or when the certificate cannot load.
   void serve_http(const std::string& listen, HttpHandler handler, bool tls = false);

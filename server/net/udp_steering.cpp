@@ -182,6 +182,18 @@ void UdpSteering::unpin(const protocol::TransportAddress& local,
   if (it != impl_->groups.end()) (void)bpf_map_delete_elem(it->second.flows, &key);
 }
 
+void UdpSteering::unpin_if(const protocol::TransportAddress& local,
+                           const protocol::TransportAddress& client, unsigned worker) {
+  const FlowKey key = key_of(client);
+  std::uint32_t value = 0;
+  std::shared_lock lock(impl_->mutex);
+  auto it = impl_->groups.find(Impl::id(local));
+  if (it == impl_->groups.end()) return;
+  if (bpf_map_lookup_elem(it->second.flows, &key, &value) == 0 && value == worker) {
+    (void)bpf_map_delete_elem(it->second.flows, &key);
+  }
+}
+
 void UdpSteering::place(unsigned worker) {
   const std::uint32_t zero = 0;
   const std::uint32_t value = worker;
@@ -209,6 +221,8 @@ void UdpSteering::detach(const protocol::TransportAddress&) {}
 void UdpSteering::pin(const protocol::TransportAddress&, const protocol::TransportAddress&,
                       unsigned) {}
 void UdpSteering::unpin(const protocol::TransportAddress&, const protocol::TransportAddress&) {}
+void UdpSteering::unpin_if(const protocol::TransportAddress&, const protocol::TransportAddress&,
+                           unsigned) {}
 void UdpSteering::place(unsigned) {}
 std::uint64_t UdpSteering::pins_refused() const noexcept {
   return 0;

@@ -29,6 +29,9 @@ class UdpSteering {
   void pin(const protocol::TransportAddress& local, const protocol::TransportAddress& client,
            unsigned worker);
   void unpin(const protocol::TransportAddress& local, const protocol::TransportAddress& client);
+  // Unpins only while the pin names `worker`.
+  void unpin_if(const protocol::TransportAddress& local, const protocol::TransportAddress& client,
+                unsigned worker);
   // Datagrams from clients without a pin go to `worker`.
   void place(unsigned worker);
   // Pins that could not be stored (the table of 262,144 clients per group was full).

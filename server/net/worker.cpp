@@ -49,9 +49,14 @@ void WorkerEvents::allocation(core::AllocationEvent event, const core::Allocatio
   const core::FiveTuple& flow = *info.flow;
   if (flow.transport != core::Transport::kUdp) return;
   switch (event) {
-    case core::AllocationEvent::kCreated:
     case core::AllocationEvent::kMoved:
+      if (info.previous != nullptr) retiring_.push_back({*info.previous, info.expires});
+      [[fallthrough]];
+    case core::AllocationEvent::kCreated:
       packer_->steering().pin(flow.server, router_.udp_sender(flow), worker_);
+      break;
+    case core::AllocationEvent::kMovedAway:  // pinned here while its data is passed on
+      retiring_.push_back({flow, info.expires});
       break;
     case core::AllocationEvent::kDeleted:
     case core::AllocationEvent::kExpired:
@@ -64,11 +69,24 @@ void WorkerEvents::allocation(core::AllocationEvent event, const core::Allocatio
   packer_->decide();
 }
 
+void WorkerEvents::sweep(core::TimePoint now, const core::Server& core) {
+  if (retiring_.empty() || packer_ == nullptr) return;
+  std::erase_if(retiring_, [&](const Retiring& r) {
+    if (r.at > now) return false;
+    if (!core.has_allocation(r.flow)) {  // a pin another worker set since is left alone
+      packer_->steering().unpin_if(r.flow.server, router_.udp_sender(r.flow), worker_);
+    }
+    return true;
+  });
+}
+
 void Worker::sweep_every_second() {
   sweeper.expires_after(kSweepInterval);
   sweeper.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    core.sweep(core::Instant::current());
+    const auto now = core::Instant::current();
+    core.sweep(now);
+    events.sweep(now.steady, core);
     sweep_every_second();
   });
 }

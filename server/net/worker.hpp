@@ -29,13 +29,20 @@ class WorkerEvents final : public core::EventSink {
       : next_(next), router_(router), worker_(worker) {}
   void allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) override;
   void set_packer(Packer* packer) noexcept { packer_ = packer; }
-  Packer* packer() const noexcept { return packer_; }
+  // Unpins the old 5-tuples of moved allocations once they can no longer send (the
+  // allocation's expiry at the move), unless they have an allocation here again.
+  void sweep(core::TimePoint now, const core::Server& core);
 
  private:
+  struct Retiring {
+    core::FiveTuple flow;
+    core::TimePoint at;
+  };
   core::EventSink* next_;
   Router& router_;
   unsigned worker_;
   Packer* packer_ = nullptr;
+  std::vector<Retiring> retiring_;
 };
 
 struct Worker {

@@ -36,6 +36,7 @@ FAMILIES = {
     "tern_build_info": "gauge",
     "tern_allocations_active": "gauge",
     "tern_worker_allocations": "gauge",
+    "tern_udp_steering_pins_refused_total": "counter",
     "tern_allocation_attempts_total": "counter",
     "tern_allocations_moved_total": "counter",
     "tern_allocations_moved_between_workers_total": "counter",
@@ -71,6 +72,7 @@ METHODS = {"binding", "allocate", "refresh", "create_permission", "channel_bind"
 LABEL_VALUES = {
     "tern_allocations_active": {"transport": {"udp", "tcp", "tls", "dtls"}, "family": {"ipv4", "ipv6"}},
     "tern_worker_allocations": {"worker": {"0", "1"}},  # the harness runs two workers
+    "tern_udp_steering_pins_refused_total": {},
     "tern_allocation_attempts_total": {"result": {
         "success", "bad_request", "unauthenticated", "forbidden", "mobility_forbidden",
         "unknown_attribute",

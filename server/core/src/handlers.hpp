@@ -164,7 +164,8 @@ bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer,
 void release_allocation(Turn& t, Allocation& a);
 // Reports an allocation event to deps.events, if any.
 void report(const Turn& t, AllocationEvent event, const Allocation& a,
-            std::chrono::seconds lifetime = std::chrono::seconds(0));
+            std::chrono::seconds lifetime = std::chrono::seconds(0),
+            const FiveTuple* previous = nullptr);
 
 }  // namespace tern::core
 

@@ -28,9 +28,10 @@ bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer, PeerPor
 }
 
 void report(const Turn& t, AllocationEvent event, const Allocation& a,
-            std::chrono::seconds lifetime) {
+            std::chrono::seconds lifetime, const FiveTuple* previous) {
   if (t.deps.events == nullptr) return;
-  t.deps.events->allocation(event, {a.session_id, &a.flow, a.key.username, a.relays, lifetime});
+  t.deps.events->allocation(
+      event, {a.session_id, &a.flow, a.key.username, a.relays, lifetime, a.expires, previous});
 }
 
 void release_allocation(Turn& t, Allocation& a) {

@@ -1,6 +1,8 @@
 // Kernel side of UDP steering: picks the worker socket of a SO_REUSEPORT group for each datagram.
-// A client with an allocation goes to the worker that holds it (`flows`); any other datagram
-// goes to the worker the runtime names in `placement`. Whatever fails falls back to the
+// A client with an allocation goes to the worker that holds it (`flows`); any other source goes
+// to the worker the runtime names in `placement`, and stays there for kStickyNs (`recent`), so
+// that a request's retransmissions and the requests that follow it (401, then the signed
+// Allocate) reach one worker while placement changes. Whatever fails falls back to the
 // kernel's own 5-tuple hash (SK_PASS with no socket selected).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -22,6 +24,22 @@ struct {
   __type(key, struct flow_key);
   __type(value, __u32);
 } flows SEC(".maps");
+
+// Sources placed lately, and when (least recently used ones go first when it is full).
+struct placed {
+  __u32 worker;
+  __u32 zero;
+  __u64 at_ns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct flow_key);
+  __type(value, struct placed);
+} recent SEC(".maps");
+
+#define kStickyNs (30ULL * 1000000000ULL)
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -56,13 +74,24 @@ int steer(struct sk_reuseport_md* ctx) {
   } else {
     return SK_PASS;
   }
-  __u32* worker = bpf_map_lookup_elem(&flows, &key);
-  if (!worker) {
-    __u32 zero = 0;
-    worker = bpf_map_lookup_elem(&placement, &zero);
-    if (!worker) return SK_PASS;
+  __u32 index = 0;
+  __u32* pinned = bpf_map_lookup_elem(&flows, &key);
+  if (pinned) {
+    index = *pinned;
+  } else {
+    const __u64 now = bpf_ktime_get_ns();
+    struct placed* seen = bpf_map_lookup_elem(&recent, &key);
+    if (seen && now - seen->at_ns < kStickyNs) {
+      index = seen->worker;
+    } else {
+      __u32 zero = 0;
+      __u32* placed = bpf_map_lookup_elem(&placement, &zero);
+      if (!placed) return SK_PASS;
+      index = *placed;
+      struct placed entry = {index, 0, now};
+      bpf_map_update_elem(&recent, &key, &entry, BPF_ANY);
+    }
   }
-  __u32 index = *worker;
   bpf_sk_select_reuseport(ctx, &sockets, &index, 0);  // an empty slot: the kernel's hash
   return SK_PASS;
 }

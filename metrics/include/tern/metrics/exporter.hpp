@@ -26,6 +26,7 @@ struct Sources {
   std::function<std::vector<std::pair<std::string, std::uint64_t>>()> connections_refused;
   std::string version;
   std::function<std::optional<std::int64_t>()> tls_certificate_expiry;  // unix seconds; re-read
+  std::function<std::uint64_t()> steering_pins_refused;                 // null = not exported
   std::function<std::uint64_t()> users_loaded;
   std::function<std::uint64_t()> secrets_loaded;
   std::atomic<std::uint64_t>* reloads_succeeded = nullptr;

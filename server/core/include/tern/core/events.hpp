@@ -12,14 +12,17 @@
 namespace tern::core {
 
 // kMoved: RFC 8016, the allocation now belongs to the client's new 5-tuple (`flow`), on this
-// worker.
+// worker; `previous` is the old one when that was on this worker too (it may still send until
+// it settles). kMovedAway: the allocation of `flow` left this worker for another one, whose
+// new 5-tuple reached that worker; data from `flow` still arriving here is passed on there.
 enum class AllocationEvent : std::uint8_t {
   kCreated,
   kRefreshed,
   kDeleted,
   kExpired,
   kClosed,
-  kMoved
+  kMoved,
+  kMovedAway
 };
 
 struct AllocationEventInfo {
@@ -27,7 +30,9 @@ struct AllocationEventInfo {
   const FiveTuple* flow = nullptr;
   std::string_view username;
   std::span<const RelayEndpoint> relays;
-  std::chrono::seconds lifetime{0};  // for kCreated and kRefreshed
+  std::chrono::seconds lifetime{0};     // for kCreated and kRefreshed
+  TimePoint expires{};                  // when the allocation ends unless refreshed
+  const FiveTuple* previous = nullptr;  // for kMoved within one worker
 };
 
 class EventSink {
