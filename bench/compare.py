@@ -188,6 +188,55 @@ def figures(med, rounds_data):
     return rows
 
 
+# tern against every coturn in the run (Debian's 4.6.1, 4.17.1 on its defaults and at its best):
+# (shape, metric, label, unit).
+VERSUS = [
+    ("audio", "relayed_per_cpu_s", "relayed pkt/CPU-s, audio-like (pinned)", "pkt/CPU-s"),
+    ("audiodef", "relayed_per_cpu_s", "relayed pkt/CPU-s, audio-like, uclient, defaults", "pkt/CPU-s"),
+    ("high120", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 120 B", "pkt/CPU-s"),
+    ("high1200", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 1200 B", "pkt/CPU-s"),
+    ("tcp120", "relayed_per_cpu_s", "relayed pkt/CPU-s, TCP 120 B", "pkt/CPU-s"),
+    ("tls120", "relayed_per_cpu_s", "relayed pkt/CPU-s, TLS 120 B", "pkt/CPU-s"),
+    ("audio", "rtt_us.p50", "round trip p50, audio-like", "us"),
+    ("audio", "rtt_us.p99", "round trip p99, audio-like", "us"),
+    ("allocate", "cpu_us_per_allocation", "CPU per allocation", "us"),
+    ("binding", "responses_per_cpu_s", "Binding requests per CPU-s", "req/CPU-s"),
+    ("idle10k", "rss_bytes_per_allocation", "RSS per idle allocation at 10k", "B"),
+]
+COTURNS = ["coturn", "coturn417", "coturn417best"]
+
+
+def versus(med, rounds_data):
+    """Rows (label, unit, tern, [(coturn value, tern/coturn ratio)...]) for the coturns present."""
+    present = [c for c in COTURNS if c in med]
+    rows = []
+    for shape, metric, label, unit in VERSUS:
+        t = med.get("tern", {}).get(shape, {}).get(metric)
+        cells = []
+        for c in present:
+            v = med.get(c, {}).get(shape, {}).get(metric)
+            x = rounds_data.get(("tern", shape, metric), {})
+            y = rounds_data.get((c, shape, metric), {})
+            pairs = [x[k] / y[k] for k in x if k in y and y[k]]
+            cells.append((v, statistics.median(pairs) if pairs else None))
+        if t is not None or any(v is not None for v, _ in cells):
+            rows.append((label, unit, t, cells))
+    return present, rows
+
+
+def versus_markdown(present, rows):
+    if len(present) < 2 or not rows:
+        return ""
+    head = "| figure | unit | tern | " + " | ".join(f"{c} | tern/{c}" for c in present) + " |"
+    out = ["", "tern against each coturn (medians; a ratio is the median of per-round ratios; "
+           "coturn417best = 4.17.1 with --multiplex-peer --udp-gso):", "", head,
+           "|---|---|---:|" + "---:|---:|" * len(present)]
+    for label, unit, t, cells in rows:
+        parts = [f"{fmt(v)} | {'-' if r is None else f'{r:.2f}x'}" for v, r in cells]
+        out.append(f"| {label} | {unit} | {fmt(t)} | " + " | ".join(parts) + " |")
+    return "\n".join(out) + "\n"
+
+
 def pct(v):
     return None if v is None else v * 100
 
@@ -249,6 +298,8 @@ def main():
     rows = figures(med, per_round(runs))
     noisy = disturbed(runs)
     md = markdown(rows, rounds)
+    present, vs_rows = versus(med, per_round(runs))
+    md += versus_markdown(present, vs_rows)
     if a.note:
         md = a.note + "\n\n" + md
     if noisy:
@@ -261,6 +312,9 @@ def main():
         "medians": med,
         "figures": [{"figure": f, "unit": u, "tern": t, "coturn": c, "forwarder": fw, "ratio": r,
                      "target": tg, "met": met} for f, t, c, fw, r, tg, met, u in rows],
+        "versus": [{"figure": label, "unit": unit, "tern": t,
+                    **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
+                   for label, unit, t, cells in vs_rows],
         "failed_runs": bad,
         "disturbed_runs": noisy,
     }

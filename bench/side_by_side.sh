@@ -21,7 +21,11 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
                  allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k
                  (or "none"). Shapes ending in "def" run both servers on their default
                  limits and thread counts, unpinned, as an operator starts them.
-  --targets LIST comma-separated subset of: tern,coturn,forwarder
+  --targets LIST comma-separated subset of: tern,coturn,coturn417,coturn417best,forwarder
+                 coturn = Debian's coturn 4.6.1 (or $TURNSERVER); coturn417 = coturn 4.17.1 on
+                 its defaults and coturn417best = with --multiplex-peer --udp-gso, both built
+                 once by bench/build_coturn.sh (COTURN_SRC) into a cache; with them in the run,
+                 audiodef uses 4.17.1's turnutils_uclient and turnutils_peer for every target
   --callgrind    also count user-space instructions per relayed packet (120 B, closed loop)
                  for each target under valgrind --tool=callgrind: exact and repeatable when
                  timings are too noisy (kernel time is not counted)
@@ -77,6 +81,16 @@ has_target() { [[ ",$targets," == *",$1,"* ]]; }
 if has_target coturn && ! command -v "$turnserver_bin" >/dev/null; then
   echo "side_by_side: turnserver (Debian package coturn) is not installed; scripts/setup.sh --test" >&2
   exit 2
+fi
+# coturn 4.17.1 (built from upstream once, cached) and the uclient that goes with it.
+coturn417_prefix="" uclient_bin=turnutils_uclient uclient_peer_bin=turnutils_peer
+if has_target coturn417 || has_target coturn417best; then
+  coturn417_prefix=$("$root/bench/build_coturn.sh") || {
+    echo "side_by_side: coturn 4.17.1 is not built (bench/build_coturn.sh); leave coturn417* out" >&2
+    exit 2
+  }
+  uclient_bin=$coturn417_prefix/bin/turnutils_uclient
+  uclient_peer_bin=$coturn417_prefix/bin/turnutils_peer
 fi
 
 tmp=$(mktemp -d /tmp/tern-bench.XXXXXX)
@@ -232,6 +246,13 @@ start_target() {  # target [shape]
       port=$coturn_port
       "${pin[@]}" "${server_wrap[@]}" "$turnserver_bin" -c "$coturn_conf" --no-stdout-log >>"$out/coturn.out" 2>&1 &
       ;;
+    coturn417 | coturn417best)
+      port=$coturn_port
+      local best=()
+      [[ $target == coturn417best ]] && best=(--multiplex-peer --udp-gso)
+      "${pin[@]}" "${server_wrap[@]}" "$coturn417_prefix/bin/turnserver" -c "$coturn_conf" \
+        --no-stdout-log "${best[@]}" >>"$out/$target.out" 2>&1 &
+      ;;
     forwarder)
       port=$fwd_port
       "${pin[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" --to "127.0.0.2:$sink_port" \
@@ -242,7 +263,7 @@ start_target() {  # target [shape]
   server_addr=127.0.0.1:$port
   case "$target" in
     tern) tls_addr=127.0.0.1:$tern_tls_port ;;
-    coturn) tls_addr=127.0.0.1:$coturn_tls_port ;;
+    coturn*) tls_addr=127.0.0.1:$coturn_tls_port ;;
     *) tls_addr="" ;;
   esac
   for _ in $(seq "$start_wait"); do
@@ -320,11 +341,11 @@ supports() {  # target shape
 peer_pid=""
 start_uclient_peer() {
   [[ -n $peer_pid ]] && return 0
-  if ! command -v turnutils_uclient >/dev/null || ! command -v turnutils_peer >/dev/null; then
+  if ! command -v "$uclient_bin" >/dev/null || ! command -v "$uclient_peer_bin" >/dev/null; then
     echo "side_by_side: audiodef needs turnutils_uclient and turnutils_peer (Debian package coturn)" >&2
     return 1
   fi
-  turnutils_peer -L 127.0.0.2 -p "$uclient_peer_port" >/dev/null 2>&1 &
+  "$uclient_peer_bin" -L 127.0.0.2 -p "$uclient_peer_port" >/dev/null 2>&1 &
   peer_pid=$!
   sleep 0.2
 }
@@ -355,7 +376,7 @@ run_one() {  # round target shape
     # shellcheck disable=SC2046
     line=$( ((rc == 0)) && python3 "$root/bench/uclient_run.py" --server "$addr" \
       --server-pid "$server_pid" --peer "127.0.0.2:$uclient_peer_port" --label "$target" \
-      --shape "$shape" --round "$round" $(uclient_args) 2>>"$out/bench.err") || rc=$?
+      --shape "$shape" --round "$round" --uclient "$uclient_bin" $(uclient_args) 2>>"$out/bench.err") || rc=$?
   else
     line=$("${gen[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
       --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
@@ -371,7 +392,7 @@ run_one() {  # round target shape
     failed=$((failed + 1))
     echo "side_by_side: $target $shape round $round failed: $line" >&2
   fi
-  printf '  %-9s %-9s round %s: %s\n' "$target" "$shape" "$round" "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
+  printf '  %-13s %-9s round %s: %s\n' "$target" "$shape" "$round" "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
 }
 
 echo "side_by_side: rounds=$rounds duration=${duration}s servers on CPU ${server_cpu:-any}, generator on CPU ${gen_cpu:-any}; output in $out" >&2
@@ -431,7 +452,7 @@ else:
     d.setdefault("error", "no callgrind dump")
 print(json.dumps(d))')
   echo "$line" >>"$results"
-  printf '  %-9s %-12s: %s\n' "$target" callgrind120 "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
+  printf '  %-13s %-12s: %s\n' "$target" callgrind120 "$(python3 "$root/bench/compare.py" --brief <<<"$line")" >&2
   if ((rc != 0)); then failed=$((failed + 1)); fi
 }
 if ((callgrind)); then

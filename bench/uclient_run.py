@@ -37,10 +37,11 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--shape", default="")
     ap.add_argument("--round", type=int, default=1)
+    ap.add_argument("--uclient", default="turnutils_uclient", help="the turnutils_uclient to run")
     a = ap.parse_args()
     ip, port = a.server.rsplit(":", 1)
     peer_ip, peer_port = a.peer.rsplit(":", 1)
-    cmd = ["turnutils_uclient", "-c", "-u", a.user, "-w", a.password, "-p", port,
+    cmd = [a.uclient, "-c", "-u", a.user, "-w", a.password, "-p", port,
            "-m", str(a.clients), "-n", str(a.messages), "-l", str(a.size), "-z", str(a.interval_ms),
            "-e", peer_ip, "-r", peer_port, ip]
     limit = 60 + a.messages * a.interval_ms / 1000 * 3
