@@ -122,8 +122,8 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
   options.core = core_options(config);
   options.workers = config.workers;
   options.coalesce = std::chrono::microseconds(config.coalesce_us);
-  options.steering = {config.steering.mode == "pack", config.steering.pack_allocations,
-                      config.steering.pack_busy_percent / 100.0};
+  options.steering = {config.steering.mode == config::SteeringMode::kPack,
+                      config.steering.pack_allocations, config.steering.pack_busy_percent / 100.0};
   options.relay = {config.relay.address, config.relay.address_v6, config.relay.public_address,
                    config.relay.min_port, config.relay.max_port};
   bool has_tls = false;

@@ -112,8 +112,10 @@ struct Connections {
 };
 
 // How new UDP clients are spread over the workers (read at start; changes take a restart).
+enum class SteeringMode : std::uint8_t { kPack, kHash };
 struct Steering {
-  std::string mode = "pack";  // pack: fill one worker before the next (eBPF); hash: the kernel's
+  // pack: fill one worker before the next (eBPF); hash: the kernel's 5-tuple hash
+  SteeringMode mode = SteeringMode::kPack;
   std::uint32_t pack_allocations = 256;  // UDP allocations a worker takes before the next one
   std::uint32_t pack_busy_percent = 50;  // nor more once its thread used this much of a CPU
 };

@@ -111,12 +111,17 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
         [&](const YAML::Node& n) {
           auto& st = c.steering;
           w.map(n, "steering",
-                {{"mode", w.string(st.mode, "steering.mode")},
+                {{"mode",
+                  [&](const YAML::Node& m) {
+                    std::string text;
+                    w.string(text, "steering.mode")(m);
+                    if (m.IsScalar()) check_one_of(w, m, text, {"pack", "hash"}, "steering.mode");
+                    st.mode = text == "hash" ? SteeringMode::kHash : SteeringMode::kPack;
+                  }},
                  {"pack_allocations",
                   w.number(st.pack_allocations, "steering.pack_allocations", 1, 10000000)},
                  {"pack_busy_percent",
                   w.number(st.pack_busy_percent, "steering.pack_busy_percent", 1, 100)}});
-          check_one_of(w, n, st.mode, {"pack", "hash"}, "steering.mode");
         }},
        {"state_dir", w.string(c.state_dir, "state_dir")},
        {"listen", [&](const YAML::Node& n) { load_listen(w, n, c.listen); }},
