@@ -225,7 +225,7 @@ def versus(med, rounds_data):
 
 
 def versus_markdown(present, rows):
-    if len(present) < 2 or not rows:
+    if not present or not rows:
         return ""
     head = "| figure | unit | tern | " + " | ".join(f"{c} | tern/{c}" for c in present) + " |"
     out = ["", "tern against each coturn (medians; a ratio is the median of per-round ratios; "

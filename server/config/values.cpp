@@ -15,7 +15,7 @@ const char kEmbeddedDefault[] =
 realm: tern.local
 software: ""
 workers: 0                      # 0 = one per core
-coalesce_us: 250                # a busy worker (32+ datagrams a wake-up) wakes at most once per 250 us
+coalesce_us: 250                # under sustained load (128k+ datagrams/s) a worker wakes at most once per 250 us
 steering:
   mode: pack                    # new UDP clients fill one worker before the next (eBPF); hash = kernel's
   pack_allocations: 256         # a worker takes new clients until it holds this many UDP allocations

@@ -5,6 +5,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "coalescing.hpp"
 #include "packer.hpp"
 #include "udp_listener.hpp"
 #include "wake_stats.hpp"
@@ -13,7 +14,7 @@ namespace tern::net {
 
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(1);
-// Datagrams one wake-up must receive for the worker to count as busy and start coalescing.
+// The batch a coalesced wake-up should find: coalescing starts when the rate would fill it.
 constexpr std::uint64_t kBusyWake = 32;
 
 core::ServerDeps with_relays(core::ServerDeps deps, core::RelayProvider& relays,
@@ -92,11 +93,12 @@ void Worker::sweep_every_second() {
 }
 
 // Runs the worker until stopped. Coalescing (a software form of interrupt coalescing) is
-// adaptive: only after a busy wake-up (one that received at least kBusyWake datagrams) does
-// the worker sleep out the rest of `coalesce` before waiting again, so that under load each
-// wake-up handles a batch instead of one datagram. At low load it never sleeps and never
-// polls: each datagram is handled as soon as it arrives, with one reactor wait per wake-up
-// (sleeping there costs a context switch per datagram and adds latency for nothing).
+// adaptive: only while datagrams arrive fast enough that a wake-up every `coalesce` would find
+// a batch of kBusyWake (judged over a few milliseconds, Coalescing) does the worker sleep out
+// the rest of `coalesce` before waiting again, so that under load each wake-up handles a batch
+// instead of one datagram. Below that rate, and for a single burst however large, it never
+// sleeps: each datagram is handled as soon as it arrives, with one reactor wait per wake-up
+// (sleeping there costs a context switch and adds latency for nothing).
 void Worker::run(std::chrono::microseconds coalesce) {
   auto guard = boost::asio::make_work_guard(io);
   if (coalesce.count() <= 0) {
@@ -105,6 +107,7 @@ void Worker::run(std::chrono::microseconds coalesce) {
   }
   prctl(PR_SET_TIMERSLACK, 1000UL);  // sleep 1 us past the interval, not the default 50 us
   auto woke = std::chrono::steady_clock::now();
+  Coalescing policy(coalesce, kBusyWake, woke);
   bool busy = false;
   while (!io.stopped()) {
     if (busy) {
@@ -113,13 +116,9 @@ void Worker::run(std::chrono::microseconds coalesce) {
     }
     const std::uint64_t before = datagrams_received();
     if (io.run_one() == 0) break;
-    if (busy) {
-      woke = std::chrono::steady_clock::now();
-      io.poll();  // everything ready now, before sleeping again
-    }
-    const std::uint64_t received = datagrams_received() - before;
-    if (!busy && received >= kBusyWake) woke = std::chrono::steady_clock::now();
-    busy = received >= kBusyWake;
+    woke = std::chrono::steady_clock::now();
+    if (busy) io.poll();  // everything ready now, before sleeping again
+    busy = policy.after_wake(datagrams_received() - before, woke);
   }
 }
 
