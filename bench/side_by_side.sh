@@ -30,6 +30,8 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
                  for each target under valgrind --tool=callgrind: exact and repeatable when
                  timings are too noisy (kernel time is not counted)
   --tern-steering MODE  tern's steering.mode (pack, the default, or hash) in every shape
+  --tern-workers N      tern's workers in every shape (default: 1, pinned shapes; 0 in "def" ones)
+  --no-pin       pin neither the servers nor the generator (multi-core runs: all share all CPUs)
 Environment: TERN_BIN, TERN_BENCH_BIN, TERN_FORWARDER_BIN (default: build/release/...),
   TURNSERVER (default: turnserver), COTURN_RELAY_THREADS (default 1).
 EOF
@@ -42,7 +44,7 @@ duration=""
 out=""
 shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
 targets="tern,coturn,forwarder"
-tern_steering=""
+tern_steering="" tern_workers="" no_pin=0
 while (($#)); do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -53,6 +55,8 @@ while (($#)); do
     --targets) targets=$2; shift ;;
     --callgrind) callgrind=1 ;;
     --tern-steering) tern_steering=$2; shift ;;
+    --tern-workers) tern_workers=$2; shift ;;
+    --no-pin) no_pin=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -129,7 +133,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # taskset execs the program, so $! is the server's own pid (a shell function here would put a
 # subshell in between, and /proc would measure the subshell).
 server_cpu="" gen_cpu="" on_server_cpu=() on_gen_cpu=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+if command -v taskset >/dev/null && (($(nproc) >= 2)) && ((!no_pin)); then
   server_cpu=$(($(nproc) - 1))
   gen_cpu=0
   on_server_cpu=(taskset -c "$server_cpu")
@@ -212,6 +216,10 @@ EOF
 grep -v -e '^workers:' -e '^limits:' -e '^  allocations_per_user:' -e '^  unauthenticated_replies_per_second:' \
   "$tmp/tern.yaml" >"$tmp/tern-defaults.yaml"
 grep -v '^relay-threads=' "$tmp/coturn.conf" >"$tmp/coturn-defaults.conf"
+if [[ -n $tern_workers ]]; then
+  sed -i "s/^workers: 1$/workers: $tern_workers/" "$tmp/tern.yaml"
+  echo "workers: $tern_workers" >>"$tmp/tern-defaults.yaml"
+fi
 if [[ -n $tern_steering ]]; then
   for f in "$tmp/tern.yaml" "$tmp/tern-defaults.yaml"; do
     echo "steering: {mode: $tern_steering}" >>"$f"
