@@ -116,11 +116,7 @@ void UdpListener::to_client(const core::FiveTuple& flow, std::span<const std::ui
   sockaddr_storage ss{};
   // A client a trusted proxy named is answered through that proxy, without a header: the
   // proxy tells its clients apart by the port it sends from.
-  const protocol::TransportAddress* to = &flow.client;
-  if (!proxied_.empty()) {
-    if (auto it = proxied_.find(flow); it != proxied_.end()) to = &it->second.proxy;
-  }
-  const socklen_t len = to_sockaddr(*to, ss);
+  const socklen_t len = to_sockaddr(sender(flow), ss);
   if (bytes.size() > SendBatch::kSlot) {
     out_.flush();  // keep the order of what is queued for this client
     (void)::sendto(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,

@@ -5,10 +5,10 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <shared_mutex>
 
@@ -116,15 +116,20 @@ struct Program {
 struct UdpSteering::Impl {
   Program probe;  // owns the placement map every group shares
   std::shared_mutex mutex;
-  std::map<std::pair<protocol::Family, std::vector<std::uint8_t>>, Program> groups;
+  std::vector<std::pair<protocol::TransportAddress, Program>> groups;  // one per UDP listener
   std::atomic<std::uint64_t> refused{0};
 
-  static std::pair<protocol::Family, std::vector<std::uint8_t>> id(
-      const protocol::TransportAddress& local) {
-    std::vector<std::uint8_t> bytes(local.ip.begin(), local.ip.end());
-    bytes.push_back(static_cast<std::uint8_t>(local.port >> 8));
-    bytes.push_back(static_cast<std::uint8_t>(local.port & 0xff));
-    return {local.family, std::move(bytes)};
+  auto find(const protocol::TransportAddress& local) {
+    return std::find_if(groups.begin(), groups.end(),
+                        [&](const auto& g) { return g.first == local; });
+  }
+  // Calls f(flows map fd, key of `client`) under the shared lock, if `local` is steered.
+  template <class F>
+  void with_flows(const protocol::TransportAddress& local, const protocol::TransportAddress& client,
+                  F f) {
+    const FlowKey key = key_of(client);
+    std::shared_lock lock(mutex);
+    if (auto it = find(local); it != groups.end()) f(it->second.flows, key);
   }
 };
 
@@ -155,43 +160,43 @@ bool UdpSteering::attach(const protocol::TransportAddress& local, const std::vec
     return false;
   }
   std::unique_lock lock(impl_->mutex);
-  impl_->groups[Impl::id(local)] = std::move(group);
+  if (auto it = impl_->find(local); it != impl_->groups.end()) {
+    it->second = std::move(group);
+  } else {
+    impl_->groups.emplace_back(local, std::move(group));
+  }
   return true;
 }
 
 void UdpSteering::detach(const protocol::TransportAddress& local) {
   std::unique_lock lock(impl_->mutex);
-  impl_->groups.erase(Impl::id(local));  // the program goes with the group's last socket
+  if (auto it = impl_->find(local); it != impl_->groups.end()) {
+    impl_->groups.erase(it);  // the program goes with the group's last socket
+  }
 }
 
 void UdpSteering::pin(const protocol::TransportAddress& local,
                       const protocol::TransportAddress& client, unsigned worker) {
-  const FlowKey key = key_of(client);
   const std::uint32_t value = worker;
-  std::shared_lock lock(impl_->mutex);
-  auto it = impl_->groups.find(Impl::id(local));
-  if (it == impl_->groups.end()) return;
-  if (bpf_map_update_elem(it->second.flows, &key, &value, BPF_ANY) != 0) ++impl_->refused;
+  impl_->with_flows(local, client, [&](int flows, const FlowKey& key) {
+    if (bpf_map_update_elem(flows, &key, &value, BPF_ANY) != 0) ++impl_->refused;
+  });
 }
 
 void UdpSteering::unpin(const protocol::TransportAddress& local,
                         const protocol::TransportAddress& client) {
-  const FlowKey key = key_of(client);
-  std::shared_lock lock(impl_->mutex);
-  auto it = impl_->groups.find(Impl::id(local));
-  if (it != impl_->groups.end()) (void)bpf_map_delete_elem(it->second.flows, &key);
+  impl_->with_flows(local, client,
+                    [](int flows, const FlowKey& key) { (void)bpf_map_delete_elem(flows, &key); });
 }
 
 void UdpSteering::unpin_if(const protocol::TransportAddress& local,
                            const protocol::TransportAddress& client, unsigned worker) {
-  const FlowKey key = key_of(client);
-  std::uint32_t value = 0;
-  std::shared_lock lock(impl_->mutex);
-  auto it = impl_->groups.find(Impl::id(local));
-  if (it == impl_->groups.end()) return;
-  if (bpf_map_lookup_elem(it->second.flows, &key, &value) == 0 && value == worker) {
-    (void)bpf_map_delete_elem(it->second.flows, &key);
-  }
+  impl_->with_flows(local, client, [&](int flows, const FlowKey& key) {
+    std::uint32_t value = 0;
+    if (bpf_map_lookup_elem(flows, &key, &value) == 0 && value == worker) {
+      (void)bpf_map_delete_elem(flows, &key);
+    }
+  });
 }
 
 void UdpSteering::place(unsigned worker) {

@@ -84,11 +84,7 @@ MovedAllocation Server::move_out(std::uint64_t session, std::string_view owner, 
   if (a == nullptr || !a->mobile || wrong_owner) return nullptr;
   // Data the client still sends from its old 5-tuple reaches this worker: pass it on.
   allocations_->moved_away(a->flow, to_worker, a->expires);
-  if (deps_.events != nullptr) {
-    deps_.events->allocation(AllocationEvent::kMovedAway,
-                             {a->session_id, &a->flow, a->key.username, a->relays,
-                              std::chrono::seconds(0), a->expires, nullptr});
-  }
+  report(turn(), AllocationEvent::kMovedAway, *a);
   const std::size_t family = a->relays[0].address.family == protocol::Family::kIPv4 ? 0 : 1;
   stats_.allocations_active[static_cast<std::size_t>(a->flow.transport)][family].add(-1);
   return MovedAllocation(new MovingAllocation{allocations_->take(a->flow)});
