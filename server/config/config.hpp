@@ -29,7 +29,7 @@ struct Relay {
   std::string public_address_env;
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
-  bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFE (RFC 5766)
+  bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFF (RFC 5766)
   // RFC 6062 TCP allocations (Connect to TCP peers); off = REQUESTED-TRANSPORT TCP gets 442.
   // Read at start: turning it on needs a restart.
   bool tcp = false;

@@ -59,7 +59,8 @@ TEST(ChannelBindTest, Rfc5766RangeWhenConfigured) {
   TurnClient c(h, flow("192.0.2.50", 40000));
   c.login_and_allocate();
   EXPECT_EQ(c.channel_bind(0x3FFF, kPeerA).error(), 400);
-  EXPECT_EQ(c.channel_bind(0x7FFF, kPeerA).error(), 400);
+  EXPECT_EQ(c.channel_bind(0x8000, kPeerA).error(), 400);
+  ASSERT_TRUE(c.channel_bind(0x7FFF, kPeerB).success());  // the top of RFC 5766 §11's range
   ASSERT_TRUE(c.channel_bind(0x5000, kPeerA).success());
   c.channel_data(0x5000, bytes("old client"));
   ASSERT_EQ(h.out.to_peers.size(), 1u);

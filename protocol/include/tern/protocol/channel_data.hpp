@@ -15,7 +15,7 @@ struct ChannelDataView {
 };
 
 // A datagram may carry trailing padding beyond 4+length (ignored); shorter is an error.
-// The channel must be in 0x4000-`max_channel` (0x4FFF per RFC 8656, 0x7FFE per RFC 5766).
+// The channel must be in 0x4000-`max_channel` (0x4FFF per RFC 8656, 0x7FFF per RFC 5766).
 Result<ChannelDataView> parse_channel_data(Bytes datagram,
                                            std::uint16_t max_channel = kMaxChannel) noexcept;
 

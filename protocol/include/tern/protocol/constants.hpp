@@ -103,8 +103,8 @@ inline constexpr std::uint8_t kProtocolTcp = 6;
 
 inline constexpr std::uint16_t kMinChannel = 0x4000;
 inline constexpr std::uint16_t kMaxChannel = 0x4FFF;
-// RFC 5766 allowed 0x4000-0x7FFE; RFC 8656 reserves 0x5000-0xFFFF (RFC 7983 demux). Some
-// older clients still pick numbers up to 0x7FFE.
-inline constexpr std::uint16_t kMaxChannelRfc5766 = 0x7FFE;
+// RFC 5766 §11 allowed 0x4000-0x7FFF; RFC 8656 reserves 0x5000-0xFFFF (RFC 7983 demux).
+// Some older clients still pick numbers up to 0x7FFF.
+inline constexpr std::uint16_t kMaxChannelRfc5766 = 0x7FFF;
 
 }  // namespace tern::protocol
