@@ -8,9 +8,10 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   clang libbpf-dev)  # clang compiles the eBPF steering program (server/net/bpf)
 # chromium runs the browser tests (tests/e2e), driven by Node.js and npm's playwright-core.
 test_pkgs=(libclang-rt-14-dev coturn stun-client iproute2 nftables python3 prometheus chromium
-  systemd faketime haproxy curl)  # systemd-analyze checks deploy/systemd; faketime steps the wall
+  systemd faketime haproxy curl ethtool)  # systemd-analyze checks deploy/systemd; faketime steps the wall
 # clock (test_faults); haproxy sends PROXY protocol headers and X-Forwarded-For
-# (test_proxy_protocol); curl --no-alpn is an HTTPS client without ALPN (test_shared_port)
+# (test_proxy_protocol); curl --no-alpn is an HTTPS client without ALPN (test_shared_port);
+# ethtool turns off transmit checksumming in the offload lab (tests/offload)
 
 # The Debian package (scripts/package.sh) and its test: shlibdeps, man page, lintian, a clean root.
 package_pkgs=(dpkg-dev fakeroot help2man lintian mmdebstrap)

@@ -206,6 +206,13 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
                        MetricType::Counter),
               static_cast<double>(s.steering_pins_refused()));
   }
+  if (s.offload_bindings) {
+    b.gauge(b.family("tern_offload_bindings",
+                     "Channel bindings the kernel relays without tern (relay.offload); their "
+                     "traffic is counted in tern_relayed_* like any other.",
+                     MetricType::Gauge),
+            static_cast<double>(s.offload_bindings()));
+  }
   auto& per_worker = b.family("tern_worker_allocations",
                               "Live allocations, by worker (steering.mode: pack fills the first).",
                               MetricType::Gauge);

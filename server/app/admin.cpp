@@ -49,6 +49,9 @@ json::object status(AdminContext& ctx) {
   r["config_generation"] = ctx.live.generation();
   r["config"] = ctx.live.path().empty() ? "embedded default" : ctx.live.path();
   r["draining"] = ctx.runtime.draining();
+  r["udp_steering"] = ctx.runtime.steering();
+  r["relay_offload"] = ctx.runtime.offload();
+  r["offloaded_bindings"] = ctx.runtime.offloaded_bindings();
   json::array listeners;
   for (const auto& l : ctx.runtime.listeners()) {
     listeners.push_back(

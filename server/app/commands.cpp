@@ -50,6 +50,7 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
   std::cout << "tern " << TERN_VERSION << " serving with " << rt.workers() << " worker"
             << (rt.workers() == 1 ? "" : "s") << " (config: " << source << ")\n";
   std::cout << "  udp steering: " << rt.steering() << "\n";
+  std::cout << "  relay offload: " << rt.offload() << "\n";
   unsigned short stun_port = 0;
   bool has_tls = false;
   for (const auto& l : rt.listeners()) {
@@ -97,6 +98,8 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
     };
   }
   s.steering_pins_refused = [&rt] { return rt.steering_pins_refused(); };
+  if (rt.offload().starts_with("tc"))
+    s.offload_bindings = [&rt] { return rt.offloaded_bindings(); };
   s.users_loaded = [&reloads] { return reloads.users.load(); };
   s.secrets_loaded = [&reloads] { return reloads.secrets.load(); };
   s.reloads_succeeded = &reloads.succeeded;
@@ -267,7 +270,8 @@ int serve(const std::string& config_path) {
     logger.log(net::LogLevel::kInfo, "started",
                {{"version", TERN_VERSION},
                 {"workers", std::to_string(runtime.workers())},
-                {"steering", runtime.steering()}});
+                {"steering", runtime.steering()},
+                {"offload", runtime.offload()}});
     // Runs once run() has started the workers: every listener is open and served.
     boost::asio::post(runtime.main_context(), [] { sd_notify("READY=1\nSTATUS=serving"); });
     runtime.run();

@@ -42,6 +42,8 @@ core::ServerOptions core_options(const config::Config& c) {
   if (c.relay.rfc5766_channels) o.max_channel = protocol::kMaxChannelRfc5766;
   o.tcp_relay = c.relay.tcp;
   o.mobility = c.relay.mobility;
+  o.permission_lifetime = c.relay.permission_lifetime;
+  o.channel_lifetime = c.relay.channel_lifetime;
   o.tcp_connections = {c.limits.tcp_connections_per_allocation, c.limits.tcp_connections_total};
   core::ServerOptions::NatDiscovery nd;
   if (protocol::TransportAddress::parse(c.stun.nat_discovery_primary, nd.primary) &&
@@ -124,6 +126,13 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
   options.coalesce = std::chrono::microseconds(config.coalesce_us);
   options.steering = {config.steering.mode == config::SteeringMode::kPack,
                       config.steering.pack_allocations, config.steering.pack_busy_percent / 100.0};
+  options.offload.mode = config.relay.offload == config::OffloadMode::kOff
+                             ? net::OffloadOptions::Mode::kOff
+                         : config.relay.offload == config::OffloadMode::kRequired
+                             ? net::OffloadOptions::Mode::kRequired
+                             : net::OffloadOptions::Mode::kAuto;
+  options.offload.interfaces = config.relay.offload_interfaces;
+  options.offload.max_bindings = config.relay.offload_max_bindings;
   options.relay = {config.relay.address, config.relay.address_v6, config.relay.public_address,
                    config.relay.min_port, config.relay.max_port};
   bool has_tls = false;

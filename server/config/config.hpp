@@ -21,6 +21,8 @@ struct Tls {
   std::string min_version = "1.2";  // 1.2 | 1.3
 };
 
+enum class OffloadMode : std::uint8_t { kOff, kAuto, kRequired };
+
 struct Relay {
   std::string address = "0.0.0.0";
   std::string address_v6;
@@ -36,6 +38,15 @@ struct Relay {
   // RFC 8016 mobility: a client that asks gets a MOBILITY-TICKET, and may move its allocation
   // to a new address with it (a phone going from Wi-Fi to cellular). Off = 405.
   bool mobility = false;
+  // RFC 8656 §9 and §12 fix these at 5 and 10 minutes; shorter ones are for tests and labs.
+  std::chrono::seconds permission_lifetime{300};
+  std::chrono::seconds channel_lifetime{600};
+  // The kernel relay (eBPF at tc ingress) for channel data over UDP/IPv4: off, auto (where it
+  // loads: CAP_BPF and CAP_NET_ADMIN, IPv4 forwarding on the interface), or required (tern
+  // does not start without it). Read at start.
+  OffloadMode offload = OffloadMode::kAuto;
+  std::vector<std::string> offload_interfaces;  // empty = every interface that is up
+  std::uint32_t offload_max_bindings = 65536;   // channel bindings in the kernel at once
 };
 
 struct User {

@@ -149,7 +149,25 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
                {"rfc5766_channels", w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")},
                {"tcp", w.boolean(c.relay.tcp, "relay.tcp")},
-               {"mobility", w.boolean(c.relay.mobility, "relay.mobility")}});
+               {"mobility", w.boolean(c.relay.mobility, "relay.mobility")},
+               {"permission_lifetime",
+                w.duration(c.relay.permission_lifetime, "relay.permission_lifetime")},
+               {"channel_lifetime", w.duration(c.relay.channel_lifetime, "relay.channel_lifetime")},
+               {"offload",
+                [&](const YAML::Node& m) {
+                  std::string text;
+                  w.string(text, "relay.offload")(m);
+                  if (m.IsScalar()) {
+                    check_one_of(w, m, text, {"off", "auto", "required"}, "relay.offload");
+                  }
+                  c.relay.offload = text == "off"        ? OffloadMode::kOff
+                                    : text == "required" ? OffloadMode::kRequired
+                                                         : OffloadMode::kAuto;
+                }},
+               {"offload_interfaces",
+                w.string_list(c.relay.offload_interfaces, "relay.offload_interfaces")},
+               {"offload_max_bindings",
+                w.number(c.relay.offload_max_bindings, "relay.offload_max_bindings", 1, 1048576)}});
           if (!is_ip(c.relay.address)) w.error(n, "relay.address must be an IP address");
           if (!c.relay.address_v6.empty() && !is_ip(c.relay.address_v6)) {
             w.error(n, "relay.address_v6 must be an IP address or empty");
@@ -158,6 +176,9 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
             w.error(n, "relay.public_address must be an IP address or empty");
           }
           load_public_address_env(w, n, c.relay);
+          if (c.relay.permission_lifetime.count() < 1 || c.relay.channel_lifetime.count() < 1) {
+            w.error(n, "relay.permission_lifetime and relay.channel_lifetime must be at least 1s");
+          }
           if (c.relay.min_port > c.relay.max_port) {
             w.error(n, "relay.min_port must not be above relay.max_port");
           }

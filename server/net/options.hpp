@@ -46,10 +46,19 @@ struct SteeringOptions {
   double pack_busy = 0.5;  // share of one CPU
 };
 
+// The kernel relay (offload::KernelRelay) for channel data over UDP/IPv4.
+struct OffloadOptions {
+  enum class Mode : std::uint8_t { kOff, kAuto, kRequired };
+  Mode mode = Mode::kAuto;  // kAuto: where it loads; kRequired: the runtime throws without it
+  std::vector<std::string> interfaces;  // empty = every interface that is up, but loopback
+  std::uint32_t max_bindings = 65536;
+};
+
 struct RuntimeOptions {
   unsigned workers = 0;                   // 0 = one per core
   std::chrono::microseconds coalesce{0};  // least time between two wake-ups of a busy worker
   SteeringOptions steering;
+  OffloadOptions offload;
   std::vector<ListenerSpec> listeners;
   // `any` listeners: TURN over TCP and TLS and the web endpoints on one port (PortMux); opened
   // by the app with Runtime::serve_shared_port once the web server exists.

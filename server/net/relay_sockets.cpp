@@ -301,6 +301,17 @@ void WorkerRelays::flush_sends() {
   out_.flush();
 }
 
+std::optional<protocol::TransportAddress> WorkerRelays::local_address(core::RelayId id) const {
+  const auto it = sockets_.find(id);
+  if (it == sockets_.end()) return std::nullopt;
+  const auto& a = ports_.addresses();
+  const bool v4 = it->second->family() == protocol::Family::kIPv4;
+  if (!v4 && !a.bind_v6) return std::nullopt;
+  protocol::TransportAddress local = v4 ? a.bind_v4 : *a.bind_v6;
+  local.port = it->second->port();
+  return local;
+}
+
 bool WorkerRelays::set_dont_fragment(core::RelayId id) {
   auto it = sockets_.find(id);
   return it != sockets_.end() && it->second->set_dont_fragment();

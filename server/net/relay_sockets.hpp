@@ -46,6 +46,8 @@ class WorkerRelays final : public core::RelayProvider {
   std::uint64_t generation() const override { return ports_.generation(); }
 
   bool set_dont_fragment(core::RelayId id) override;
+  // The address relay `id` is bound to (a wildcard IP when the relay address is one).
+  std::optional<protocol::TransportAddress> local_address(core::RelayId id) const;
 
   std::optional<core::RelayEndpoint> open_tcp(protocol::Family family) override;
   void connect(core::RelayId relay, core::ConnectionId id,

@@ -43,6 +43,7 @@ class Router final : public core::Outbox {
                std::span<const std::uint8_t> bytes) override {
     relays_.send(relay, peer, bytes);
   }
+  WorkerRelays& relays() noexcept { return relays_; }
   // RFC 6062: the relays of this worker, whose TCP part hands peer sockets to data connections.
   TcpRelays& tcp_relays() noexcept { return relays_.tcp(); }
   // Where a UDP client's datagrams come from on the wire: the client, or the proxy that named

@@ -35,12 +35,14 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options.deps.tcp = std::make_shared<core::TcpConnectionTable>();
   }
   if (!impl_->options.deps.tickets) impl_->options.deps.tickets = auth::MobilityTickets::random();
+  impl_->start_offload();
   for (unsigned i = 0; i < n; ++i) {
     impl_->workers.push_back(
         std::make_unique<Worker>(impl_->options, *impl_->ports, impl_->tcp_hub.get(), i));
   }
   impl_->attach_movers();
   impl_->start_steering();
+  for (auto& w : impl_->workers) w->events.set_kernel(impl_->kernel.get());
   for (const auto& spec : impl_->options.listeners) impl_->open(spec);
 }
 
@@ -62,6 +64,14 @@ unsigned Runtime::workers() const noexcept {
 
 const std::string& Runtime::steering() const noexcept {
   return impl_->steering;
+}
+
+const std::string& Runtime::offload() const noexcept {
+  return impl_->offload;
+}
+
+std::size_t Runtime::offloaded_bindings() const {
+  return impl_->kernel ? impl_->kernel->bindings() : 0;
 }
 
 std::uint64_t Runtime::steering_pins_refused() const noexcept {

@@ -40,6 +40,9 @@ class Runtime {
   // How new UDP clients reach workers: "pack (eBPF)", or "hash" with the reason when packing
   // was wanted but could not load.
   const std::string& steering() const noexcept;
+  // relay.offload: "tc on eth0, eth1" or "off (why)"; channel bindings in the kernel now.
+  const std::string& offload() const noexcept;
+  std::size_t offloaded_bindings() const;
   // Clients with allocations that could not be pinned (the steering table was full).
   std::uint64_t steering_pins_refused() const noexcept;
   // Serves HTTP GETs on `listen` from the main thread (metrics, health), over TLS with the

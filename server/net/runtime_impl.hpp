@@ -15,6 +15,7 @@
 #include "admin_endpoint.hpp"
 #include "connection_budget.hpp"
 #include "dtls.hpp"
+#include "offload/kernel_relay.hpp"
 #include "packer.hpp"
 #include "port_mux.hpp"
 #include "runtime.hpp"
@@ -32,6 +33,8 @@ struct Runtime::Impl {
   std::unique_ptr<TcpRelayHub> tcp_hub;  // RFC 6062 peer connections between workers; may be null
   std::unique_ptr<Packer> packer;        // UDP steering; null = the kernel's hash
   std::string steering;                  // what the banner says about it
+  std::unique_ptr<offload::KernelRelay> kernel;  // relay.offload; null = user space only
+  std::string offload;                           // what the banner says about it
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundListener> bound;
   boost::asio::io_context main_io{1};
@@ -83,6 +86,9 @@ struct Runtime::Impl {
   // UDP steering (runtime_steering.cpp): loads it when packing is wanted, steers a UDP
   // listener's sockets, and samples the workers' load while running.
   void start_steering();
+  // relay.offload: loads and attaches the kernel relay before the workers exist (their cores
+  // then report channel routes); throws when it is required and cannot be had.
+  void start_offload();
   void steer(const protocol::TransportAddress& local, const std::vector<int>& fds);
   void sample_load();
   void open(const ListenerSpec& spec);

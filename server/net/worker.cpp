@@ -46,6 +46,10 @@ Worker::~Worker() {
 
 void WorkerEvents::allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) {
   if (next_ != nullptr) next_->allocation(event, info);
+  if (kernel_ != nullptr && event != core::AllocationEvent::kCreated &&
+      event != core::AllocationEvent::kRefreshed && event != core::AllocationEvent::kMoved) {
+    kernel_->clear(info.session_id);  // ended, or gone to another worker
+  }
   if (packer_ == nullptr || info.flow == nullptr) return;
   const core::FiveTuple& flow = *info.flow;
   if (flow.transport != core::Transport::kUdp) return;
@@ -70,6 +74,31 @@ void WorkerEvents::allocation(core::AllocationEvent event, const core::Allocatio
   packer_->decide();
 }
 
+void WorkerEvents::routes(std::uint64_t session, const core::FiveTuple& flow,
+                          std::span<const core::ChannelRoute> routes) {
+  if (kernel_ == nullptr) return;
+  std::vector<offload::KernelBinding> bindings;
+  // The kernel relays what the wire shows: a client behind a PROXY header stays in user space.
+  const bool direct = flow.transport == core::Transport::kUdp &&
+                      flow.client.family == protocol::Family::kIPv4 &&
+                      router_.udp_sender(flow) == flow.client;
+  for (const core::ChannelRoute& r : routes) {
+    const auto relay = router_.relays().local_address(r.relay);
+    if (!direct || !relay || relay->family != protocol::Family::kIPv4 ||
+        r.peer.family != protocol::Family::kIPv4) {
+      continue;
+    }
+    bindings.push_back({flow.client, flow.server, *relay, r.peer, r.channel, r.expires});
+  }
+  kernel_->set(session, worker_, bindings);
+}
+
+core::OffloadedTraffic WorkerEvents::take_offloaded() {
+  if (kernel_ == nullptr) return {};
+  const offload::KernelTraffic t = kernel_->take(worker_);
+  return {t.to_peer_packets, t.to_peer_bytes, t.to_client_packets, t.to_client_bytes};
+}
+
 void WorkerEvents::sweep(core::TimePoint now, const core::Server& core) {
   if (retiring_.empty() || packer_ == nullptr) return;
   std::erase_if(retiring_, [&](const Retiring& r) {
@@ -88,6 +117,7 @@ void Worker::sweep_every_second() {
     const auto now = core::Instant::current();
     core.sweep(now);
     events.sweep(now.steady, core);
+    core.count_offloaded(events.take_offloaded());
     sweep_every_second();
   });
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dtls_listener.hpp"
+#include "offload/kernel_relay.hpp"
 #include "options.hpp"
 #include "relay_sockets.hpp"
 #include "router.hpp"
@@ -22,13 +23,19 @@ namespace tern::net {
 class Packer;
 
 // The core's allocation events on one worker: passed on to the process's sink (logs); a UDP
-// client's are pinned in the steering program (Packer) so that its datagrams keep coming here.
+// client's are pinned in the steering program (Packer) so that its datagrams keep coming here,
+// and its channel routes go to the kernel relay (relay.offload) while it lasts.
 class WorkerEvents final : public core::EventSink {
  public:
   WorkerEvents(core::EventSink* next, Router& router, unsigned worker)
       : next_(next), router_(router), worker_(worker) {}
   void allocation(core::AllocationEvent event, const core::AllocationEventInfo& info) override;
+  void routes(std::uint64_t session, const core::FiveTuple& flow,
+              std::span<const core::ChannelRoute> routes) override;
   void set_packer(Packer* packer) noexcept { packer_ = packer; }
+  void set_kernel(offload::KernelRelay* kernel) noexcept { kernel_ = kernel; }
+  // What the kernel relayed for this worker since the last call, for the core's counters.
+  core::OffloadedTraffic take_offloaded();
   // Unpins the old 5-tuples of moved allocations once they can no longer send (the
   // allocation's expiry at the move), unless they have an allocation here again.
   void sweep(core::TimePoint now, const core::Server& core);
@@ -42,6 +49,7 @@ class WorkerEvents final : public core::EventSink {
   Router& router_;
   unsigned worker_;
   Packer* packer_ = nullptr;
+  offload::KernelRelay* kernel_ = nullptr;
   std::vector<Retiring> retiring_;
 };
 

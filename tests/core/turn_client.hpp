@@ -166,6 +166,7 @@ struct HarnessConfig {
   std::vector<auth::StaticUser> more_users{};                   // besides alice
   std::shared_ptr<core::TcpConnectionTable> tcp = nullptr;      // RFC 6062 connections
   std::shared_ptr<const auth::MobilityTickets> tickets = nullptr;  // RFC 8016
+  core::EventSink* events = nullptr;                                // allocation events, routes
 };
 
 // The server under test with everything it depends on.
@@ -200,6 +201,7 @@ class Harness {
     deps.oauth = config.oauth;
     deps.tcp = config.tcp;
     deps.tickets = config.tickets;
+    deps.events = config.events;
     server = std::make_unique<core::Server>(config.options, std::move(deps));
   }
 

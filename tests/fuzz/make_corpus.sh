@@ -4,7 +4,7 @@ set -euo pipefail
 out=${1:?usage: make_corpus.sh OUT_DIR}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 vectors="$(cd "$(dirname "$0")/../vectors/data" && pwd)"
-mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling,fuzz_proxy_header,fuzz_access_token,fuzz_dtls,fuzz_first_bytes}
+mkdir -p "$out"/{fuzz_message,fuzz_attributes,fuzz_channel_data,fuzz_stream,fuzz_core,fuzz_config,fuzz_signaling,fuzz_proxy_header,fuzz_access_token,fuzz_dtls,fuzz_first_bytes,fuzz_kernel_relay}
 
 python3 - "$vectors" "$out" <<'PY'
 import pathlib, struct, sys
@@ -146,6 +146,32 @@ except ssl.SSLWantReadError:
 write("fuzz_first_bytes", "client_hello_alpn_sni", outgoing.read())
 write("fuzz_first_bytes", "http_get", b"GET /api/ice-servers HTTP/1.1\r\nHost: a\r\n\r\n")
 write("fuzz_first_bytes", "stun_binding", bytes.fromhex("000100002112a442") + bytes(12))
+
+# fuzz_kernel_relay: a mode byte (which routes the maps hold), then an Ethernet/IPv4/UDP frame
+# with valid checksums: ChannelData from a client, and a peer's datagram.
+def csum(data):
+    data += b"\0" * (len(data) % 2)
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+def frame(src, dst, sport, dport, payload):
+    udp_len = 8 + len(payload)
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0,
+                               bytes(src), bytes(dst)))
+    ip[10:12] = struct.pack("!H", 0xFFFF - csum(bytes(ip)))
+    udp = bytearray(struct.pack("!HHHH", sport, dport, udp_len, 0) + payload)
+    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 17, udp_len)
+    udp[6:8] = struct.pack("!H", (0xFFFF - csum(pseudo + bytes(udp))) or 0xFFFF)
+    return bytes(6) + bytes(6) + b"\x08\x00" + bytes(ip) + bytes(udp)
+
+data = bytes(range(48))
+write("fuzz_kernel_relay", "channel_data",
+      b"\x01" + frame([198, 51, 100, 7], [203, 0, 113, 1], 40000, 3478,
+                      struct.pack("!HH", 0x4001, len(data)) + data))
+write("fuzz_kernel_relay", "peer_datagram",
+      b"\x04" + frame([192, 0, 2, 9], [203, 0, 113, 2], 7000, 50000, data))
 PY
 # fuzz_config: every config the project ships.
 for f in "$root"/deploy/tern.example.yaml "$root"/deploy/debian/tern.yaml "$root"/deploy/container/tern.yaml \

@@ -162,6 +162,11 @@ bool peer_allowed(const Turn& t, const protocol::TransportAddress& peer,
                   PeerPort port = PeerPort::kExact);
 // Ends an allocation now: closes its relays and gives back its quota.
 void release_allocation(Turn& t, Allocation& a);
+// peer_allowed() for a channel's peer, cached per policy epoch and relay generation.
+bool channel_peer_allowed(const Turn& t, const ChannelBinding& binding);
+// relay.offload: tells the event sink which of `a`'s channel bindings the kernel may relay now
+// (UDP clients that cannot move, live permission, peer allowed); see EventSink::routes.
+void publish_routes(const Turn& t, const Allocation& a, TimePoint now);
 // Reports an allocation event to deps.events, if any.
 void report(const Turn& t, AllocationEvent event, const Allocation& a,
             std::chrono::seconds lifetime = std::chrono::seconds(0),

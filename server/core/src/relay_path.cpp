@@ -77,8 +77,6 @@ void handle_send_indication(Turn& t, const Request& req, Allocation& a, Outbox& 
   out.to_peer(relay->id, *peer, *data_value);
 }
 
-namespace {
-// peer_allowed() for a channel's peer, computed once per policy epoch and relay generation.
 bool channel_peer_allowed(const Turn& t, const ChannelBinding& binding) {
   const std::uint64_t relays = t.deps.relays != nullptr ? t.deps.relays->generation() : 0;
   if (binding.checked_epoch != t.policy_epoch || binding.checked_relays != relays) {
@@ -88,7 +86,6 @@ bool channel_peer_allowed(const Turn& t, const ChannelBinding& binding) {
   }
   return binding.allowed;
 }
-}  // namespace
 
 void relay_channel_data(Turn& t, Allocation& a, std::uint16_t channel,
                         std::span<const std::uint8_t> payload, TimePoint now, Outbox& out) {

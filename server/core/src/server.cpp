@@ -76,6 +76,11 @@ std::optional<protocol::TransportAddress> control_client_of(const ServerDeps& de
   return deps.tcp->control_client(*id);
 }
 
+// Requests after which an allocation's channel routes may differ (relay.offload).
+bool changes_routes(Method m) {
+  return m == Method::kRefresh || m == Method::kCreatePermission || m == Method::kChannelBind;
+}
+
 bool is_turn_request(Method m) {
   return m == Method::kAllocate || m == Method::kRefresh || m == Method::kCreatePermission ||
          m == Method::kChannelBind || m == Method::kConnect || m == Method::kConnectionBind;
@@ -214,6 +219,9 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
       const std::uint16_t code = reply_code(reply);
       stats_.request(stat_method, code);
       if (method == Method::kAllocate) stats_.allocation_attempts[stat_code_index(code)].add();
+    }
+    if (options_.channel_routes && changes_routes(method)) {
+      if (const Allocation* a = allocations_->find(flow)) publish_routes(turn(), *a, now.steady);
     }
   } else {
     reply = error_response(req, options_, ErrorCode::kBadRequest, scratch_);
@@ -357,6 +365,17 @@ void Server::sweep(Instant now) {
   stats_.channels_active.set(channels);
 }
 
+void Server::count_offloaded(const OffloadedTraffic& t) noexcept {
+  stats_.client_received.packets.add(t.to_peer_packets);
+  stats_.client_received.bytes.add(t.to_peer_bytes);
+  stats_.peer_sent.packets.add(t.to_peer_packets);
+  stats_.peer_sent.bytes.add(t.to_peer_bytes);
+  stats_.peer_received.packets.add(t.to_client_packets);
+  stats_.peer_received.bytes.add(t.to_client_bytes);
+  stats_.client_sent.packets.add(t.to_client_packets);
+  stats_.client_sent.bytes.add(t.to_client_bytes);
+}
+
 std::size_t Server::allocation_count() const noexcept {
   return allocations_->size();
 }
@@ -371,6 +390,7 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
   deps.mover = deps_.mover;
   if (!deps.tickets) deps.tickets = deps_.tickets;  // tickets handed out stay good
   options.worker = options_.worker;
+  options.channel_routes = options_.channel_routes;  // decided at start
   if (!deps.events) deps.events = deps_.events;
   if (!deps.nonces) deps.nonces = deps_.nonces;  // outstanding nonces stay valid
   advertise_features(deps);
@@ -379,7 +399,12 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
                                options.unauthenticated_reply_burst);
   options_ = std::move(options);
   deps_ = std::move(deps);
-  ++policy_epoch_;  // cached peer verdicts are checked again
+  ++policy_epoch_;                // cached peer verdicts are checked again
+  if (options_.channel_routes) {  // a peer the new policy denies loses its routes at once
+    const Turn t = turn();
+    const TimePoint now = Clock::now();
+    allocations_->for_each([&](const Allocation& a) { publish_routes(t, a, now); });
+  }
   // A removed static user loses its allocations; a changed password or a rotated REST secret
   // does not (the allocation keeps the key it was made with).
   std::vector<FiveTuple> gone;

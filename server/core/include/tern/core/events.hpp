@@ -35,11 +35,27 @@ struct AllocationEventInfo {
   const FiveTuple* previous = nullptr;  // for kMoved within one worker
 };
 
+// A channel binding whose data the kernel may relay without tern (relay.offload): ChannelData
+// from the allocation's client on `channel` goes to `peer` from relay `relay`, and the peer's
+// datagrams to that relay come back on `channel`, until `expires` (the first of the binding's,
+// its permission's and the allocation's expiry).
+struct ChannelRoute {
+  std::uint16_t channel = 0;
+  RelayId relay = 0;
+  protocol::TransportAddress peer;
+  TimePoint expires{};
+};
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
   // Called on the worker thread that owns the allocation.
   virtual void allocation(AllocationEvent event, const AllocationEventInfo& info) = 0;
+  // With ServerOptions::channel_routes: every route of allocation `session` (of `flow`), after
+  // a request changed them or a reload; an empty list = none. Ended allocations have none
+  // (their kDeleted, kExpired, kClosed or kMovedAway says so).
+  virtual void routes(std::uint64_t /*session*/, const FiveTuple& /*flow*/,
+                      std::span<const ChannelRoute> /*routes*/) {}
 };
 
 }  // namespace tern::core

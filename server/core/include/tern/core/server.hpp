@@ -74,6 +74,8 @@ struct ServerOptions {
   // Refresh from a new 5-tuple with the ticket moves the allocation. Off = 405.
   bool mobility = false;
   std::uint16_t worker = 0;  // this Server's worker, named in the tickets it issues
+  // relay.offload: report channel bindings the kernel may relay (EventSink::routes).
+  bool channel_routes = false;
 };
 
 // What the TURN methods need besides options; shared between workers, read-only except the
@@ -88,6 +90,13 @@ struct SessionInfo {
   std::chrono::seconds expires_in{0};
   std::size_t permissions = 0;
   std::size_t channels = 0;
+};
+
+struct OffloadedTraffic {
+  std::uint64_t to_peer_packets = 0;
+  std::uint64_t to_peer_bytes = 0;
+  std::uint64_t to_client_packets = 0;
+  std::uint64_t to_client_bytes = 0;
 };
 
 struct ServerDeps {
@@ -184,6 +193,9 @@ class Server {
   std::vector<SessionInfo> sessions(Instant now) const;
   // Ends allocations of `username` (empty = any) or with `id` (0 = any); returns how many.
   std::size_t kill_sessions(const std::string& username, std::uint64_t id);
+  // Traffic the kernel relayed for this worker's channel bindings (relay.offload), counted as
+  // if it had passed through here: payload bytes, client to peer and peer to client.
+  void count_offloaded(const OffloadedTraffic& t) noexcept;
   // For the network layer on this worker: a datagram it dropped (e.g. a full write queue).
   void count_drop(Drop reason) noexcept { stats_.drop(reason); }
   std::size_t allocation_count() const noexcept;

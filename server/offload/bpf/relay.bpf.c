@@ -1,0 +1,151 @@
+// Kernel relay (relay.offload): at tc ingress, ChannelData from a client with a live channel
+// binding leaves as a UDP datagram from its relayed address to the peer, and a datagram from
+// that peer to the relayed address leaves as ChannelData to the client, without going up to
+// tern. tern installs and removes the routes; anything without a route, past its expiry, or
+// that the program is unsure of goes up unchanged (TC_ACT_OK) and user space relays it.
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+// clang-format off: the kernel's types first
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+// clang-format on
+
+#include "rewrite.h"
+
+#define AF_INET 2
+#define TR_FIB_LOOKUP_SRC (1U << 4)  // BPF_FIB_LOOKUP_SRC (Linux 6.7), named here for old headers
+#define TR_MARGIN_NS (5ULL * 1000000ULL)  // the last 5 ms of a route are user space's
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 65536);
+  __type(key, struct tr_client_key);
+  __type(value, struct tr_route);
+} clients SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 65536);
+  __type(key, struct tr_peer_key);
+  __type(value, struct tr_route);
+} peers SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct tr_counters);
+} counters SEC(".maps");
+
+// True when the UDP checksum is known good: the device checked it, or it adds up here. A frame
+// whose checksum is still to be filled in by a device (a local sender's) never adds up, and
+// goes up.
+static __attribute__((always_inline)) inline int checksum_good(struct __sk_buff* skb,
+                                                               const struct tr_frame* f) {
+  if (f->udp_check == 0) return 0;                               // none sent: left to user space
+  if (bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) >= 0) return 1;  // CHECKSUM_UNNECESSARY
+  struct {
+    __u32 saddr;
+    __u32 daddr;
+    __u8 zero;
+    __u8 protocol;
+    __u16 length;
+  } pseudo = {f->saddr, f->daddr, 0, 17, bpf_htons(f->udp_len)};
+  __s64 sum = bpf_csum_diff(0, 0, (__be32*)&pseudo, sizeof pseudo, 0);
+  __u32 offset = TR_UDP_AT;
+  const __u32 stop = TR_UDP_AT + f->udp_len;
+  for (int i = 0; i < 24 && offset + 64 <= stop; ++i) {  // 1,536 bytes in blocks of 64
+    void* data = (void*)(long)skb->data;
+    void* end = (void*)(long)skb->data_end;
+    __u8* p = (__u8*)data + (offset & 0xffff);
+    if (p + 64 > (__u8*)end) return 0;
+    sum = bpf_csum_diff(0, 0, (__be32*)p, 64, (__wsum)sum);
+    offset += 64;
+  }
+  if (offset + 64 <= stop) return 0;  // larger than the loop covers
+  __u8 tail[64] = {};
+  const __u32 rest = (stop - offset) & 63;
+  if (rest > 0 && bpf_skb_load_bytes(skb, offset, tail, rest) != 0) return 0;
+  sum = bpf_csum_diff(0, 0, (__be32*)tail, 64, (__wsum)sum);
+  __u32 acc = (__u32)sum;
+  return tr_fold(acc) == 0xffff;
+}
+
+static __attribute__((always_inline)) inline void count(__u32 slot, int to_peer, __u16 bytes) {
+  struct tr_counters* c = bpf_map_lookup_elem(&counters, &slot);
+  if (!c) return;
+  if (to_peer) {
+    c->to_peer_packets += 1;
+    c->to_peer_bytes += bytes;
+  } else {
+    c->to_client_packets += 1;
+    c->to_client_bytes += bytes;
+  }
+}
+
+SEC("tc")
+int tern_relay(struct __sk_buff* skb) {
+  if (skb->gso_segs > 1) return TC_ACT_OK;  // an aggregate of several datagrams
+  __u8* data = (__u8*)(long)skb->data;
+  __u8* end = (__u8*)(long)skb->data_end;
+  struct tr_frame f = {};
+  if (!tr_parse(data, end, &f)) return TC_ACT_OK;
+
+  struct tr_route* route = 0;
+  int to_peer = 0;
+  if (f.channel != 0) {
+    struct tr_client_key key = {f.saddr, f.daddr, f.sport, f.dport, f.channel, 0};
+    route = bpf_map_lookup_elem(&clients, &key);
+    if (!route) {
+      key.local_ip = 0;  // a wildcard listener
+      route = bpf_map_lookup_elem(&clients, &key);
+    }
+    to_peer = route != 0;
+  }
+  if (!route) {
+    struct tr_peer_key key = {f.saddr, f.daddr, f.sport, f.dport};
+    route = bpf_map_lookup_elem(&peers, &key);
+    if (!route) {
+      key.relay_ip = 0;  // a relay socket bound to the wildcard address
+      route = bpf_map_lookup_elem(&peers, &key);
+    }
+    if (!route) return TC_ACT_OK;
+  }
+  if (bpf_ktime_get_ns() + TR_MARGIN_NS >= route->expires_ns) return TC_ACT_OK;
+  if (!checksum_good(skb, &f)) return TC_ACT_OK;
+
+  const __u16 new_len =
+      to_peer ? (__u16)(f.udp_len - TR_CHANNEL_LEN) : (__u16)(f.udp_len + TR_CHANNEL_LEN);
+  if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return TC_ACT_OK;
+  struct bpf_fib_lookup fib = {};
+  fib.family = AF_INET;
+  fib.l4_protocol = 17;
+  fib.sport = route->src_port;
+  fib.dport = route->dst_port;
+  fib.tot_len = (__u16)(TR_IP_LEN + new_len);
+  fib.ifindex = skb->ingress_ifindex;
+  fib.ipv4_src = route->src_ip;
+  fib.ipv4_dst = route->dst_ip;
+  const __u32 flags = (route->flags & TR_SOURCE_FROM_ROUTE) ? TR_FIB_LOOKUP_SRC : 0;
+  if (bpf_fib_lookup(skb, &fib, sizeof fib, flags) != BPF_FIB_LKUP_RET_SUCCESS) {
+    return TC_ACT_OK;  // no route, a local destination, no neighbour yet, too large: user space
+  }
+  const __u32 src = (route->flags & TR_SOURCE_FROM_ROUTE) ? fib.ipv4_src : route->src_ip;
+  const __u32 slot = route->slot;
+  struct tr_route r = *route;
+
+  if (bpf_skb_adjust_room(skb, to_peer ? -TR_CHANNEL_LEN : TR_CHANNEL_LEN, BPF_ADJ_ROOM_NET, 0)) {
+    return TC_ACT_OK;
+  }
+  data = (__u8*)(long)skb->data;
+  end = (__u8*)(long)skb->data_end;
+  const int ok = to_peer ? tr_to_peer(data, end, &f, &r, src, fib.dmac, fib.smac)
+                         : tr_to_client(data, end, &f, &r, src, fib.dmac, fib.smac);
+  if (!ok) return TC_ACT_SHOT;  // changed already, and not as expected: never sent half-made
+  count(slot, to_peer, (__u16)(new_len - TR_UDP_LEN - (to_peer ? 0 : TR_CHANNEL_LEN)));
+  return bpf_redirect(fib.ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";
