@@ -63,6 +63,8 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
   --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
   --peer-ip IP          echo peer address (default 127.0.0.2)
   --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
+  --client-netns NS     open the clients' sockets in network namespace NS (bound to 0.0.0.0)
+  --peer-netns NS       open the echo peer's socket in network namespace NS
   --user U --password P long-term credentials (default bench/bench)
   --drain S             wait for packets in flight after the data phase (default 1)
   --setup-timeout S     bound on setup and teardown (default 60)
@@ -92,6 +94,8 @@ struct Options {
   std::uint32_t lifetime = 600;
   std::string peer_ip = "127.0.0.2";
   std::uint16_t peer_port = 0;
+  std::string client_netns;
+  std::string peer_netns;
   std::string user = "bench";
   std::string password = "bench";
   double drain = 1;
@@ -159,6 +163,10 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
       o.peer_ip = value();
     else if (a == "--peer-port")
       o.peer_port = static_cast<std::uint16_t>(number());
+    else if (a == "--client-netns")
+      o.client_netns = value();
+    else if (a == "--peer-netns")
+      o.peer_netns = value();
     else if (a == "--user")
       o.user = value();
     else if (a == "--password")
@@ -274,6 +282,7 @@ class Bench {
     peer_ = to_transport(make_sockaddr(opt_.peer_ip, opt_.peer_port));
     client_bind_ = make_sockaddr("127.0.0.1", 0);
     client_bind_.sin_addr = opt_.server.sin_addr;  // same address family and loopback
+    if (!opt_.client_netns.empty()) client_bind_.sin_addr.s_addr = INADDR_ANY;
   }
   ~Bench() {
     for (auto& c : clients_) close_client(c);
@@ -347,7 +356,7 @@ class Bench {
   bool open_peer(bool echo) {
     echo_ = echo;
     const auto local = make_sockaddr(opt_.peer_ip, opt_.peer_port);
-    peer_fd_ = open_udp(local, nullptr, 16 << 20);
+    peer_fd_ = in_netns(opt_.peer_netns, [&] { return open_udp(local, nullptr, 16 << 20); });
     if (peer_fd_ < 0) {
       error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" +
                std::to_string(opt_.peer_port) + ": " + std::strerror(errno);
@@ -362,8 +371,10 @@ class Bench {
   }
 
   bool open_client(Client& c, std::size_t index) {
-    c.fd = opt_.tcp ? open_tcp(client_bind_, opt_.server, opt_.sockbuf)
-                    : open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+    c.fd = in_netns(opt_.client_netns, [&] {
+      return opt_.tcp ? open_tcp(client_bind_, opt_.server, opt_.sockbuf)
+                      : open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+    });
     if (c.fd >= 0 && opt_.tls) {  // a blocking handshake: on loopback it takes a millisecond
       set_non_blocking(c.fd, false);
       c.ssl = tls_.connect(c.fd);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -119,6 +120,23 @@ std::size_t send_batch(int fd, mmsghdr* hdr, std::size_t count) {
     sent += static_cast<std::size_t>(n);
   }
   return sent;
+}
+
+int in_netns(const std::string& netns, const std::function<int()>& open) {
+  if (netns.empty()) return open();
+  const int home = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  const int there = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = -1;
+  if (home >= 0 && there >= 0 && setns(there, CLONE_NEWNET) == 0) {
+    fd = open();
+    if (setns(home, CLONE_NEWNET) != 0) {  // cannot go back: nothing else would be right
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+  if (home >= 0) ::close(home);
+  if (there >= 0) ::close(there);
+  return fd;
 }
 
 }  // namespace tern::bench

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,11 @@ std::uint16_t local_port(int fd);
 // A non-blocking TCP connection from `local` to `remote` with TCP_NODELAY. -1 on failure.
 int open_tcp(const sockaddr_in& local, const sockaddr_in& remote, int buffer);
 bool set_non_blocking(int fd, bool on);
+
+// Runs `open` (which makes a socket) in network namespace `netns` (/var/run/netns/NAME; empty =
+// this one) and comes back: the socket stays in that namespace. -1 when the namespace cannot be
+// entered.
+int in_netns(const std::string& netns, const std::function<int()>& open);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
 unsigned long raise_fd_limit();

@@ -6,6 +6,8 @@ install(TARGETS tern RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/tern.yaml DESTINATION /etc/tern
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/tern.service DESTINATION /lib/systemd/system)
+# The drop-in that lets the kernel relay attach (docs/offload.md), for operators to copy.
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/offload.conf DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})

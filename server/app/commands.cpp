@@ -98,8 +98,7 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
     };
   }
   s.steering_pins_refused = [&rt] { return rt.steering_pins_refused(); };
-  if (rt.offload().starts_with("tc"))
-    s.offload_bindings = [&rt] { return rt.offloaded_bindings(); };
+  s.offload_bindings = [&rt] { return rt.offloaded_bindings(); };
   s.users_loaded = [&reloads] { return reloads.users.load(); };
   s.secrets_loaded = [&reloads] { return reloads.secrets.load(); };
   s.reloads_succeeded = &reloads.succeeded;

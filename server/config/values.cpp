@@ -32,6 +32,7 @@ stun:
   rfc3489: false                # answer RFC 3489 requests without the magic cookie
 relay:
   address: "0.0.0.0"            # advertises the host's first non-loopback IPv4 address
+  offload: auto                 # the kernel relays channel data where it can (docs/offload.md)
 auth:
   generated_secret: true        # a TURN REST secret created in the state directory on first run
 signaling:

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "offload/libbpf_text.hpp"
+
 #if TERN_HAVE_STEERING
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -46,23 +48,6 @@ FlowKey key_of(const protocol::TransportAddress& client) {
   return key;
 }
 
-// libbpf's warnings (the verifier's log among them) go to the reason a load failed, not stderr.
-thread_local std::string* libbpf_log = nullptr;
-
-int capture_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG || libbpf_log == nullptr) return 0;
-  char line[512];
-  const int n = std::vsnprintf(line, sizeof line, format, args);
-  if (n > 0 && libbpf_log->size() < 2048) libbpf_log->append(line);
-  return 0;
-}
-
-std::string errno_text(int err) {
-  std::string text = std::strerror(err < 0 ? -err : err);
-  if (err == -EPERM || err == EPERM) text += " (needs CAP_BPF, or root)";
-  return text;
-}
-
 struct Program {
   bpf_object* object = nullptr;
   int flows = -1;
@@ -88,19 +73,15 @@ struct Program {
 
   // Opens and loads one copy; `shared_placement` < 0 makes its own placement map.
   bool load(int shared_placement, std::string& why) {
-    std::string log;
-    libbpf_log = &log;
-    libbpf_set_print(capture_libbpf);
+    offload::LibbpfLog log;
     object = bpf_object__open_mem(kSteerBpfObject, kSteerBpfObjectSize, nullptr);
     int err = object == nullptr ? -errno : 0;
     if (err == 0 && shared_placement >= 0) {
       err = bpf_map__reuse_fd(bpf_object__find_map_by_name(object, "placement"), shared_placement);
     }
     if (err == 0) err = bpf_object__load(object);
-    libbpf_log = nullptr;
     if (err != 0) {
-      why = "eBPF program not loaded: " + errno_text(err);
-      if (!log.empty() && err != -EPERM) why += ": " + log.substr(0, 300);
+      why = "eBPF program not loaded: " + offload::errno_text(err) + log.tail(err);
       return false;
     }
     flows = bpf_map__fd(bpf_object__find_map_by_name(object, "flows"));
@@ -150,13 +131,13 @@ bool UdpSteering::attach(const protocol::TransportAddress& local, const std::vec
   for (std::uint32_t i = 0; i < fds.size(); ++i) {
     const std::uint64_t fd = static_cast<std::uint64_t>(fds[i]);
     if (bpf_map_update_elem(group.sockets, &i, &fd, BPF_ANY) != 0) {
-      why = "worker socket not taken: " + errno_text(errno);
+      why = "worker socket not taken: " + offload::errno_text(errno);
       return false;
     }
   }
   if (setsockopt(fds.front(), SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &group.program,
                  sizeof group.program) != 0) {
-    why = "SO_ATTACH_REUSEPORT_EBPF: " + errno_text(errno);
+    why = "SO_ATTACH_REUSEPORT_EBPF: " + offload::errno_text(errno);
     return false;
   }
   std::unique_lock lock(impl_->mutex);

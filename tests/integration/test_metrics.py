@@ -37,6 +37,7 @@ FAMILIES = {
     "tern_allocations_active": "gauge",
     "tern_worker_allocations": "gauge",
     "tern_udp_steering_pins_refused_total": "counter",
+    "tern_offload_bindings": "gauge",
     "tern_allocation_attempts_total": "counter",
     "tern_allocations_moved_total": "counter",
     "tern_allocations_moved_between_workers_total": "counter",
@@ -73,6 +74,7 @@ LABEL_VALUES = {
     "tern_allocations_active": {"transport": {"udp", "tcp", "tls", "dtls"}, "family": {"ipv4", "ipv6"}},
     "tern_worker_allocations": {"worker": {"0", "1"}},  # the harness runs two workers
     "tern_udp_steering_pins_refused_total": {},
+    "tern_offload_bindings": {},
     "tern_allocation_attempts_total": {"result": {
         "success", "bad_request", "unauthenticated", "forbidden", "mobility_forbidden",
         "unknown_attribute",

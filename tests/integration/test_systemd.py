@@ -227,6 +227,23 @@ class UnitFileTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertEqual(problems, [], p.stdout + p.stderr)
 
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze not installed")
+    def test_the_offload_drop_in_adds_net_admin_and_keeps_the_rest(self):
+        with open(os.path.join(REPO, "deploy", "systemd", "offload.conf")) as f:
+            drop_in = f.read()
+        with open(UNIT) as f:
+            unit_caps = re.search(r"^AmbientCapabilities=(.*)$", f.read(), re.M).group(1).split()
+        for key in ("AmbientCapabilities", "CapabilityBoundingSet"):
+            caps = re.search(r"^%s=(.*)$" % key, drop_in, re.M).group(1).split()
+            self.assertEqual(sorted(caps), sorted(unit_caps + ["CAP_NET_ADMIN"]), key)
+        with tempfile.TemporaryDirectory() as d:
+            path = self.unit_with_binary(d)
+            with open(path, "a") as f:  # what systemd makes of the unit with the drop-in
+                f.write(drop_in.split("[Service]", 1)[1])
+            p = subprocess.run(["systemd-analyze", "verify", path], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

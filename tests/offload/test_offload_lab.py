@@ -26,7 +26,7 @@ import lab as netlab  # noqa: E402
 TERN = os.environ.get("TERN_BINARY", "tern")
 CHANNEL, PEER_PORT, CLIENT_PORT, RELAY_PORT = 0x4001, 7000, 40000, 50000
 LIFETIME = 5  # relay.permission_lifetime in the lab, seconds
-PEER_SECONDS = LIFETIME + 9
+PEER_SECONDS = LIFETIME + 11
 ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
 
 CONFIG = """
@@ -187,17 +187,24 @@ def client_agent():
     return got, [f.hex() for f in frames]
 
 
-def while_stopped(count):
-    """ChannelData from the allocation's 5-tuple while tern is stopped: how many echoes came."""
+def while_stopped(count, what="stopped"):
+    """ChannelData from the allocation's 5-tuple (while tern is stopped, or after the peer was
+    denied): the echoes that came back."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((netlab.CLIENT_IP, CLIENT_PORT))
     for i in range(count):
-        s.sendto(channel_data(b"stopped-%d" % i), (netlab.TERN_CLIENT_IP, 3478))
+        s.sendto(channel_data(b"%s-%d" % (what.encode(), i)), (netlab.TERN_CLIENT_IP, 3478))
         time.sleep(0.02)
     got = echoes(s, 1.0)
     s.close()
     return got
+
+
+def offload_metrics():
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:9641/metrics", timeout=5) as r:
+        return [l for l in r.read().decode().splitlines() if l.startswith("tern_offload_")]
 
 
 def relayed_metrics():
@@ -216,7 +223,7 @@ class Run:
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-offload-")
-        path = os.path.join(self.tmp.name, "tern.yaml")
+        self.path = path = os.path.join(self.tmp.name, "tern.yaml")
         with open(path, "w") as f:
             f.write(CONFIG.format(state=self.tmp.name, listen=netlab.TERN_CLIENT_IP,
                                   relay=netlab.TERN_PEER_IP, port=RELAY_PORT, lifetime=LIFETIME,
@@ -257,8 +264,17 @@ class Run:
             stopped = self.lab.call("c", while_stopped, 5).result()
         finally:
             self.proc.send_signal(signal.SIGCONT)
+        # A reload whose peer policy denies the peer: its channel stops at once, either way.
+        with open(self.path) as f:
+            text = f.read()
+        with open(self.path, "w") as f:
+            f.write(text.replace('peers: {allow: ["10.77.0.0/16"]}', "peers: {allow: []}"))
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        denied = self.lab.call("c", while_stopped, 3, "denied").result()
+        after_reload = self.lab.call("t", offload_metrics).result()
         peer_frames = peer.result(PEER_SECONDS + 10)
-        return got, client_frames, peer_frames, metrics, stopped
+        return got, client_frames, peer_frames, metrics, stopped, denied, after_reload
 
 
 def payload_of(frame_hex, channel):
@@ -274,7 +290,7 @@ class OffloadLabTest(unittest.TestCase):
         for mode in ("off", "required"):
             with Run(cls.lab, mode) as r:
                 cls.runs[mode] = r.traffic()
-                cls.runs[mode] += ("".join(r.output),)
+                cls.runs[mode] += ("".join(r.output),)  # [7]
 
     @classmethod
     def tearDownClass(cls):
@@ -282,10 +298,10 @@ class OffloadLabTest(unittest.TestCase):
 
     def test_both_runs_relay_what_the_channel_allows(self):
         expected = ["first"] + ["m%02d" % i for i in range(10)] + ["before-lapse", "renewed"]
-        for mode, (got, _, peer_frames, _, _, output) in self.runs.items():
+        for mode, (got, _, peer_frames, *_, output) in self.runs.items():
             self.assertEqual(got, expected, mode + ":\n" + output)
             sent = [payload_of(f, False) for f in peer_frames]
-            sent = [p for p in sent if not p.startswith("stopped")]
+            sent = [p for p in sent if not p.startswith("stopped") and not p.startswith("denied")]
             self.assertEqual(sent, expected, mode)
 
     def test_the_wire_is_the_same_with_offload_on_and_off(self):
@@ -308,7 +324,12 @@ class OffloadLabTest(unittest.TestCase):
     def test_only_the_kernel_relays_while_tern_is_stopped(self):
         self.assertEqual(self.runs["off"][4], [])
         self.assertEqual(self.runs["required"][4], ["stopped-%d" % i for i in range(5)])
-        self.assertIn("relay offload: tc on t0, t1", self.runs["required"][5])
+        self.assertIn("relay offload: tc on t0, t1", self.runs["required"][7])
+
+    def test_a_reload_that_denies_the_peer_stops_its_channel_at_once(self):
+        for mode in ("off", "required"):
+            self.assertEqual(self.runs[mode][5], [], mode)
+        self.assertIn("tern_offload_bindings 0", self.runs["required"][6])
 
 
 if __name__ == "__main__":

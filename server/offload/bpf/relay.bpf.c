@@ -2,7 +2,7 @@
 // binding leaves as a UDP datagram from its relayed address to the peer, and a datagram from
 // that peer to the relayed address leaves as ChannelData to the client, without going up to
 // tern. tern installs and removes the routes; anything without a route, past its expiry, or
-// that the program is unsure of goes up unchanged (TC_ACT_OK) and user space relays it.
+// that the program is unsure of goes on unchanged (TR_GO_ON) and user space relays it.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 // clang-format off: the kernel's types first
@@ -13,6 +13,9 @@
 #include "rewrite.h"
 
 #define AF_INET 2
+// Not ours: the next program on the device (another tern, a CNI's) sees it, then the stack.
+// TC_ACT_UNSPEC is tcx's TCX_NEXT and a clsact filter's "continue".
+#define TR_GO_ON TC_ACT_UNSPEC
 #define TR_FIB_LOOKUP_SRC (1U << 4)  // BPF_FIB_LOOKUP_SRC (Linux 6.7), named here for old headers
 #define TR_MARGIN_NS (5ULL * 1000000ULL)  // the last 5 ms of a route are user space's
 
@@ -87,11 +90,11 @@ static __attribute__((always_inline)) inline void count(__u32 slot, int to_peer,
 
 SEC("tc")
 int tern_relay(struct __sk_buff* skb) {
-  if (skb->gso_segs > 1) return TC_ACT_OK;  // an aggregate of several datagrams
+  if (skb->gso_segs > 1) return TR_GO_ON;  // an aggregate of several datagrams
   __u8* data = (__u8*)(long)skb->data;
   __u8* end = (__u8*)(long)skb->data_end;
   struct tr_frame f = {};
-  if (!tr_parse(data, end, &f)) return TC_ACT_OK;
+  if (!tr_parse(data, end, &f)) return TR_GO_ON;
 
   struct tr_route* route = 0;
   int to_peer = 0;
@@ -111,14 +114,14 @@ int tern_relay(struct __sk_buff* skb) {
       key.relay_ip = 0;  // a relay socket bound to the wildcard address
       route = bpf_map_lookup_elem(&peers, &key);
     }
-    if (!route) return TC_ACT_OK;
+    if (!route) return TR_GO_ON;
   }
-  if (bpf_ktime_get_ns() + TR_MARGIN_NS >= route->expires_ns) return TC_ACT_OK;
-  if (!checksum_good(skb, &f)) return TC_ACT_OK;
+  if (bpf_ktime_get_ns() + TR_MARGIN_NS >= route->expires_ns) return TR_GO_ON;
+  if (!checksum_good(skb, &f)) return TR_GO_ON;
 
   const __u16 new_len =
       to_peer ? (__u16)(f.udp_len - TR_CHANNEL_LEN) : (__u16)(f.udp_len + TR_CHANNEL_LEN);
-  if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return TC_ACT_OK;
+  if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return TR_GO_ON;
   struct bpf_fib_lookup fib = {};
   fib.family = AF_INET;
   fib.l4_protocol = 17;
@@ -130,14 +133,14 @@ int tern_relay(struct __sk_buff* skb) {
   fib.ipv4_dst = route->dst_ip;
   const __u32 flags = (route->flags & TR_SOURCE_FROM_ROUTE) ? TR_FIB_LOOKUP_SRC : 0;
   if (bpf_fib_lookup(skb, &fib, sizeof fib, flags) != BPF_FIB_LKUP_RET_SUCCESS) {
-    return TC_ACT_OK;  // no route, a local destination, no neighbour yet, too large: user space
+    return TR_GO_ON;  // no route, a local destination, no neighbour yet, too large: user space
   }
   const __u32 src = (route->flags & TR_SOURCE_FROM_ROUTE) ? fib.ipv4_src : route->src_ip;
   const __u32 slot = route->slot;
   struct tr_route r = *route;
 
   if (bpf_skb_adjust_room(skb, to_peer ? -TR_CHANNEL_LEN : TR_CHANNEL_LEN, BPF_ADJ_ROOM_NET, 0)) {
-    return TC_ACT_OK;
+    return TR_GO_ON;
   }
   data = (__u8*)(long)skb->data;
   end = (__u8*)(long)skb->data_end;

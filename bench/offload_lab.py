@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""relay.offload against tern's own user-space path, side by side in one run (needs root).
+
+The namespace lab of tests/offload (client -- tern -- peer over veth pairs). tern runs pinned to
+CPU 0, tern_bench to CPU 1 with its client sockets in the client namespace and its echo peer in
+the peer namespace. Receive Packet Steering puts the receive processing of tern's two interfaces
+on CPU 0 and that of the client's and the peer's on CPU 1, so that CPU 0 does exactly what the
+TURN host does (the kernel's receive path, the eBPF program, tern, sending) and CPU 1 what the
+two ends do. The figure is relayed packets per CPU-second of CPU 0 from /proc/stat (user,
+system, softirq and irq time, whoever it is charged to), in alternating rounds with
+relay.offload off and required; ratios per round, medians of them.
+
+  bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes high120,high1200,audio] [--out DIR]
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "offload"))
+import lab as netlab  # noqa: E402
+
+SHAPES = {
+    "high120": ["--clients", "8", "--size", "120", "--window", "32"],
+    "high1200": ["--clients", "8", "--size", "1200", "--window", "32"],
+    "audio": ["--clients", "100", "--rate", "5000", "--size", "120"],
+}
+CONFIG = """
+realm: lab.local
+workers: 1
+state_dir: {state}
+listen:
+  - {{transport: udp, address: "{listen}", port: 3478}}
+relay: {{address: "{relay}", min_port: 50000, max_port: 50999, offload: {mode},
+        offload_interfaces: [t0, t1]}}
+auth: {{users: [{{name: bench, password: bench}}]}}
+peers: {{allow: ["10.77.0.0/16"]}}
+metrics: {{listen: "127.0.0.1:9641"}}
+signaling: {{listen: ""}}
+"""
+
+
+def cpu0_busy(stat_text):
+    """Seconds CPU 0 was busy (all but idle and iowait) by a /proc/stat snapshot."""
+    for line in stat_text.splitlines():
+        if line.startswith("cpu0 "):
+            v = [int(x) for x in line.split()[1:]]
+            return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    raise RuntimeError("no cpu0 line in /proc/stat")
+
+
+def steer_receive(lab):
+    for ns, iface, mask in (("t", "t0", 1), ("t", "t1", 1), ("c", "c0", 2), ("p", "p0", 2)):
+        lab.exec(ns, "sh", "-c", "echo %x > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, iface))
+
+
+def start_tern(lab, tern, mode, state):
+    path = os.path.join(state, "tern.yaml")
+    with open(path, "w") as f:
+        f.write(CONFIG.format(state=state, listen=netlab.TERN_CLIENT_IP, relay=netlab.TERN_PEER_IP,
+                              mode=mode))
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("t"), "taskset", "-c", "0", tern,
+                             "serve", "--config", path], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    banner = []
+    for line in proc.stdout:
+        banner.append(line)
+        if line.startswith("Stop with"):
+            return proc, "".join(banner)
+    raise RuntimeError("tern did not start:\n" + "".join(banner))
+
+
+def one_round(lab, args, mode, shape, rnd, out):
+    with tempfile.TemporaryDirectory(prefix="tern-offload-bench-") as state:
+        proc, banner = start_tern(lab, args.tern, mode, state)
+        if mode == "required" and "relay offload: tc on" not in banner:
+            raise RuntimeError("offload did not start:\n" + banner)
+        before, after = os.path.join(state, "before"), os.path.join(state, "after")
+        cmd = ["taskset", "-c", "1", args.bench, "--mode", "relay",
+               "--server", netlab.TERN_CLIENT_IP + ":3478", "--server-pid", str(proc.pid),
+               "--client-netns", lab.ns("c"), "--peer-netns", lab.ns("p"),
+               "--peer-ip", netlab.PEER_IP, "--user", "bench", "--password", "bench",
+               "--duration", str(args.duration),
+               "--before-data", "cat /proc/stat > " + before,
+               "--after-data", "cat /proc/stat > " + after,
+               "--label", "tern-offload-" + mode, "--shape", shape, "--round", str(rnd)]
+        result = subprocess.run(cmd + SHAPES[shape], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, timeout=args.duration + 120)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(15)
+        line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
+        r = json.loads(line)
+        with open(before) as b, open(after) as a:
+            cpu = cpu0_busy(a.read()) - cpu0_busy(b.read())
+        r.update(offload=mode, cpu0_busy_s=cpu,
+                 relayed_per_cpu0_s=r.get("relayed_packets", 0) / cpu if cpu > 0 else None)
+        out.write(json.dumps(r) + "\n")
+        out.flush()
+        return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5)
+    ap.add_argument("--shapes", default="high120,high1200,audio")
+    ap.add_argument("--tern", default=os.path.join(ROOT, "build/release/server/app/tern"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "build/release/bench/tern_bench"))
+    ap.add_argument("--out", default=tempfile.mkdtemp(prefix="tern-offload-bench-"))
+    args = ap.parse_args()
+    reason = netlab.why_not()
+    if reason:
+        print("offload_lab: skipped:", reason)
+        return 77
+    os.makedirs(args.out, exist_ok=True)
+    lab = netlab.Lab().build()
+    steer_receive(lab)
+    rows = {}
+    with open(os.path.join(args.out, "results.jsonl"), "w") as out:
+        for rnd in range(1, args.rounds + 1):
+            for shape in args.shapes.split(","):
+                modes = ("off", "required") if rnd % 2 else ("required", "off")
+                for mode in modes:
+                    r = one_round(lab, args, mode, shape, rnd, out)
+                    rows.setdefault((shape, rnd), {})[mode] = r
+                    print("round %d %-8s %-8s relayed %8d  CPU0 %.2f s  %s pkt/CPU0-s  loss %.4f"
+                          "  p50 %s us  p99 %s us" % (
+                              rnd, shape, mode, r.get("relayed_packets", 0), r["cpu0_busy_s"],
+                              "%.0f" % r["relayed_per_cpu0_s"] if r["relayed_per_cpu0_s"] else "-",
+                              r.get("loss_ratio", 1), r.get("rtt_us", {}).get("p50"),
+                              r.get("rtt_us", {}).get("p99")), flush=True)
+    print("\n| shape | off pkt/CPU0-s | offload pkt/CPU0-s | ratio (median of rounds) | "
+          "p50 off / on (us) | p99 off / on (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    summary = {}
+    for shape in args.shapes.split(","):
+        pairs = [rows[(shape, r)] for r in range(1, args.rounds + 1)]
+        med = lambda mode, f: statistics.median(f(p[mode]) for p in pairs)
+        ratio = statistics.median(p["required"]["relayed_per_cpu0_s"] / p["off"]["relayed_per_cpu0_s"]
+                                  for p in pairs)
+        rtt = lambda mode, q: med(mode, lambda r: r["rtt_us"][q])
+        summary[shape] = {"off": med("off", lambda r: r["relayed_per_cpu0_s"]),
+                          "offload": med("required", lambda r: r["relayed_per_cpu0_s"]),
+                          "ratio": ratio}
+        print("| %s | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
+            shape, summary[shape]["off"], summary[shape]["offload"], ratio, rtt("off", "p50"),
+            rtt("required", "p50"), rtt("off", "p99"), rtt("required", "p99")))
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    print("\nresults in", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
