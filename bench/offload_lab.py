@@ -6,8 +6,9 @@ CPU 0, tern_bench to CPU 1 with its client sockets in the client namespace and i
 the peer namespace. Receive Packet Steering puts the receive processing of tern's two interfaces
 on CPU 0 and that of the client's and the peer's on CPU 1, so that CPU 0 does exactly what the
 TURN host does (the kernel's receive path, the eBPF program, tern, sending) and CPU 1 what the
-two ends do. The figure is relayed packets per CPU-second of CPU 0 from /proc/stat (user,
-system, softirq and irq time, whoever it is charged to), in alternating rounds with
+two ends do. The figure is relayed packets per CPU-second of CPU 0: elapsed time less CPU 0's
+idle time from /proc/stat (measured, unlike its tick-sampled busy fields), which counts user,
+system, softirq and irq time alike, whoever it is charged to; in alternating rounds with
 relay.offload off and required; ratios per round, medians of them.
 
   bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes high120,high1200,audio] [--out DIR]
@@ -30,6 +31,10 @@ SHAPES = {
     "high120": ["--clients", "8", "--size", "120", "--window", "32"],
     "high1200": ["--clients", "8", "--size", "1200", "--window", "32"],
     "audio": ["--clients", "100", "--rate", "5000", "--size", "120"],
+    # The same offered load in both modes, below what either path saturates at: per-packet
+    # cost without the batching a saturated CPU gets for free.
+    "rate120": ["--clients", "100", "--rate", "20000", "--size", "120"],
+    "rate1200": ["--clients", "100", "--rate", "20000", "--size", "1200"],
 }
 CONFIG = """
 realm: lab.local
@@ -46,13 +51,19 @@ signaling: {{listen: ""}}
 """
 
 
-def cpu0_busy(stat_text):
-    """Seconds CPU 0 was busy (all but idle and iowait) by a /proc/stat snapshot."""
-    for line in stat_text.splitlines():
+def cpu0_busy(snapshot):
+    """(uptime, CPU 0's idle + iowait) in seconds from `cat /proc/stat /proc/uptime`. The busy
+    fields of /proc/stat are sampled at ticks and miss short wake-ups; idle time is measured
+    (NO_HZ), so busy time is taken as elapsed time minus idle time."""
+    idle = None
+    for line in snapshot.splitlines():
         if line.startswith("cpu0 "):
             v = [int(x) for x in line.split()[1:]]
-            return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    raise RuntimeError("no cpu0 line in /proc/stat")
+            idle = (v[3] + v[4]) / os.sysconf("SC_CLK_TCK")
+    uptime = float(snapshot.strip().splitlines()[-1].split()[0])
+    if idle is None:
+        raise RuntimeError("no cpu0 line in /proc/stat")
+    return uptime, idle
 
 
 def steer_receive(lab):
@@ -87,8 +98,8 @@ def one_round(lab, args, mode, shape, rnd, out):
                "--client-netns", lab.ns("c"), "--peer-netns", lab.ns("p"),
                "--peer-ip", netlab.PEER_IP, "--user", "bench", "--password", "bench",
                "--duration", str(args.duration),
-               "--before-data", "cat /proc/stat > " + before,
-               "--after-data", "cat /proc/stat > " + after,
+               "--before-data", "cat /proc/stat /proc/uptime > " + before,
+               "--after-data", "cat /proc/stat /proc/uptime > " + after,
                "--label", "tern-offload-" + mode, "--shape", shape, "--round", str(rnd)]
         result = subprocess.run(cmd + SHAPES[shape], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, timeout=args.duration + 120)
@@ -97,7 +108,8 @@ def one_round(lab, args, mode, shape, rnd, out):
         line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
         r = json.loads(line)
         with open(before) as b, open(after) as a:
-            cpu = cpu0_busy(a.read()) - cpu0_busy(b.read())
+            (t0, idle0), (t1, idle1) = cpu0_busy(b.read()), cpu0_busy(a.read())
+        cpu = max(0.0, (t1 - t0) - (idle1 - idle0))
         r.update(offload=mode, cpu0_busy_s=cpu,
                  relayed_per_cpu0_s=r.get("relayed_packets", 0) / cpu if cpu > 0 else None)
         out.write(json.dumps(r) + "\n")

@@ -88,10 +88,29 @@ struct Attached {
   bpf_tc_opts opts{};
 };
 
-// One binding as the kernel holds it.
+// The host's IPv4 addresses (a wildcard socket's datagrams arrive on any of them).
+std::vector<std::uint32_t> host_ipv4() {
+  std::vector<std::uint32_t> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if (std::find(out.begin(), out.end(), in->sin_addr.s_addr) == out.end()) {
+      out.push_back(in->sin_addr.s_addr);
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+// One binding as the kernel holds it: a client key per address its listener answers on, a
+// peer key per address its relay socket answers on.
 struct Installed {
   KernelBinding binding;
   std::uint32_t slot = 0;
+  std::vector<std::uint32_t> listener_ips;
+  std::vector<std::uint32_t> relay_ips;
   KernelTraffic seen;  // the slot's counters when last read
 };
 
@@ -120,6 +139,18 @@ struct KernelRelay::Impl {
   std::unordered_map<unsigned, KernelTraffic> ended;  // of bindings removed, by worker
   std::uint64_t refused = 0;
   std::size_t installed = 0;
+  std::vector<std::uint32_t> local_ips;  // host_ipv4(), read again at most once a second
+  std::chrono::steady_clock::time_point local_read{};
+
+  std::vector<std::uint32_t> addresses(const protocol::TransportAddress& a) {
+    if (!is_wildcard(a)) return {ip4(a)};
+    const auto now = std::chrono::steady_clock::now();
+    if (local_ips.empty() || now - local_read > std::chrono::seconds(1)) {
+      local_ips = host_ipv4();
+      local_read = now;
+    }
+    return local_ips;
+  }
 
   ~Impl() {
     for (auto& a : attached) {
@@ -231,51 +262,58 @@ struct KernelRelay::Impl {
                                      (is_wildcard(source) ? TR_SOURCE_FROM_ROUTE : 0));
   }
 
-  // Writes both map entries of `b` (new or with a new expiry).
-  bool write(const KernelBinding& b, std::uint32_t slot) {
+  // Writes the map entries of `i` (new, or with a new expiry); false when one is refused.
+  bool write(const Installed& i) {
+    const KernelBinding& b = i.binding;
     const std::uint64_t expires = monotonic_ns(b.expires);
-    tr_client_key ck{ip4(b.client),          ip4(b.listener), htons(b.client.port),
-                     htons(b.listener.port), b.channel,       0};
-    tr_route to_peer{ip4(b.relay),
-                     ip4(b.peer),
-                     htons(b.relay.port),
-                     htons(b.peer.port),
-                     b.channel,
-                     flags_for(b.relay),
-                     ttl,
-                     slot,
-                     0,
-                     expires};
-    tr_peer_key pk{ip4(b.peer), ip4(b.relay), htons(b.peer.port), htons(b.relay.port)};
-    tr_route to_client{ip4(b.listener),
-                       ip4(b.client),
-                       htons(b.listener.port),
-                       htons(b.client.port),
-                       b.channel,
-                       flags_for(b.listener),
-                       ttl,
-                       slot,
-                       0,
-                       expires};
-    if (bpf_map_update_elem(clients, &ck, &to_peer, BPF_ANY) != 0) return false;
-    if (bpf_map_update_elem(peers, &pk, &to_client, BPF_ANY) != 0) {
-      (void)bpf_map_delete_elem(clients, &ck);
-      return false;
+    const tr_route to_peer{ip4(b.relay),
+                           ip4(b.peer),
+                           htons(b.relay.port),
+                           htons(b.peer.port),
+                           b.channel,
+                           flags_for(b.relay),
+                           ttl,
+                           i.slot,
+                           0,
+                           expires};
+    const tr_route to_client{ip4(b.listener),
+                             ip4(b.client),
+                             htons(b.listener.port),
+                             htons(b.client.port),
+                             b.channel,
+                             flags_for(b.listener),
+                             ttl,
+                             i.slot,
+                             0,
+                             expires};
+    for (const std::uint32_t local : i.listener_ips) {
+      const tr_client_key key{ip4(b.client),          local,     htons(b.client.port),
+                              htons(b.listener.port), b.channel, 0};
+      if (bpf_map_update_elem(clients, &key, &to_peer, BPF_ANY) != 0) return false;
+    }
+    for (const std::uint32_t local : i.relay_ips) {
+      const tr_peer_key key{ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
+      if (bpf_map_update_elem(peers, &key, &to_client, BPF_ANY) != 0) return false;
     }
     return true;
   }
 
-  void erase(const KernelBinding& b) {
-    tr_client_key ck{ip4(b.client),          ip4(b.listener), htons(b.client.port),
-                     htons(b.listener.port), b.channel,       0};
-    tr_peer_key pk{ip4(b.peer), ip4(b.relay), htons(b.peer.port), htons(b.relay.port)};
-    (void)bpf_map_delete_elem(clients, &ck);
-    (void)bpf_map_delete_elem(peers, &pk);
+  void erase(const Installed& i) {
+    const KernelBinding& b = i.binding;
+    for (const std::uint32_t local : i.listener_ips) {
+      const tr_client_key key{ip4(b.client),          local,     htons(b.client.port),
+                              htons(b.listener.port), b.channel, 0};
+      (void)bpf_map_delete_elem(clients, &key);
+    }
+    for (const std::uint32_t local : i.relay_ips) {
+      const tr_peer_key key{ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
+      (void)bpf_map_delete_elem(peers, &key);
+    }
   }
 
   // Takes `i` out of the kernel; its last counts go to its worker's.
   void remove(unsigned worker, Installed& i) {
-    erase(i.binding);
+    erase(i);
     ended[worker] += since(read(i.slot), i.seen);
     free_slots.push_back(i.slot);
     --installed;
@@ -283,12 +321,15 @@ struct KernelRelay::Impl {
 
   bool add(const KernelBinding& b, Installed& out) {
     if (free_slots.empty()) return false;
-    const std::uint32_t slot = free_slots.back();
+    Installed i{b, free_slots.back(), addresses(b.listener), addresses(b.relay), {}};
     std::vector<tr_counters> zero(static_cast<std::size_t>(cpus));
-    if (bpf_map_update_elem(counters, &slot, zero.data(), BPF_ANY) != 0) return false;
-    if (!write(b, slot)) return false;
+    if (bpf_map_update_elem(counters, &i.slot, zero.data(), BPF_ANY) != 0) return false;
+    if (!write(i)) {
+      erase(i);
+      return false;
+    }
     free_slots.pop_back();
-    out = {b, slot, {}};
+    out = std::move(i);
     ++installed;
     return true;
   }
@@ -321,14 +362,18 @@ void KernelRelay::set(std::uint64_t session, unsigned worker,
     auto it = std::find_if(s.bindings.begin(), s.bindings.end(),
                            [&](const Installed& i) { return i.binding.same_route(b); });
     if (it != s.bindings.end()) {
-      if (it->binding.expires != b.expires && impl_->write(b, it->slot)) it->binding = b;
-      kept.push_back(*it);
+      if (it->binding.expires != b.expires) {
+        const auto before = it->binding.expires;
+        it->binding.expires = b.expires;
+        if (!impl_->write(*it)) it->binding.expires = before;
+      }
+      kept.push_back(std::move(*it));
       s.bindings.erase(it);
       continue;
     }
     Installed added;
     if (impl_->add(b, added)) {
-      kept.push_back(added);
+      kept.push_back(std::move(added));
     } else {
       ++impl_->refused;
     }

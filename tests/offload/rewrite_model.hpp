@@ -1,6 +1,7 @@
 // The kernel relay's steps (server/offload/bpf/relay.bpf.c) in user space around the very same
-// rewrite.h: parse, look the route up, check its expiry and the UDP checksum, move the headers
-// by 4 bytes as bpf_skb_adjust_room(BPF_ADJ_ROOM_NET) does, rewrite. For unit tests and fuzzing.
+// rewrite.h: parse, look the route up, check its expiry and the UDP checksum's state, move the
+// headers by 4 bytes as bpf_skb_adjust_room(BPF_ADJ_ROOM_NET) does, rewrite. For unit tests and
+// fuzzing.
 #pragma once
 
 #include <array>
@@ -49,10 +50,9 @@ inline std::uint32_t ones_sum(const std::uint8_t* p, std::size_t n, std::uint32_
   return acc;
 }
 
-// Both checksums of an Ethernet/IPv4/UDP frame add up (the UDP one is present).
-inline bool checksums_valid(const Frame& f) {
+// The UDP checksum of an Ethernet/IPv4/UDP frame is present and adds up.
+inline bool udp_checksum_valid(const Frame& f) {
   if (f.size() < TR_PAYLOAD_AT) return false;
-  if (ones_sum(f.data() + TR_ETH_LEN, TR_IP_LEN) != 0xffff) return false;
   const std::size_t udp_len = static_cast<std::size_t>(f[TR_UDP_AT + 4] << 8 | f[TR_UDP_AT + 5]);
   if (udp_len < TR_UDP_LEN || TR_UDP_AT + udp_len > f.size()) return false;
   if (f[TR_UDP_AT + 6] == 0 && f[TR_UDP_AT + 7] == 0) return false;
@@ -63,6 +63,12 @@ inline bool checksums_valid(const Frame& f) {
   pseudo[10] = static_cast<std::uint8_t>(udp_len >> 8);
   pseudo[11] = static_cast<std::uint8_t>(udp_len);
   return ones_sum(f.data() + TR_UDP_AT, udp_len, ones_sum(pseudo, 12)) == 0xffff;
+}
+
+// Both checksums of an Ethernet/IPv4/UDP frame add up (the UDP one is present).
+inline bool checksums_valid(const Frame& f) {
+  return f.size() >= TR_PAYLOAD_AT && ones_sum(f.data() + TR_ETH_LEN, TR_IP_LEN) == 0xffff &&
+         udp_checksum_valid(f);
 }
 
 // A frame from src to dst (network order) carrying `payload`, with valid checksums.
@@ -104,29 +110,21 @@ inline Outcome relay(const Frame& in, const Maps& maps, std::uint64_t now_ns) {
   const tr_route* route = nullptr;
   bool to_peer = false;
   if (f.channel != 0) {
-    tr_client_key key{f.saddr, f.daddr, f.sport, f.dport, f.channel, 0};
+    const tr_client_key key{f.saddr, f.daddr, f.sport, f.dport, f.channel, 0};
     auto it = maps.clients.find(key_bytes(key));
-    if (it == maps.clients.end()) {
-      key.local_ip = 0;
-      it = maps.clients.find(key_bytes(key));
-    }
     if (it != maps.clients.end()) {
       route = &it->second;
       to_peer = true;
     }
   }
   if (route == nullptr) {
-    tr_peer_key key{f.saddr, f.daddr, f.sport, f.dport};
+    const tr_peer_key key{f.saddr, f.daddr, f.sport, f.dport};
     auto it = maps.peers.find(key_bytes(key));
-    if (it == maps.peers.end()) {
-      key.relay_ip = 0;
-      it = maps.peers.find(key_bytes(key));
-    }
     if (it == maps.peers.end()) return out;
     route = &it->second;
   }
   if (now_ns + 5'000'000 >= route->expires_ns) return out;
-  if (f.udp_check == 0 || !checksums_valid(in)) return out;
+  if (!tr_checksum_final(&f)) return out;
   if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return out;
   const std::uint32_t src = (route->flags & TR_SOURCE_FROM_ROUTE) ? kRouteSource : route->src_ip;
   Frame moved = in;

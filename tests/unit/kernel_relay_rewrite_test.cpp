@@ -34,18 +34,20 @@ std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t seed) {
   return p;
 }
 
-// One binding: client 198.51.100.7:40000 -> listener :3478 on channel 0x4001, relayed from
-// 203.0.113.2:50000 to peer 192.0.2.9:7000.
+// One binding: client 198.51.100.7:40000 -> listener 203.0.113.1:3478 on channel 0x4001,
+// relayed from 203.0.113.2:50000 to peer 192.0.2.9:7000. `wildcard`: the listener is bound to
+// 0.0.0.0, so what goes to the client takes the route's source address (the keys still name the
+// address the client sent to).
 Maps binding(std::uint64_t expires = kNow + 10'000'000'000ULL, bool wildcard = false) {
   Maps m;
-  const std::uint32_t listener = wildcard ? 0 : kListener;
+  const std::uint32_t source = wildcard ? 0 : kListener;
   const std::uint8_t flags =
       static_cast<std::uint8_t>(TR_DONT_FRAGMENT | (wildcard ? TR_SOURCE_FROM_ROUTE : 0));
   m.add_client(
-      {kClient, listener, htons(40000), htons(3478), kChannel, 0},
+      {kClient, kListener, htons(40000), htons(3478), kChannel, 0},
       {kRelay, kPeer, htons(50000), htons(7000), kChannel, TR_DONT_FRAGMENT, 64, 3, 0, expires});
   m.add_peer({kPeer, kRelay, htons(7000), htons(50000)},
-             {listener, kClient, htons(3478), htons(40000), kChannel, flags, 64, 3, 0, expires});
+             {source, kClient, htons(3478), htons(40000), kChannel, flags, 64, 3, 0, expires});
   return m;
 }
 
@@ -82,11 +84,11 @@ TEST(KernelRelayRewrite, APeerDatagramBecomesChannelDataToTheClient) {
   }
 }
 
-TEST(KernelRelayRewrite, AWildcardListenerMatchesAnyLocalAddressAndTakesTheRoutesSource) {
+TEST(KernelRelayRewrite, AWildcardListenerAnswersFromTheRoutesSource) {
   const Maps maps = binding(kNow + 10'000'000'000ULL, true);
-  const Frame in =
-      make_frame(kClient, kListener, 40000, 3478, channel_data(kChannel, pattern(9, 1)));
-  EXPECT_EQ(relay(in, maps, kNow).verdict, Verdict::kRedirect);
+  const Frame other_ip =
+      make_frame(kClient, ip("203.0.113.9"), 40000, 3478, channel_data(kChannel, pattern(9, 1)));
+  EXPECT_EQ(relay(other_ip, maps, kNow).verdict, Verdict::kPass);  // no key for that address
   const Outcome back = relay(make_frame(kPeer, kRelay, 7000, 50000, pattern(9, 1)), maps, kNow);
   ASSERT_EQ(back.verdict, Verdict::kRedirect);
   std::uint32_t source = 0;
@@ -113,9 +115,15 @@ TEST(KernelRelayRewrite, WhatUserSpaceMustDecideGoesUpUnchanged) {
   padded.push_back(0);  // a length that does not match the datagram (padding): user space
   pass(make_frame(kClient, kListener, 40000, 3478, padded));
   pass(make_frame(kClient, kListener, 40000, 3478, {0x00, 0x01, 0x00, 0x00}));  // STUN
-  Frame bad = good;
-  bad.back() ^= 1;  // a checksum that does not add up
-  pass(bad);
+  Frame pending = good;  // a local sender's: only the pseudo-header sum, for a device to finish
+  std::uint32_t sum =
+      17u + static_cast<std::uint32_t>(TR_UDP_LEN + TR_CHANNEL_LEN + payload.size());
+  sum = ones_sum(good.data() + TR_ETH_LEN + 12, 8, sum);
+  tr_store16(pending.data() + TR_UDP_AT + 6, static_cast<std::uint16_t>(sum));
+  pass(pending);
+  Frame bad_header = good;
+  bad_header[TR_ETH_LEN + 8] = 63;  // TTL changed, header checksum not: the stack drops it
+  pass(bad_header);
   Frame none = good;
   none[TR_UDP_AT + 6] = none[TR_UDP_AT + 7] = 0;  // no UDP checksum
   pass(none);
@@ -129,6 +137,17 @@ TEST(KernelRelayRewrite, WhatUserSpaceMustDecideGoesUpUnchanged) {
   tcp[TR_ETH_LEN + 9] = 6;
   pass(tcp);
   pass(Frame(good.begin(), good.begin() + 40));  // cut short
+}
+
+TEST(KernelRelayRewrite, AChecksumThatDoesNotAddUpStillDoesNotAfterwards) {
+  const Maps maps = binding();
+  Frame bad = make_frame(kClient, kListener, 40000, 3478, channel_data(kChannel, pattern(30, 7)));
+  bad.back() ^= 1;  // corrupted on the way: the receiver must still see that it is
+  ASSERT_FALSE(udp_checksum_valid(bad));
+  const Outcome out = relay(bad, maps, kNow);
+  ASSERT_EQ(out.verdict, Verdict::kRedirect);
+  EXPECT_FALSE(udp_checksum_valid(out.frame));
+  EXPECT_EQ(ones_sum(out.frame.data() + TR_ETH_LEN, TR_IP_LEN), 0xffffu);
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 // clang-format off: the kernel's types first
-#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 // clang-format on
 
@@ -42,40 +41,6 @@ struct {
   __type(value, struct tr_counters);
 } counters SEC(".maps");
 
-// True when the UDP checksum is known good: the device checked it, or it adds up here. A frame
-// whose checksum is still to be filled in by a device (a local sender's) never adds up, and
-// goes up.
-static __attribute__((always_inline)) inline int checksum_good(struct __sk_buff* skb,
-                                                               const struct tr_frame* f) {
-  if (f->udp_check == 0) return 0;                               // none sent: left to user space
-  if (bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) >= 0) return 1;  // CHECKSUM_UNNECESSARY
-  struct {
-    __u32 saddr;
-    __u32 daddr;
-    __u8 zero;
-    __u8 protocol;
-    __u16 length;
-  } pseudo = {f->saddr, f->daddr, 0, 17, bpf_htons(f->udp_len)};
-  __s64 sum = bpf_csum_diff(0, 0, (__be32*)&pseudo, sizeof pseudo, 0);
-  __u32 offset = TR_UDP_AT;
-  const __u32 stop = TR_UDP_AT + f->udp_len;
-  for (int i = 0; i < 24 && offset + 64 <= stop; ++i) {  // 1,536 bytes in blocks of 64
-    void* data = (void*)(long)skb->data;
-    void* end = (void*)(long)skb->data_end;
-    __u8* p = (__u8*)data + (offset & 0xffff);
-    if (p + 64 > (__u8*)end) return 0;
-    sum = bpf_csum_diff(0, 0, (__be32*)p, 64, (__wsum)sum);
-    offset += 64;
-  }
-  if (offset + 64 <= stop) return 0;  // larger than the loop covers
-  __u8 tail[64] = {};
-  const __u32 rest = (stop - offset) & 63;
-  if (rest > 0 && bpf_skb_load_bytes(skb, offset, tail, rest) != 0) return 0;
-  sum = bpf_csum_diff(0, 0, (__be32*)tail, 64, (__wsum)sum);
-  __u32 acc = (__u32)sum;
-  return tr_fold(acc) == 0xffff;
-}
-
 static __attribute__((always_inline)) inline void count(__u32 slot, int to_peer, __u16 bytes) {
   struct tr_counters* c = bpf_map_lookup_elem(&counters, &slot);
   if (!c) return;
@@ -90,7 +55,8 @@ static __attribute__((always_inline)) inline void count(__u32 slot, int to_peer,
 
 SEC("tc")
 int tern_relay(struct __sk_buff* skb) {
-  if (skb->gso_segs > 1) return TR_GO_ON;  // an aggregate of several datagrams
+  if (skb->pkt_type != 0) return TR_GO_ON;  // not PACKET_HOST: not addressed to this host
+  if (skb->gso_segs > 1) return TR_GO_ON;   // an aggregate of several datagrams
   __u8* data = (__u8*)(long)skb->data;
   __u8* end = (__u8*)(long)skb->data_end;
   struct tr_frame f = {};
@@ -101,23 +67,15 @@ int tern_relay(struct __sk_buff* skb) {
   if (f.channel != 0) {
     struct tr_client_key key = {f.saddr, f.daddr, f.sport, f.dport, f.channel, 0};
     route = bpf_map_lookup_elem(&clients, &key);
-    if (!route) {
-      key.local_ip = 0;  // a wildcard listener
-      route = bpf_map_lookup_elem(&clients, &key);
-    }
     to_peer = route != 0;
   }
   if (!route) {
     struct tr_peer_key key = {f.saddr, f.daddr, f.sport, f.dport};
     route = bpf_map_lookup_elem(&peers, &key);
-    if (!route) {
-      key.relay_ip = 0;  // a relay socket bound to the wildcard address
-      route = bpf_map_lookup_elem(&peers, &key);
-    }
     if (!route) return TR_GO_ON;
   }
   if (bpf_ktime_get_ns() + TR_MARGIN_NS >= route->expires_ns) return TR_GO_ON;
-  if (!checksum_good(skb, &f)) return TR_GO_ON;
+  if (!tr_checksum_final(&f)) return TR_GO_ON;
 
   const __u16 new_len =
       to_peer ? (__u16)(f.udp_len - TR_CHANNEL_LEN) : (__u16)(f.udp_len + TR_CHANNEL_LEN);

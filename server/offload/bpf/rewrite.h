@@ -21,11 +21,11 @@
 #define TR_PAYLOAD_AT (TR_UDP_AT + TR_UDP_LEN)
 
 // Route flags.
-#define TR_SOURCE_FROM_ROUTE 1  // the listener is a wildcard: the route picks the source address
+#define TR_SOURCE_FROM_ROUTE 1  // a wildcard socket's: the route picks the source address
 #define TR_DONT_FRAGMENT 2      // send with DF set
 
-// ChannelData from a client: its source, the address it was sent to (0 for a wildcard
-// listener), and the channel. Addresses and ports in network order, the channel in host order.
+// ChannelData from a client: its source, the address it was sent to, and the channel. Addresses and
+// ports in network order, the channel in host order.
 struct tr_client_key {
   __u32 client_ip;
   __u32 local_ip;
@@ -113,6 +113,9 @@ TR_INLINE int tr_parse(const __u8* data, const __u8* end, struct tr_frame* f) {
   if (ip[0] != 0x45) return 0;                      // version 4, no options
   if ((tr_load16(ip + 6) & 0x3fff) != 0) return 0;  // a fragment (MF or an offset)
   if (ip[9] != 17) return 0;                        // UDP
+  __u32 sum = 0;
+  for (int i = 0; i < TR_IP_LEN; i += 2) sum += tr_load16(ip + i);
+  if (tr_fold(sum) != 0xffff) return 0;  // a bad header checksum: the stack would drop it
   const __u16 total = tr_load16(ip + 2);
   if (total < TR_IP_LEN + TR_UDP_LEN || ip + total > end) return 0;
   const __u8* udp = data + TR_UDP_AT;
@@ -133,6 +136,17 @@ TR_INLINE int tr_parse(const __u8* data, const __u8* end, struct tr_frame* f) {
     }
   }
   return 1;
+}
+
+// Whether the frame's UDP checksum is final, so that updating it for the new headers gives the
+// new one: not when there is none (0), nor while it still holds only the pseudo-header sum
+// that a device is to complete (CHECKSUM_PARTIAL, a sender on this host): those go up. A
+// final checksum is not verified: one that does not add up still does not after the rewrite,
+// and the receiver drops the datagram where tern's socket would have.
+TR_INLINE int tr_checksum_final(const struct tr_frame* f) {
+  if (f->udp_check == 0) return 0;
+  __u32 acc = tr_sum_ip(tr_sum_ip(17u + f->udp_len, f->saddr), f->daddr);
+  return tr_net16(f->udp_check) != tr_fold(acc);
 }
 
 // The new IPv4 header (20 bytes at ip) for a datagram of `udp_len` from src to dst.
