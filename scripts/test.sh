@@ -59,6 +59,12 @@ for preset in release asan; do
     # release build just made: proves they work; no timing is asserted (docs/performance.md).
     step "bench smoke"
     bench/side_by_side.sh --smoke
+    # The kernel relay against the user-space path in the namespace lab, one short round of
+    # each shape (docs/offload.md); root only, like the lab itself.
+    if [[ $(id -u) -eq 0 ]]; then
+      step "offload bench smoke"
+      bench/offload_lab.py --rounds 1 --duration 1
+    fi
     # Two minutes of the soak (tests/reliability/soak.py; the one-hour run is in
     # docs/reliability.md): any relayed loss, RSS or descriptor growth after warm-up, or an
     # allocation past its lifetime fails it.
