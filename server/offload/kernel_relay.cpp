@@ -262,51 +262,50 @@ struct KernelRelay::Impl {
                                      (is_wildcard(source) ? TR_SOURCE_FROM_ROUTE : 0));
   }
 
+  static tr_client_key client_key(const KernelBinding& b, std::uint32_t local) {
+    return {ip4(b.client), local, htons(b.client.port), htons(b.listener.port), b.channel, 0};
+  }
+  static tr_peer_key peer_key(const KernelBinding& b, std::uint32_t local) {
+    return {ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
+  }
+  // What goes from `from` to `to` on `i`'s binding.
+  tr_route route(const Installed& i, const protocol::TransportAddress& from,
+                 const protocol::TransportAddress& to) const {
+    return {ip4(from),
+            ip4(to),
+            htons(from.port),
+            htons(to.port),
+            i.binding.channel,
+            flags_for(from),
+            ttl,
+            i.slot,
+            0,
+            monotonic_ns(i.binding.expires)};
+  }
+
   // Writes the map entries of `i` (new, or with a new expiry); false when one is refused.
   bool write(const Installed& i) {
     const KernelBinding& b = i.binding;
-    const std::uint64_t expires = monotonic_ns(b.expires);
-    const tr_route to_peer{ip4(b.relay),
-                           ip4(b.peer),
-                           htons(b.relay.port),
-                           htons(b.peer.port),
-                           b.channel,
-                           flags_for(b.relay),
-                           ttl,
-                           i.slot,
-                           0,
-                           expires};
-    const tr_route to_client{ip4(b.listener),
-                             ip4(b.client),
-                             htons(b.listener.port),
-                             htons(b.client.port),
-                             b.channel,
-                             flags_for(b.listener),
-                             ttl,
-                             i.slot,
-                             0,
-                             expires};
+    const tr_route to_peer = route(i, b.relay, b.peer);
+    const tr_route to_client = route(i, b.listener, b.client);
     for (const std::uint32_t local : i.listener_ips) {
-      const tr_client_key key{ip4(b.client),          local,     htons(b.client.port),
-                              htons(b.listener.port), b.channel, 0};
+      const tr_client_key key = client_key(b, local);
       if (bpf_map_update_elem(clients, &key, &to_peer, BPF_ANY) != 0) return false;
     }
     for (const std::uint32_t local : i.relay_ips) {
-      const tr_peer_key key{ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
+      const tr_peer_key key = peer_key(b, local);
       if (bpf_map_update_elem(peers, &key, &to_client, BPF_ANY) != 0) return false;
     }
     return true;
   }
 
   void erase(const Installed& i) {
-    const KernelBinding& b = i.binding;
     for (const std::uint32_t local : i.listener_ips) {
-      const tr_client_key key{ip4(b.client),          local,     htons(b.client.port),
-                              htons(b.listener.port), b.channel, 0};
+      const tr_client_key key = client_key(i.binding, local);
       (void)bpf_map_delete_elem(clients, &key);
     }
     for (const std::uint32_t local : i.relay_ips) {
-      const tr_peer_key key{ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
+      const tr_peer_key key = peer_key(i.binding, local);
       (void)bpf_map_delete_elem(peers, &key);
     }
   }

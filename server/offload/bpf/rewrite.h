@@ -201,6 +201,18 @@ TR_INLINE void tr_write_eth(__u8* data, const __u8* dmac, const __u8* smac) {
   }
 }
 
+// Ethernet, IPv4 and UDP headers of a datagram of `udp_len` from src to the route's destination.
+TR_INLINE void tr_write_headers(__u8* data, const struct tr_route* r, __u32 src, __u16 udp_len,
+                                __u16 check, const __u8* dmac, const __u8* smac) {
+  tr_write_eth(data, dmac, smac);
+  tr_write_ip(data + TR_ETH_LEN, r, src, udp_len);
+  __u8* udp = data + TR_UDP_AT;
+  __builtin_memcpy(udp + 0, &r->src_port, 2);
+  __builtin_memcpy(udp + 2, &r->dst_port, 2);
+  tr_store16(udp + 4, udp_len);
+  tr_store16(udp + 6, check);
+}
+
 // After 4 bytes were taken out right behind the IPv4 header (the client's frame is now
 // [eth][ip][udp.len udp.check][channel, length][payload]): a datagram from the relayed address to
 // the peer. 0 when the frame is not what `f` said.
@@ -211,13 +223,7 @@ TR_INLINE int tr_to_peer(__u8* data, const __u8* end, const struct tr_frame* f,
   if (data + TR_UDP_AT + new_len > end) return 0;
   const __u16 length = (__u16)(new_len - TR_UDP_LEN);
   const __u16 check = tr_udp_check(f, src, r, new_len, f->channel, length, 1);
-  tr_write_eth(data, dmac, smac);
-  tr_write_ip(data + TR_ETH_LEN, r, src, new_len);
-  __u8* udp = data + TR_UDP_AT;
-  __builtin_memcpy(udp + 0, &r->src_port, 2);
-  __builtin_memcpy(udp + 2, &r->dst_port, 2);
-  tr_store16(udp + 4, new_len);
-  tr_store16(udp + 6, check);
+  tr_write_headers(data, r, src, new_len, check, dmac, smac);
   return 1;
 }
 
@@ -231,15 +237,9 @@ TR_INLINE int tr_to_client(__u8* data, const __u8* end, const struct tr_frame* f
   if (data + TR_UDP_AT + new_len > end) return 0;
   const __u16 length = (__u16)(f->udp_len - TR_UDP_LEN);
   const __u16 check = tr_udp_check(f, src, r, new_len, r->channel, length, 0);
-  tr_write_eth(data, dmac, smac);
-  tr_write_ip(data + TR_ETH_LEN, r, src, new_len);
-  __u8* udp = data + TR_UDP_AT;
-  __builtin_memcpy(udp + 0, &r->src_port, 2);
-  __builtin_memcpy(udp + 2, &r->dst_port, 2);
-  tr_store16(udp + 4, new_len);
-  tr_store16(udp + 6, check);
-  tr_store16(udp + 8, r->channel);
-  tr_store16(udp + 10, length);
+  tr_write_headers(data, r, src, new_len, check, dmac, smac);
+  tr_store16(data + TR_PAYLOAD_AT, r->channel);
+  tr_store16(data + TR_PAYLOAD_AT + 2, length);
   return 1;
 }
 
