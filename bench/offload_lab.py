@@ -11,7 +11,7 @@ idle time from /proc/stat (measured, unlike its tick-sampled busy fields), which
 system, softirq and irq time alike, whoever it is charged to; in alternating rounds with
 relay.offload off and required; ratios per round, medians of them.
 
-  bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes high120,high1200,audio] [--out DIR]
+  bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes rate120,rate1200,audio,high120,high1200] [--out DIR]
 """
 import argparse
 import json
@@ -121,7 +121,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5)
-    ap.add_argument("--shapes", default="high120,high1200,audio")
+    ap.add_argument("--shapes", default="rate120,rate1200,audio,high120,high1200")
     ap.add_argument("--tern", default=os.path.join(ROOT, "build/release/server/app/tern"))
     ap.add_argument("--bench", default=os.path.join(ROOT, "build/release/bench/tern_bench"))
     ap.add_argument("--out", default=tempfile.mkdtemp(prefix="tern-offload-bench-"))

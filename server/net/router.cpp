@@ -6,6 +6,13 @@
 
 namespace tern::net {
 
+bool Router::has_udp(const protocol::TransportAddress& local) const {
+  for (const UdpListener* l : udp_) {
+    if (l->local() == local) return true;
+  }
+  return false;
+}
+
 void Router::to_client(const core::FiveTuple& flow, std::span<const std::uint8_t> bytes) {
   if (flow.transport == core::Transport::kUdp) {
     for (UdpListener* l : udp_) {

@@ -44,6 +44,8 @@ class Router final : public core::Outbox {
     relays_.send(relay, peer, bytes);
   }
   WorkerRelays& relays() noexcept { return relays_; }
+  // True while a UDP listener of this worker is bound to `local`.
+  bool has_udp(const protocol::TransportAddress& local) const;
   // RFC 6062: the relays of this worker, whose TCP part hands peer sockets to data connections.
   TcpRelays& tcp_relays() noexcept { return relays_.tcp(); }
   // Where a UDP client's datagrams come from on the wire: the client, or the proxy that named

@@ -145,6 +145,7 @@ std::size_t Runtime::update_listeners(const std::vector<ListenerSpec>& wanted) {
   im.on_each_worker([&](Worker& w) {
     for (const auto& l : gone) im.detach(w, l);
     for (const auto& a : added) im.attach(w, a.spec, a.fds[worker_index[&w]], im.running);
+    if (!gone.empty()) w.core.republish_routes(core::Instant::current());  // their routes go
   });
   for (auto it = remove.rbegin(); it != remove.rend(); ++it) {
     im.bound.erase(im.bound.begin() + static_cast<std::ptrdiff_t>(*it));

@@ -79,9 +79,10 @@ void WorkerEvents::routes(std::uint64_t session, const core::FiveTuple& flow,
   if (kernel_ == nullptr) return;
   std::vector<offload::KernelBinding> bindings;
   // The kernel relays what the wire shows: a client behind a PROXY header stays in user space.
+  // And only while its listener is there: one a reload removed relays nothing in user space.
   const bool direct = flow.transport == core::Transport::kUdp &&
                       flow.client.family == protocol::Family::kIPv4 &&
-                      router_.udp_sender(flow) == flow.client;
+                      router_.udp_sender(flow) == flow.client && router_.has_udp(flow.server);
   for (const core::ChannelRoute& r : routes) {
     const auto relay = router_.relays().local_address(r.relay);
     if (!direct || !relay || relay->family != protocol::Family::kIPv4 ||

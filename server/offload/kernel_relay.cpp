@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <unordered_map>
 
 #include "libbpf_text.hpp"
+#include "tc_attach.hpp"
 
 #if TERN_HAVE_OFFLOAD
 #include <bpf/bpf.h>
@@ -39,26 +41,13 @@ KernelTraffic& KernelTraffic::operator+=(const KernelTraffic& o) noexcept {
 #if TERN_HAVE_OFFLOAD
 namespace {
 
+constexpr std::uint32_t kKeysPerBinding = 4;
+
 std::string read_line(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
   return line;
-}
-
-// Interfaces that are up, loopback aside, in the order the host lists them.
-std::vector<std::string> interfaces_up() {
-  std::vector<std::string> names;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return names;
-  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
-    if (std::find(names.begin(), names.end(), i->ifa_name) == names.end()) {
-      names.emplace_back(i->ifa_name);
-    }
-  }
-  freeifaddrs(list);
-  return names;
 }
 
 std::uint32_t ip4(const protocol::TransportAddress& a) {
@@ -76,18 +65,6 @@ std::uint64_t monotonic_ns(std::chrono::steady_clock::time_point t) {
   return ns.count() < 0 ? 0 : static_cast<std::uint64_t>(ns.count());
 }
 
-// BPF_TCX_INGRESS (Linux 6.6), named here for older headers: a link that goes with its fd, so
-// a tern that dies leaves nothing attached.
-constexpr auto kTcxIngress = static_cast<bpf_attach_type>(46);
-
-// Attached with a tcx link (`link` >= 0), or else as a clsact filter (older kernels).
-struct Attached {
-  int ifindex = 0;
-  int link = -1;
-  bool created_qdisc = false;
-  bpf_tc_opts opts{};
-};
-
 // The host's IPv4 addresses (a wildcard socket's datagrams arrive on any of them).
 std::vector<std::uint32_t> host_ipv4() {
   std::vector<std::uint32_t> out;
@@ -96,6 +73,7 @@ std::vector<std::uint32_t> host_ipv4() {
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
     const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;  // loopback: never attached
     if (std::find(out.begin(), out.end(), in->sin_addr.s_addr) == out.end()) {
       out.push_back(in->sin_addr.s_addr);
     }
@@ -104,14 +82,46 @@ std::vector<std::uint32_t> host_ipv4() {
   return out;
 }
 
+// The address a socket bound to `local` sends to `to` from: its own, or for a wildcard one the
+// route's choice (as connect() makes it); 0 when there is no route.
+std::uint32_t source_for(const protocol::TransportAddress& local,
+                         const protocol::TransportAddress& to) {
+  if (!is_wildcard(local)) return ip4(local);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(to.port);
+  remote.sin_addr.s_addr = ip4(to);
+  sockaddr_in chosen{};
+  socklen_t length = sizeof chosen;
+  std::uint32_t source = 0;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&chosen), &length) == 0) {
+    source = chosen.sin_addr.s_addr;
+  }
+  ::close(fd);
+  return source;
+}
+
 // One binding as the kernel holds it: a client key per address its listener answers on, a
-// peer key per address its relay socket answers on.
+// peer key per address its relay socket answers on, and the addresses it sends from.
 struct Installed {
   KernelBinding binding;
   std::uint32_t slot = 0;
   std::vector<std::uint32_t> listener_ips;
   std::vector<std::uint32_t> relay_ips;
+  std::uint32_t to_peer_source = 0;
+  std::uint32_t to_client_source = 0;
   KernelTraffic seen;  // the slot's counters when last read
+};
+
+// A slot whose binding was removed: counted once more at the next take() (a CPU that found the
+// route just before it went may still add to it), then free.
+struct Cooling {
+  std::uint32_t slot = 0;
+  unsigned worker = 0;
+  KernelTraffic seen;
 };
 
 struct Session {
@@ -131,11 +141,12 @@ struct KernelRelay::Impl {
   int cpus = 1;
   std::vector<std::string> names;
   std::vector<std::string> skipped;
-  std::vector<Attached> attached;
+  std::vector<std::unique_ptr<TcAttachment>> attached;
 
   mutable std::mutex mutex;
   std::unordered_map<std::uint64_t, Session> sessions;
   std::vector<std::uint32_t> free_slots;
+  std::vector<Cooling> cooling;
   std::unordered_map<unsigned, KernelTraffic> ended;  // of bindings removed, by worker
   std::uint64_t refused = 0;
   std::size_t installed = 0;
@@ -153,21 +164,7 @@ struct KernelRelay::Impl {
   }
 
   ~Impl() {
-    for (auto& a : attached) {
-      if (a.link >= 0) {
-        ::close(a.link);
-        continue;
-      }
-      bpf_tc_hook hook{};
-      hook.sz = sizeof hook;
-      hook.ifindex = a.ifindex;
-      hook.attach_point = BPF_TC_INGRESS;
-      a.opts.prog_fd = 0;
-      a.opts.prog_id = 0;
-      a.opts.flags = 0;
-      (void)bpf_tc_detach(&hook, &a.opts);
-      if (a.created_qdisc) (void)bpf_tc_hook_destroy(&hook);
-    }
+    attached.clear();  // detached before the program goes
     if (object != nullptr) bpf_object__close(object);
   }
 
@@ -175,10 +172,12 @@ struct KernelRelay::Impl {
     LibbpfLog log;
     object = bpf_object__open_mem(kRelayBpfObject, kRelayBpfObjectSize, nullptr);
     int err = object == nullptr ? -errno : 0;
-    for (const char* name : {"clients", "peers", "counters"}) {
-      if (err == 0) {
-        err = bpf_map__set_max_entries(bpf_object__find_map_by_name(object, name), max_bindings);
-      }
+    // A binding on a wildcard socket has a key per host address: room for a few each.
+    const std::uint32_t keys = max_bindings * kKeysPerBinding;
+    for (const auto& [name, size] : {std::pair{"clients", keys}, std::pair{"peers", keys},
+                                     std::pair{"counters", max_bindings}}) {
+      if (err == 0)
+        err = bpf_map__set_max_entries(bpf_object__find_map_by_name(object, name), size);
     }
     if (err == 0) err = bpf_object__load(object);
     if (err != 0) {
@@ -198,42 +197,13 @@ struct KernelRelay::Impl {
   }
 
   bool attach(const std::string& name, std::string& why) {
-    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
-    if (ifindex == 0) {
-      why = "no interface " + name;
-      return false;
-    }
-    if (read_line("/proc/sys/net/ipv4/conf/" + name + "/forwarding") != "1") {
-      skipped.push_back(name + " (net.ipv4.conf." + name + ".forwarding is 0)");
+    if (auto reason = unsuitable(name); !reason.empty()) {
+      skipped.push_back(reason);
       return true;
     }
-    Attached a;
-    a.ifindex = ifindex;
-    a.link = bpf_link_create(program, ifindex, kTcxIngress, nullptr);
-    if (a.link >= 0) {
-      attached.push_back(a);
-      names.push_back(name);
-      return true;
-    }
-    bpf_tc_hook hook{};
-    hook.sz = sizeof hook;
-    hook.ifindex = ifindex;
-    hook.attach_point = BPF_TC_INGRESS;
-    int err = bpf_tc_hook_create(&hook);
-    if (err != 0 && err != -EEXIST) {
-      why = "tc hook on " + name + ": " + errno_text(err);
-      return false;
-    }
-    a.created_qdisc = err == 0;
-    a.opts.sz = sizeof a.opts;
-    a.opts.prog_fd = program;
-    err = bpf_tc_attach(&hook, &a.opts);
-    if (err != 0) {
-      if (a.created_qdisc) (void)bpf_tc_hook_destroy(&hook);
-      why = "tc attach on " + name + ": " + errno_text(err);
-      return false;
-    }
-    attached.push_back(a);
+    auto a = TcAttachment::attach(program, name, why);
+    if (!a) return false;
+    attached.push_back(std::move(a));
     names.push_back(name);
     return true;
   }
@@ -257,26 +227,21 @@ struct KernelRelay::Impl {
             now.to_client_bytes - before.to_client_bytes};
   }
 
-  std::uint8_t flags_for(const protocol::TransportAddress& source) const {
-    return static_cast<std::uint8_t>(TR_DONT_FRAGMENT |
-                                     (is_wildcard(source) ? TR_SOURCE_FROM_ROUTE : 0));
-  }
-
   static tr_client_key client_key(const KernelBinding& b, std::uint32_t local) {
     return {ip4(b.client), local, htons(b.client.port), htons(b.listener.port), b.channel, 0};
   }
   static tr_peer_key peer_key(const KernelBinding& b, std::uint32_t local) {
     return {ip4(b.peer), local, htons(b.peer.port), htons(b.relay.port)};
   }
-  // What goes from `from` to `to` on `i`'s binding.
-  tr_route route(const Installed& i, const protocol::TransportAddress& from,
+  // What goes from `source`:`from.port` to `to` on `i`'s binding.
+  tr_route route(const Installed& i, std::uint32_t source, std::uint16_t port,
                  const protocol::TransportAddress& to) const {
-    return {ip4(from),
+    return {source,
             ip4(to),
-            htons(from.port),
+            htons(port),
             htons(to.port),
             i.binding.channel,
-            flags_for(from),
+            TR_DONT_FRAGMENT,
             ttl,
             i.slot,
             0,
@@ -286,8 +251,8 @@ struct KernelRelay::Impl {
   // Writes the map entries of `i` (new, or with a new expiry); false when one is refused.
   bool write(const Installed& i) {
     const KernelBinding& b = i.binding;
-    const tr_route to_peer = route(i, b.relay, b.peer);
-    const tr_route to_client = route(i, b.listener, b.client);
+    const tr_route to_peer = route(i, i.to_peer_source, b.relay.port, b.peer);
+    const tr_route to_client = route(i, i.to_client_source, b.listener.port, b.client);
     for (const std::uint32_t local : i.listener_ips) {
       const tr_client_key key = client_key(b, local);
       if (bpf_map_update_elem(clients, &key, &to_peer, BPF_ANY) != 0) return false;
@@ -313,14 +278,32 @@ struct KernelRelay::Impl {
   // Takes `i` out of the kernel; its last counts go to its worker's.
   void remove(unsigned worker, Installed& i) {
     erase(i);
-    ended[worker] += since(read(i.slot), i.seen);
-    free_slots.push_back(i.slot);
+    const KernelTraffic now = read(i.slot);
+    ended[worker] += since(now, i.seen);
+    cooling.push_back({i.slot, worker, now});
     --installed;
+  }
+
+  // The last counts of `worker`'s removed bindings; their slots are free again.
+  void cool(unsigned worker) {
+    std::erase_if(cooling, [&](const Cooling& c) {
+      if (c.worker != worker) return false;
+      ended[worker] += since(read(c.slot), c.seen);
+      free_slots.push_back(c.slot);
+      return true;
+    });
   }
 
   bool add(const KernelBinding& b, Installed& out) {
     if (free_slots.empty()) return false;
-    Installed i{b, free_slots.back(), addresses(b.listener), addresses(b.relay), {}};
+    Installed i{b,
+                free_slots.back(),
+                addresses(b.listener),
+                addresses(b.relay),
+                source_for(b.relay, b.peer),
+                source_for(b.listener, b.client),
+                {}};
+    if (i.to_peer_source == 0 || i.to_client_source == 0) return false;  // no route: user space
     std::vector<tr_counters> zero(static_cast<std::size_t>(cpus));
     if (bpf_map_update_elem(counters, &i.slot, zero.data(), BPF_ANY) != 0) return false;
     if (!write(i)) {
@@ -338,7 +321,7 @@ std::unique_ptr<KernelRelay> KernelRelay::start(const KernelRelayOptions& option
                                                 std::string& why) {
   auto impl = std::make_unique<Impl>();
   if (!impl->load(std::max<std::uint32_t>(options.max_bindings, 1), why)) return nullptr;
-  const auto names = options.interfaces.empty() ? interfaces_up() : options.interfaces;
+  const auto names = options.interfaces.empty() ? ethernet_interfaces_up() : options.interfaces;
   for (const auto& name : names) {
     if (!impl->attach(name, why)) return nullptr;
   }
@@ -392,6 +375,7 @@ void KernelRelay::clear(std::uint64_t session) {
 
 KernelTraffic KernelRelay::take(unsigned worker) {
   std::lock_guard lock(impl_->mutex);
+  impl_->cool(worker);
   KernelTraffic total;
   if (auto it = impl_->ended.find(worker); it != impl_->ended.end()) {
     total = it->second;

@@ -24,6 +24,16 @@ struct RouteLog final : core::EventSink {
   }
 };
 
+// Deps for a reload with the harness's peer policy (192.0.2.0/24 allowed).
+core::ServerDeps documentation_allowed() {
+  core::ServerDeps deps;
+  auto allowed = core::PeerPolicy::build(std::vector<std::string>{"default"},
+                                         std::vector<std::string>{"192.0.2.0/24"});
+  EXPECT_TRUE(allowed.errors.empty());
+  deps.peers = std::make_shared<const core::PeerPolicy>(std::move(*allowed.policy));
+  return deps;
+}
+
 core::ServerOptions routes_on() {
   core::ServerOptions o = default_options();
   o.channel_routes = true;
@@ -74,6 +84,44 @@ TEST(ChannelRoutesTest, LapsedPermissionAndPeersNotBoundAreNotRouted) {
   h.clock.advance(301s);  // the permission lapsed; the binding is still there
   ASSERT_TRUE(c.create_permission({kOtherPeer}).success());
   EXPECT_TRUE(log.reports.back().routes.empty());
+}
+
+TEST(ChannelRoutesTest, AReloadThatStillAllowsThePeerKeepsItsRoute) {
+  RouteLog log;
+  Harness h({.options = routes_on(), .events = &log});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.login_and_allocate();
+  ASSERT_TRUE(c.channel_bind(0x4001, kPeer).success());
+  const std::size_t before = log.reports.size();
+  h.server->reconfigure(routes_on(), documentation_allowed());
+  ASSERT_GT(log.reports.size(), before);
+  EXPECT_EQ(log.reports.back().routes.size(), 1u);
+}
+
+TEST(ChannelRoutesTest, PeersOnTernsOwnAddressesAndNumbersNoLongerAcceptedStayInUserSpace) {
+  RouteLog log;
+  core::ServerOptions options = routes_on();
+  options.max_channel = protocol::kMaxChannelRfc5766;
+  Harness h({.options = options, .events = &log});
+  TurnClient c(h, flow("192.0.2.50", 40000));
+  c.login_and_allocate();
+  ASSERT_TRUE(c.channel_bind(0x5000, kPeer).success());
+  ASSERT_EQ(log.reports.back().routes.size(), 1u);
+
+  TurnClient other(h, flow("192.0.2.51", 40000));
+  other.login_and_allocate();
+  const auto own = FakeRelays::v4_ip(50000);  // the first client's relayed address
+  ASSERT_TRUE(other.channel_bind(0x4001, own).success());
+  EXPECT_TRUE(log.reports.back().routes.empty());  // its verdict changes when that relay closes
+
+  h.server->reconfigure(routes_on(), documentation_allowed());  // rfc5766_channels off now
+  const auto last_of = [&](const core::FiveTuple& f) {
+    for (auto it = log.reports.rbegin(); it != log.reports.rend(); ++it) {
+      if (it->flow == f) return it->routes.size();
+    }
+    return std::size_t{99};
+  };
+  EXPECT_EQ(last_of(c.five_tuple()), 0u);  // 0x5000 is refused now, so no route
 }
 
 TEST(ChannelRoutesTest, AReloadThatDeniesThePeerTakesItsRouteAway) {

@@ -40,7 +40,6 @@ struct Outcome {
 
 inline const std::uint8_t kDmac[6] = {2, 0, 0, 0, 9, 1};
 inline const std::uint8_t kSmac[6] = {2, 0, 0, 0, 9, 2};
-inline constexpr std::uint32_t kRouteSource = 0x0102a8c0;  // 192.168.2.1, for wildcard sources
 
 inline std::uint32_t ones_sum(const std::uint8_t* p, std::size_t n, std::uint32_t acc = 0) {
   for (std::size_t i = 0; i + 1 < n; i += 2)
@@ -126,7 +125,7 @@ inline Outcome relay(const Frame& in, const Maps& maps, std::uint64_t now_ns) {
   if (now_ns + 5'000'000 >= route->expires_ns) return out;
   if (!tr_checksum_final(&f)) return out;
   if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return out;
-  const std::uint32_t src = (route->flags & TR_SOURCE_FROM_ROUTE) ? kRouteSource : route->src_ip;
+  const std::uint32_t src = route->src_ip;
   Frame moved = in;
   if (to_peer) {
     moved.erase(moved.begin() + TR_UDP_AT, moved.begin() + TR_UDP_AT + TR_CHANNEL_LEN);

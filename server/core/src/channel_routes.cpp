@@ -28,7 +28,11 @@ void publish_routes(const Turn& t, const Allocation& a, TimePoint now) {
   // allocations, whose 5-tuple may change under a route.
   if (a.flow.transport == Transport::kUdp && !a.tcp && !a.mobile && !a.previous) {
     for (const ChannelBinding& b : a.channels) {
-      if (b.expires <= now) continue;
+      // A number a reload no longer accepts (rfc5766_channels off) stays with user space, which
+      // refuses it; so does a peer on one of tern's own addresses (another client's relay),
+      // whose verdict changes when that relay closes.
+      if (b.expires <= now || b.number > t.options.max_channel) continue;
+      if (t.deps.relays != nullptr && t.deps.relays->is_own_ip(b.peer)) continue;
       const RelayEndpoint* relay = a.relay_for(b.peer.family);
       const auto permission = permission_expiry(a, b.peer, now);
       if (relay == nullptr || !permission || !channel_peer_allowed(t, b)) continue;

@@ -170,6 +170,7 @@ void Server::handle_channel_data(const FiveTuple& flow, std::span<const std::uin
 
 void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> bytes, Instant now,
                          Outbox& out) {
+  latest_ = now;
   // Over DTLS a cookie-less request is parsed to be answered 500 (below), whatever rfc3489 says.
   auto parsed = MessageView::parse(
       bytes, {.allow_classic = options_.rfc3489 || flow.transport == Transport::kDtls});
@@ -347,6 +348,7 @@ void Server::tcp_data_closed(ConnectionId id) {
 }
 
 void Server::sweep(Instant now) {
+  latest_ = now;
   Turn t = turn();
   allocations_->sweep(now.steady, [&](Allocation& a) {
     report(t, AllocationEvent::kExpired, a);
@@ -363,6 +365,12 @@ void Server::sweep(Instant now) {
   });
   stats_.permissions_active.set(permissions);
   stats_.channels_active.set(channels);
+}
+
+void Server::republish_routes(Instant now) {
+  if (!options_.channel_routes) return;
+  const Turn t = turn();
+  allocations_->for_each([&](const Allocation& a) { publish_routes(t, a, now.steady); });
 }
 
 void Server::count_offloaded(const OffloadedTraffic& t) noexcept {
@@ -399,12 +407,8 @@ std::size_t Server::reconfigure(ServerOptions options, ServerDeps deps) {
                                options.unauthenticated_reply_burst);
   options_ = std::move(options);
   deps_ = std::move(deps);
-  ++policy_epoch_;                // cached peer verdicts are checked again
-  if (options_.channel_routes) {  // a peer the new policy denies loses its routes at once
-    const Turn t = turn();
-    const TimePoint now = Clock::now();
-    allocations_->for_each([&](const Allocation& a) { publish_routes(t, a, now); });
-  }
+  ++policy_epoch_;            // cached peer verdicts are checked again
+  republish_routes(latest_);  // a peer the new policy denies loses its routes at once
   // A removed static user loses its allocations; a changed password or a rotated REST secret
   // does not (the allocation keeps the key it was made with).
   std::vector<FiveTuple> gone;

@@ -15,7 +15,6 @@
 // Not ours: the next program on the device (another tern, a CNI's) sees it, then the stack.
 // TC_ACT_UNSPEC is tcx's TCX_NEXT and a clsact filter's "continue".
 #define TR_GO_ON TC_ACT_UNSPEC
-#define TR_FIB_LOOKUP_SRC (1U << 4)  // BPF_FIB_LOOKUP_SRC (Linux 6.7), named here for old headers
 #define TR_MARGIN_NS (5ULL * 1000000ULL)  // the last 5 ms of a route are user space's
 
 struct {
@@ -57,6 +56,7 @@ SEC("tc")
 int tern_relay(struct __sk_buff* skb) {
   if (skb->pkt_type != 0) return TR_GO_ON;  // not PACKET_HOST: not addressed to this host
   if (skb->gso_segs > 1) return TR_GO_ON;   // an aggregate of several datagrams
+  if (skb->vlan_present) return TR_GO_ON;   // a tag the redirect would carry elsewhere
   __u8* data = (__u8*)(long)skb->data;
   __u8* end = (__u8*)(long)skb->data_end;
   struct tr_frame f = {};
@@ -89,11 +89,10 @@ int tern_relay(struct __sk_buff* skb) {
   fib.ifindex = skb->ingress_ifindex;
   fib.ipv4_src = route->src_ip;
   fib.ipv4_dst = route->dst_ip;
-  const __u32 flags = (route->flags & TR_SOURCE_FROM_ROUTE) ? TR_FIB_LOOKUP_SRC : 0;
-  if (bpf_fib_lookup(skb, &fib, sizeof fib, flags) != BPF_FIB_LKUP_RET_SUCCESS) {
+  if (bpf_fib_lookup(skb, &fib, sizeof fib, 0) != BPF_FIB_LKUP_RET_SUCCESS) {
     return TR_GO_ON;  // no route, a local destination, no neighbour yet, too large: user space
   }
-  const __u32 src = (route->flags & TR_SOURCE_FROM_ROUTE) ? fib.ipv4_src : route->src_ip;
+  const __u32 src = route->src_ip;
   const __u32 slot = route->slot;
   struct tr_route r = *route;
 

@@ -19,10 +19,10 @@
 #define TR_CHANNEL_LEN 4
 #define TR_UDP_AT (TR_ETH_LEN + TR_IP_LEN)  // where the UDP header starts (no IP options)
 #define TR_PAYLOAD_AT (TR_UDP_AT + TR_UDP_LEN)
+#define TR_MAX_PAYLOAD 4096  // tern reads no larger datagram (and drops it): neither does this
 
 // Route flags.
-#define TR_SOURCE_FROM_ROUTE 1  // a wildcard socket's: the route picks the source address
-#define TR_DONT_FRAGMENT 2      // send with DF set
+#define TR_DONT_FRAGMENT 2  // send with DF set
 
 // ChannelData from a client: its source, the address it was sent to, and the channel. Addresses and
 // ports in network order, the channel in host order.
@@ -127,6 +127,7 @@ TR_INLINE int tr_parse(const __u8* data, const __u8* end, struct tr_frame* f) {
   __builtin_memcpy(&f->udp_check, udp + 6, 2);
   f->channel = 0;
   if (f->udp_len != total - TR_IP_LEN) return 0;
+  if (f->udp_len > TR_UDP_LEN + TR_MAX_PAYLOAD) return 0;
   if (f->udp_len >= TR_UDP_LEN + TR_CHANNEL_LEN && data + TR_PAYLOAD_AT + TR_CHANNEL_LEN <= end) {
     const __u16 number = tr_load16(data + TR_PAYLOAD_AT);
     const __u16 length = tr_load16(data + TR_PAYLOAD_AT + 2);

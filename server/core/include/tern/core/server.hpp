@@ -193,6 +193,9 @@ class Server {
   std::vector<SessionInfo> sessions(Instant now) const;
   // Ends allocations of `username` (empty = any) or with `id` (0 = any); returns how many.
   std::size_t kill_sessions(const std::string& username, std::uint64_t id);
+  // Reports every allocation's channel routes again (relay.offload): after a change the core
+  // does not see, such as a listener a reload removed.
+  void republish_routes(Instant now);
   // Traffic the kernel relayed for this worker's channel bindings (relay.offload), counted as
   // if it had passed through here: payload bytes, client to peer and peer to client.
   void count_offloaded(const OffloadedTraffic& t) noexcept;
@@ -228,6 +231,7 @@ class Server {
   bool may_forward_ = true;           // false while data another worker passed on is handled
   std::vector<FiveTuple> fetching_;   // RFC 8016 fetches under way, by the client's new 5-tuple
   std::uint64_t policy_epoch_ = 0;    // responses and relayed frames are built here
+  Instant latest_{};                  // the time of the last request or sweep
 };
 
 }  // namespace tern::core
