@@ -212,7 +212,7 @@ class Harness {
     server->handle_peer(relay, peer, bytes, clock.now, out);
     return {out.sent.begin() + static_cast<std::ptrdiff_t>(before), out.sent.end()};
   }
-  void sweep() { server->sweep(clock.now); }
+  std::size_t sweep() { return server->sweep(clock.now); }
 
   FakeClock clock;
   FakeRelays relays;

@@ -129,12 +129,62 @@ void AllocationTable::forget_previous(Allocation& a) {
   a.previous.reset();
 }
 
+namespace {
+// What a sweep must next look at: the allocation's end, the first permission to lapse, a
+// channel binding's end, or the end of a lapsed binding's 5 minutes of quarantine.
+TimePoint first_deadline(const Allocation& a, TimePoint now) noexcept {
+  TimePoint next = a.expires;
+  for (const auto& p : a.permissions) next = std::min(next, p.expires);
+  for (const auto& c : a.channels) {
+    next = std::min(next, c.expires > now ? c.expires : c.expires + std::chrono::minutes(5));
+  }
+  return next;
+}
+}  // namespace
+
+void AllocationTable::touch(Allocation& a, TimePoint now) {
+  now_ = std::max(now_, now);
+  const auto permissions = static_cast<std::uint32_t>(
+      std::count_if(a.permissions.begin(), a.permissions.end(),
+                    [&](const Permission& p) { return p.expires > now_; }));
+  const auto channels = static_cast<std::uint32_t>(
+      std::count_if(a.channels.begin(), a.channels.end(),
+                    [&](const ChannelBinding& c) { return c.expires > now_; }));
+  live_permissions_ = live_permissions_ - a.counted_permissions + permissions;
+  live_channels_ = live_channels_ - a.counted_channels + channels;
+  a.counted_permissions = permissions;
+  a.counted_channels = channels;
+  const TimePoint next = first_deadline(a, now_);
+  if (next < a.next_check) {
+    a.next_check = next;
+    due_.push({next, a.session_id, a.flow});
+  }
+}
+
+void AllocationTable::revisit(Allocation& a) {
+  std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now_; });
+  std::erase_if(a.channels, [&](const ChannelBinding& c) {
+    return c.expires + std::chrono::minutes(5) <= now_;
+  });
+  a.next_check = TimePoint::max();
+  touch(a, now_);
+}
+
+void AllocationTable::uncount(Allocation& a) noexcept {
+  live_permissions_ -= a.counted_permissions;
+  live_channels_ -= a.counted_channels;
+  a.counted_permissions = 0;
+  a.counted_channels = 0;
+  a.next_check = TimePoint::max();
+}
+
 void AllocationTable::settle(Allocation& a) {
   forget_previous(a);
 }
 
 Allocation AllocationTable::take(const FiveTuple& flow) {
   auto node = by_flow_.extract(flow);
+  uncount(node.mapped());
   for (const auto& r : node.mapped().relays) by_relay_.erase(r.id);
   forget_previous(node.mapped());
   return std::move(node.mapped());
@@ -158,14 +208,20 @@ Allocation& AllocationTable::insert(Allocation a) {
   // (RFC 8016 §3.2.2) stops, and what comes from it is no longer passed to another worker.
   if (Allocation* before = find_previous(flow)) forget_previous(*before);
   moved_away_.erase(flow);
+  if (auto old = by_flow_.find(flow); old != by_flow_.end()) uncount(old->second);
+  a.counted_permissions = 0;  // counted in another table, if any
+  a.counted_channels = 0;
+  a.next_check = TimePoint::max();
   auto [it, inserted] = by_flow_.insert_or_assign(flow, std::move(a));
   for (const auto& r : it->second.relays) by_relay_[r.id] = flow;
+  touch(it->second, now_);
   return it->second;
 }
 
 void AllocationTable::erase(const FiveTuple& flow) {
   auto it = by_flow_.find(flow);
   if (it == by_flow_.end()) return;
+  uncount(it->second);
   for (const auto& r : it->second.relays) by_relay_.erase(r.id);
   forget_previous(it->second);
   by_flow_.erase(it);

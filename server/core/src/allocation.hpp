@@ -1,8 +1,10 @@
 // Allocation state (RFC 8656 §2.2-2.5): relayed addresses, permissions, channel bindings, key.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -85,6 +87,10 @@ struct Allocation {
   // from peers goes there, and data from it is relayed.
   std::optional<FiveTuple> previous;
   const FiveTuple& data_flow() const noexcept { return previous ? *previous : flow; }
+  // Kept by AllocationTable: when the sweep next looks at it, and what it counted as live.
+  TimePoint next_check = TimePoint::max();
+  std::uint32_t counted_permissions = 0;
+  std::uint32_t counted_channels = 0;
 
   const RelayEndpoint* relay_for(protocol::Family family) const noexcept;
   bool has_permission(const protocol::TransportAddress& peer, TimePoint now) const noexcept;
@@ -104,9 +110,17 @@ class AllocationTable {
   Allocation& insert(Allocation a);
   // Takes `a` in under its 5-tuple (which stops any other allocation's use of it as previous).
   // Removes allocations whose time has passed, calling `on_removed` first for each, and
-  // drops expired permissions and channel bindings of the others.
+  // drops expired permissions and channel bindings of the others. Only allocations with
+  // something due are looked at (a queue of deadlines), so a sweep costs what expires, not
+  // what is held. Returns how many allocations it looked at.
   template <class F>
-  void sweep(TimePoint now, F&& on_removed);
+  std::size_t sweep(TimePoint now, F&& on_removed);
+  // `a`'s lifetime, permissions or channels changed (Refresh, CreatePermission, ChannelBind):
+  // the sweep looks at it again by its first deadline, and the live counts follow.
+  void touch(Allocation& a, TimePoint now);
+  // Permissions and channel bindings live at the last sweep or touch, over all allocations.
+  std::size_t live_permissions() const noexcept { return live_permissions_; }
+  std::size_t live_channels() const noexcept { return live_channels_; }
   void erase(const FiveTuple& flow);
   void unindex_relay(RelayId id) { by_relay_.erase(id); }
   // The allocation that asked for connection `id` with a Connect (RFC 6062 §5.2), and that
@@ -147,27 +161,50 @@ class AllocationTable {
     TimePoint until;
   };
   std::unordered_map<FiveTuple, MovedAway, FiveTupleHash> moved_away_;
+  // Deadlines, earliest first. An entry is stale (skipped) when its allocation is gone or was
+  // queued again for an earlier time; a later deadline is queued when the early one comes.
+  struct Due {
+    TimePoint at;
+    std::uint64_t session = 0;
+    FiveTuple flow;
+    bool operator>(const Due& o) const noexcept { return at > o.at; }
+  };
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  TimePoint now_{};
+  std::size_t live_permissions_ = 0;
+  std::size_t live_channels_ = 0;
   void forget_previous(Allocation& a);
+  void uncount(Allocation& a) noexcept;
+  // Drops what has expired from a live allocation and queues it again.
+  void revisit(Allocation& a);
 };
 
 template <class F>
-void AllocationTable::sweep(TimePoint now, F&& on_removed) {
-  for (auto it = by_flow_.begin(); it != by_flow_.end();) {
+std::size_t AllocationTable::sweep(TimePoint now, F&& on_removed) {
+  now_ = std::max(now_, now);
+  std::size_t visited = 0;
+  while (!due_.empty() && due_.top().at <= now) {
+    const Due d = due_.top();
+    due_.pop();
+    auto it = by_flow_.find(d.flow);
+    if (it == by_flow_.end()) continue;
     Allocation& a = it->second;
+    if (a.session_id != d.session || a.next_check != d.at) continue;
+    ++visited;
     if (a.expires > now) {
-      std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now; });
-      std::erase_if(a.channels, [&](const ChannelBinding& c) {
-        return c.expires + std::chrono::minutes(5) <= now;
-      });
-      ++it;
+      revisit(a);
       continue;
     }
     on_removed(a);
+    uncount(a);
     for (const auto& r : a.relays) by_relay_.erase(r.id);
     forget_previous(a);
-    it = by_flow_.erase(it);
+    by_flow_.erase(it);
   }
-  std::erase_if(moved_away_, [&](const auto& m) { return m.second.until <= now; });
+  if (!moved_away_.empty()) {
+    std::erase_if(moved_away_, [&](const auto& m) { return m.second.until <= now; });
+  }
+  return visited;
 }
 
 }  // namespace tern::core

@@ -221,8 +221,11 @@ void Server::handle_stun(const FiveTuple& flow, std::span<const std::uint8_t> by
       stats_.request(stat_method, code);
       if (method == Method::kAllocate) stats_.allocation_attempts[stat_code_index(code)].add();
     }
-    if (options_.channel_routes && changes_routes(method)) {
-      if (const Allocation* a = allocations_->find(flow)) publish_routes(turn(), *a, now.steady);
+    if (changes_routes(method)) {
+      if (Allocation* a = allocations_->find(flow)) {
+        allocations_->touch(*a, now.steady);  // new deadlines for the sweep
+        if (options_.channel_routes) publish_routes(turn(), *a, now.steady);
+      }
     }
   } else {
     reply = error_response(req, options_, ErrorCode::kBadRequest, scratch_);
@@ -347,24 +350,19 @@ void Server::tcp_data_closed(ConnectionId id) {
   if (deps_.tcp) deps_.tcp->remove(id);
 }
 
-void Server::sweep(Instant now) {
+std::size_t Server::sweep(Instant now) {
   latest_ = now;
   Turn t = turn();
-  allocations_->sweep(now.steady, [&](Allocation& a) {
+  const std::size_t visited = allocations_->sweep(now.steady, [&](Allocation& a) {
     report(t, AllocationEvent::kExpired, a);
     release_allocation(t, a);
   });
   if (deps_.tcp && deps_.relays != nullptr) {  // peer connections never bound in time
     for (const ConnectionId id : deps_.tcp->expire(now.steady)) deps_.relays->close_connection(id);
   }
-  std::int64_t permissions = 0;
-  std::int64_t channels = 0;
-  allocations_->for_each([&](const Allocation& a) {
-    for (const auto& p : a.permissions) permissions += p.expires > now.steady ? 1 : 0;
-    for (const auto& c : a.channels) channels += c.expires > now.steady ? 1 : 0;
-  });
-  stats_.permissions_active.set(permissions);
-  stats_.channels_active.set(channels);
+  stats_.permissions_active.set(static_cast<std::int64_t>(allocations_->live_permissions()));
+  stats_.channels_active.set(static_cast<std::int64_t>(allocations_->live_channels()));
+  return visited;
 }
 
 void Server::republish_routes(Instant now) {

@@ -180,7 +180,8 @@ class Server {
   void previous_taken(const FiveTuple& flow);
   void set_mover(AllocationMover* mover) noexcept { deps_.mover = mover; }
   // Expires allocations, permissions and channels whose time has passed.
-  void sweep(Instant now);
+  // Only allocations with something due are looked at; returns how many were.
+  std::size_t sweep(Instant now);
 
   const ServerStats& stats() const noexcept { return stats_; }
 
