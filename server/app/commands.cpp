@@ -65,6 +65,7 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
   std::cout << "  relaying udp ports " << relay_ports.first << "-" << relay_ports.second
             << ", advertised as " << ip_of(relay.advertised_v4);
   if (relay.advertised_v6) std::cout << " and " << ip_of(*relay.advertised_v6);
+  for (const auto& extra : relay.extra) std::cout << " and " << ip_of(extra);
   std::cout << "\n";
   if (stun_port != 0) {
     std::cout << "Try it:  turnutils_stunclient -p " << stun_port << " 127.0.0.1\n"

@@ -35,6 +35,7 @@ std::optional<std::string> private_relay_warning(const net::RelayAddresses& addr
   if (!config.relay.public_address.empty()) return std::nullopt;
   std::vector<protocol::TransportAddress> advertised = {addresses.advertised_v4};
   if (addresses.advertised_v6) advertised.push_back(*addresses.advertised_v6);
+  advertised.insert(advertised.end(), addresses.extra.begin(), addresses.extra.end());
   for (const auto& a : advertised) {
     if (!is_private(a)) continue;
     return "relay address " + ip_only(a) +
@@ -47,9 +48,9 @@ std::optional<std::string> private_relay_warning(const net::RelayAddresses& addr
 
 std::optional<std::string> private_relay_warning(const config::Config& config) {
   try {
-    const net::RelayOptions relay{config.relay.address, config.relay.address_v6,
+    const net::RelayOptions relay{config.relay.address,        config.relay.address_v6,
                                   config.relay.public_address, config.relay.min_port,
-                                  config.relay.max_port};
+                                  config.relay.max_port,       config.relay.extra_addresses};
     return private_relay_warning(net::resolve_relay_addresses(relay), config);
   } catch (const std::exception&) {
     return std::nullopt;  // the address itself is wrong: check-config reports that elsewhere

@@ -26,6 +26,8 @@ enum class OffloadMode : std::uint8_t { kOff, kAuto, kRequired };
 struct Relay {
   std::string address = "0.0.0.0";
   std::string address_v6;
+  // More relay IPs of either family, each with the whole port range, advertised as themselves.
+  std::vector<std::string> extra_addresses;
   std::string public_address;
   // Names an environment variable holding public_address (e.g. a pod's node IP); read at load.
   std::string public_address_env;

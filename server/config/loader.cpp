@@ -39,6 +39,52 @@ void load_public_address_env(Walker& w, const YAML::Node& n, Relay& relay) {
   }
 }
 
+// relay.extra_addresses: concrete IPs, each once, next to a concrete relay.address (or
+// address_v6) of the same family, and advertised as themselves (no NAT mapping).
+void check_extra_addresses(Walker& w, const YAML::Node& n, const Relay& relay) {
+  std::vector<protocol::TransportAddress> seen;
+  auto note = [&](const std::string& text) {
+    protocol::TransportAddress a;
+    if (protocol::TransportAddress::parse_ip(text, a)) seen.push_back(a);
+  };
+  note(relay.address);
+  note(relay.address_v6);
+  const std::size_t primaries = seen.size();
+  for (const auto& text : relay.extra_addresses) {
+    protocol::TransportAddress a;
+    if (!protocol::TransportAddress::parse_ip(text, a)) {
+      w.error(n, "relay.extra_addresses: not an IP address: '" + text + "'");
+      continue;
+    }
+    if (a.ip == std::array<std::uint8_t, 16>{}) {
+      w.error(n, "relay.extra_addresses: '" + text + "' is a wildcard; name the host's addresses");
+      continue;
+    }
+    bool primary_of_family = false;
+    for (std::size_t i = 0; i < primaries; ++i) {
+      primary_of_family = primary_of_family || seen[i].family == a.family;
+      if (seen[i].family == a.family && seen[i].ip == std::array<std::uint8_t, 16>{}) {
+        w.error(n, "relay.extra_addresses: '" + text + "' needs relay.address" +
+                       (a.family == protocol::Family::kIPv6 ? "_v6" : "") +
+                       " set to one of the host's addresses, not a wildcard");
+      }
+    }
+    if (!primary_of_family)
+      w.error(n, "relay.extra_addresses: '" + text + "' needs relay.address_v6");
+    for (const auto& other : seen) {
+      if (other.family == a.family && other.ip == a.ip) {
+        w.error(n, "relay.extra_addresses: '" + text + "' appears twice");
+      }
+    }
+    seen.push_back(a);
+  }
+  if (!relay.extra_addresses.empty() && !relay.public_address.empty()) {
+    w.error(n,
+            "relay.extra_addresses are advertised as themselves: set relay.public_address "
+            "(or public_address_env) only without them");
+  }
+}
+
 // stun.nat_discovery: two addresses of one family that differ in IP and in port, the first
 // one a UDP listener's.
 void check_nat_discovery(Walker& w, const YAML::Node& root, const Config& c) {
@@ -142,6 +188,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
               n, "relay",
               {{"address", w.string(c.relay.address, "relay.address")},
                {"address_v6", w.string(c.relay.address_v6, "relay.address_v6")},
+               {"extra_addresses", w.string_list(c.relay.extra_addresses, "relay.extra_addresses")},
                {"public_address", w.string(c.relay.public_address, "relay.public_address")},
                {"public_address_env",
                 w.string(c.relay.public_address_env, "relay.public_address_env")},
@@ -176,6 +223,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
             w.error(n, "relay.public_address must be an IP address or empty");
           }
           load_public_address_env(w, n, c.relay);
+          check_extra_addresses(w, n, c.relay);
           if (c.relay.permission_lifetime.count() < 1 || c.relay.channel_lifetime.count() < 1) {
             w.error(n, "relay.permission_lifetime and relay.channel_lifetime must be at least 1s");
           }

@@ -36,6 +36,7 @@ struct RelayOptions {
   std::string public_address;  // advertised instead of `address` behind a 1:1 NAT
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
+  std::vector<std::string> extra_addresses;  // more relay IPs, advertised as themselves
 };
 
 // New UDP clients fill one worker before the next (UdpSteering), or the kernel's hash spreads

@@ -86,7 +86,14 @@ RelayAddresses resolve_relay_addresses(const RelayOptions& options) {
       }
     }
   }
+  for (const auto& text : options.extra_addresses) {
+    r.extra.push_back(parse(text, "relay.extra_addresses"));
+    if (r.extra.back().family == protocol::Family::kIPv6 && !r.bind_v6) {
+      throw std::runtime_error("relay.extra_addresses: " + text + " needs relay.address_v6");
+    }
+  }
   r.own_ips.push_back(r.advertised_v4);
+  r.own_ips.insert(r.own_ips.end(), r.extra.begin(), r.extra.end());
   if (!is_wildcard(r.bind_v4)) r.own_ips.push_back(r.bind_v4);
   if (r.advertised_v6) r.own_ips.push_back(*r.advertised_v6);
   if (r.bind_v6 && !is_wildcard(*r.bind_v6)) r.own_ips.push_back(*r.bind_v6);

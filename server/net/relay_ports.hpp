@@ -20,25 +20,33 @@ struct RelayAddresses {
   std::optional<protocol::TransportAddress> bind_v6;
   protocol::TransportAddress advertised_v4;  // what XOR-RELAYED-ADDRESS says
   std::optional<protocol::TransportAddress> advertised_v6;
+  // relay.extra_addresses: more relay IPs of either family, each bound and advertised as
+  // itself, each with its own port range (more allocations than one range holds).
+  std::vector<protocol::TransportAddress> extra;
   std::vector<protocol::TransportAddress> own_ips;  // every IP that reaches this host's relays
 };
 
-// Control path only (Allocate, deletion): one mutex, no I/O. Ports are drawn at random
-// (RFC 6056 style) and bound by the caller; a port the OS refuses is marked and skipped.
+// Control path only (Allocate, deletion): one mutex, no I/O. Each relay IP has the whole port
+// range; a new relay goes to the IP of its family with the most free ports, on a port drawn
+// at random (RFC 6056 style) and bound by the caller. A port the OS refuses stays marked.
 class RelayPorts {
  public:
   RelayPorts(RelayAddresses addresses, std::uint16_t min_port, std::uint16_t max_port);
 
-  // A random port of `family` not in use; with `even`, an even one; with `reserve_next`, the
-  // port after it is held too and a token for it returned. Nothing is free → nullopt.
+  // A random local address (bind IP and port) of `family` not in use; with `even`, an even
+  // port; with `reserve_next`, the port after it is held too and a token for it returned.
+  // Nothing is free → nullopt.
   struct Pick {
-    std::uint16_t port = 0;
+    protocol::TransportAddress local;
     std::uint64_t token = 0;
   };
   std::optional<Pick> pick(protocol::Family family, bool even, bool reserve_next);
-  // The port held for `token` (RFC 8656 §7.2: at least 30 s), now in use by the caller.
-  std::optional<std::pair<protocol::Family, std::uint16_t>> take_reserved(std::uint64_t token);
-  void release(protocol::Family family, std::uint16_t port);
+  // The local address held for `token` (RFC 8656 §7.2: at least 30 s), now in use by the caller.
+  std::optional<protocol::TransportAddress> take_reserved(std::uint64_t token);
+  void release(const protocol::TransportAddress& local);
+  // What XOR-RELAYED-ADDRESS says for a relay bound on `local`.
+  protocol::TransportAddress advertised(const protocol::TransportAddress& local) const;
+  bool has_family(protocol::Family family) const noexcept;
 
   bool is_live(const protocol::TransportAddress& address) const;
   bool is_own_ip(const protocol::TransportAddress& address) const;
@@ -50,28 +58,36 @@ class RelayPorts {
   // Bumped whenever a port is released (a live relay may have ended).
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   std::size_t in_use(protocol::Family family) const;
-  std::size_t capacity() const noexcept { return std::size_t{max_} - min_ + 1; }
+  std::size_t capacity(protocol::Family family) const noexcept;
   const RelayAddresses& addresses() const noexcept { return addresses_; }
 
  private:
+  // One relay IP and its ports in use (a bit per port).
+  struct Slot {
+    protocol::TransportAddress bind;
+    protocol::TransportAddress advertised;
+    std::vector<std::uint64_t> used = std::vector<std::uint64_t>(1024);
+    std::size_t count = 0;
+    bool test(std::uint16_t p) const noexcept { return (used[p >> 6] >> (p & 63)) & 1u; }
+    void set(std::uint16_t p) noexcept;
+    void clear(std::uint16_t p) noexcept;
+  };
   struct Reservation {
-    protocol::Family family;
+    std::size_t slot;
     std::uint16_t port;
     std::chrono::steady_clock::time_point expires;
   };
   std::set<std::uint16_t> service_ports_;  // guarded by mutex_
-  std::set<std::uint16_t>& used(protocol::Family f) {
-    return f == protocol::Family::kIPv4 ? v4_ : v6_;
-  }
   void expire_reservations();
+  std::optional<std::uint16_t> free_port(const Slot& slot, bool even, bool reserve_next);
+  Slot* slot_of(const protocol::TransportAddress& local) noexcept;
 
   RelayAddresses addresses_;
   std::uint16_t min_;
   std::uint16_t max_;
   mutable std::mutex mutex_;
   std::mt19937_64 rng_;
-  std::set<std::uint16_t> v4_;  // in use or reserved
-  std::set<std::uint16_t> v6_;
+  std::vector<Slot> slots_;  // guarded by mutex_ (the list itself is fixed)
   std::map<std::uint64_t, Reservation> reservations_;
   std::atomic<std::uint64_t> generation_{1};
 };

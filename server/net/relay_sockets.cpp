@@ -59,12 +59,12 @@ struct ReceiveBatch {
 
 class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
  public:
-  RelaySocket(boost::asio::io_context& io, int fd, core::RelayId id, protocol::Family family,
-              std::uint16_t port, WorkerRelays& owner)
-      : socket_(io), id_(id), family_(family), port_(port), owner_(owner) {
-    socket_.assign(
-        family == protocol::Family::kIPv4 ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(),
-        fd);
+  RelaySocket(boost::asio::io_context& io, int fd, core::RelayId id,
+              const protocol::TransportAddress& local, WorkerRelays& owner)
+      : socket_(io), id_(id), local_(local), owner_(owner) {
+    socket_.assign(local.family == protocol::Family::kIPv4 ? boost::asio::ip::udp::v4()
+                                                           : boost::asio::ip::udp::v6(),
+                   fd);
   }
   void start() { wait(); }
   void close() {
@@ -77,13 +77,14 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
     return socket_.release(ignored);  // the pending wait ends with operation_aborted
   }
   bool set_dont_fragment() {
-    const bool v4 = family_ == protocol::Family::kIPv4;
+    const bool v4 = local_.family == protocol::Family::kIPv4;
     const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
     return setsockopt(fd(), v4 ? IPPROTO_IP : IPPROTO_IPV6,
                       v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &value, sizeof value) == 0;
   }
-  protocol::Family family() const noexcept { return family_; }
-  std::uint16_t port() const noexcept { return port_; }
+  protocol::Family family() const noexcept { return local_.family; }
+  // The bound IP (maybe a wildcard) and port.
+  const protocol::TransportAddress& local() const noexcept { return local_; }
 
  private:
   void wait() {
@@ -158,8 +159,7 @@ class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
 
   boost::asio::ip::udp::socket socket_;
   core::RelayId id_;
-  protocol::Family family_;
-  std::uint16_t port_;
+  protocol::TransportAddress local_;
   WorkerRelays& owner_;
 };
 
@@ -171,39 +171,31 @@ WorkerRelays::~WorkerRelays() {
 }
 
 bool WorkerRelays::family_available(protocol::Family family) const {
-  return family == protocol::Family::kIPv4 || ports_.addresses().bind_v6.has_value();
+  return ports_.has_family(family);
 }
 
-std::optional<core::RelayEndpoint> WorkerRelays::bind(protocol::Family family, std::uint16_t port,
+std::optional<core::RelayEndpoint> WorkerRelays::bind(const protocol::TransportAddress& local,
                                                       std::uint64_t token) {
-  const auto& a = ports_.addresses();
-  protocol::TransportAddress local = family == protocol::Family::kIPv4 ? a.bind_v4 : *a.bind_v6;
-  local.port = port;
   const int fd = bind_udp(local);
   if (fd < 0) return std::nullopt;
-  core::RelayEndpoint endpoint = import_socket({fd, family, port});
+  core::RelayEndpoint endpoint = import_socket({fd, local});
   endpoint.reservation_token = token;
   return endpoint;
 }
 
 core::RelayEndpoint WorkerRelays::import_socket(const Exported& exported) {
   const core::RelayId id = ++next_id_;
-  auto socket =
-      std::make_shared<RelaySocket>(io_, exported.fd, id, exported.family, exported.port, *this);
+  auto socket = std::make_shared<RelaySocket>(io_, exported.fd, id, exported.local, *this);
   socket->start();
   sockets_[id] = std::move(socket);
-  const auto& a = ports_.addresses();
-  protocol::TransportAddress advertised =
-      exported.family == protocol::Family::kIPv4 ? a.advertised_v4 : *a.advertised_v6;
-  advertised.port = exported.port;
-  return core::RelayEndpoint{id, advertised, 0};
+  return core::RelayEndpoint{id, ports_.advertised(exported.local), 0};
 }
 
 WorkerRelays::Exported WorkerRelays::export_socket(core::RelayId id) {
   flush_sends();  // what is queued for it goes out from here first
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return {};
-  Exported out{it->second->release(), it->second->family(), it->second->port()};
+  Exported out{it->second->release(), it->second->local()};
   sockets_.erase(it);
   return out;
 }
@@ -214,11 +206,11 @@ std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, b
   for (int i = 0; i < kBindTries; ++i) {
     auto pick = ports_.pick(family, even, reserve_next);
     if (!pick) return std::nullopt;
-    if (auto endpoint = bind(family, pick->port, pick->token)) return endpoint;
+    if (auto endpoint = bind(pick->local, pick->token)) return endpoint;
     // Another program holds the port: keep it marked used so it is not tried again soon,
     // and give back the reservation of the next one.
     if (pick->token != 0) {
-      if (auto held = ports_.take_reserved(pick->token)) ports_.release(held->first, held->second);
+      if (auto held = ports_.take_reserved(pick->token)) ports_.release(*held);
     }
   }
   return std::nullopt;
@@ -226,18 +218,12 @@ std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, b
 
 std::optional<core::RelayEndpoint> WorkerRelays::open_tcp(protocol::Family family) {
   if (!tcp_.enabled() || !family_available(family)) return std::nullopt;
-  const auto& a = ports_.addresses();
   for (int i = 0; i < kBindTries; ++i) {
     auto pick = ports_.pick(family, false, false);
     if (!pick) return std::nullopt;
-    protocol::TransportAddress local = family == protocol::Family::kIPv4 ? a.bind_v4 : *a.bind_v6;
-    local.port = pick->port;
     const core::RelayId id = ++next_id_;
-    if (!tcp_.open(local, id)) continue;  // the port stays marked, as for UDP relays
-    protocol::TransportAddress advertised =
-        family == protocol::Family::kIPv4 ? a.advertised_v4 : *a.advertised_v6;
-    advertised.port = pick->port;
-    return core::RelayEndpoint{id, advertised, 0};
+    if (!tcp_.open(pick->local, id)) continue;  // the port stays marked, as for UDP relays
+    return core::RelayEndpoint{id, ports_.advertised(pick->local), 0};
   }
   return std::nullopt;
 }
@@ -245,8 +231,8 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_tcp(protocol::Family famil
 std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t token) {
   auto held = ports_.take_reserved(token);
   if (!held) return std::nullopt;
-  auto endpoint = bind(held->first, held->second, 0);
-  if (!endpoint) ports_.release(held->first, held->second);
+  auto endpoint = bind(*held, 0);
+  if (!endpoint) ports_.release(*held);
   return endpoint;
 }
 
@@ -256,7 +242,7 @@ void WorkerRelays::close(core::RelayId id) {
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
   it->second->close();
-  ports_.release(it->second->family(), it->second->port());
+  ports_.release(it->second->local());
   sockets_.erase(it);
 }
 
@@ -264,7 +250,7 @@ void WorkerRelays::close_all() {
   flush_sends();
   for (auto& [id, socket] : sockets_) {
     socket->close();
-    ports_.release(socket->family(), socket->port());
+    ports_.release(socket->local());
   }
   sockets_.clear();
   tcp_.close_all();
@@ -304,12 +290,7 @@ void WorkerRelays::flush_sends() {
 std::optional<protocol::TransportAddress> WorkerRelays::local_address(core::RelayId id) const {
   const auto it = sockets_.find(id);
   if (it == sockets_.end()) return std::nullopt;
-  const auto& a = ports_.addresses();
-  const bool v4 = it->second->family() == protocol::Family::kIPv4;
-  if (!v4 && !a.bind_v6) return std::nullopt;
-  protocol::TransportAddress local = v4 ? a.bind_v4 : *a.bind_v6;
-  local.port = it->second->port();
-  return local;
+  return it->second->local();
 }
 
 bool WorkerRelays::set_dont_fragment(core::RelayId id) {

@@ -69,8 +69,7 @@ class WorkerRelays final : public core::RelayProvider {
   // (its port stays taken) and is taken up by another. fd -1 = no such relay.
   struct Exported {
     int fd = -1;
-    protocol::Family family = protocol::Family::kIPv4;
-    std::uint16_t port = 0;
+    protocol::TransportAddress local;  // bound IP and port
   };
   Exported export_socket(core::RelayId id);
   core::RelayEndpoint import_socket(const Exported& socket);
@@ -78,7 +77,7 @@ class WorkerRelays final : public core::RelayProvider {
 
  private:
   friend class RelaySocket;
-  std::optional<core::RelayEndpoint> bind(protocol::Family family, std::uint16_t port,
+  std::optional<core::RelayEndpoint> bind(const protocol::TransportAddress& local,
                                           std::uint64_t token);
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);

@@ -117,9 +117,8 @@ std::uint64_t Runtime::relay_ports_in_use(protocol::Family family) const {
 }
 
 std::uint64_t Runtime::relay_ports_available(protocol::Family family) const {
-  if (family == protocol::Family::kIPv6 && !impl_->ports->addresses().bind_v6) return 0;
   const std::size_t used = impl_->ports->in_use(family);
-  const std::size_t total = impl_->ports->capacity();
+  const std::size_t total = impl_->ports->capacity(family);
   return used >= total ? 0 : total - used;
 }
 

@@ -107,7 +107,7 @@ bool TcpRelays::close(core::RelayId id) {
   auto it = listeners_.find(id);
   if (it == listeners_.end()) return false;
   it->second->close();
-  ports_.release(it->second->local().family, it->second->local().port);
+  ports_.release(it->second->local());
   listeners_.erase(it);
   return true;
 }
@@ -115,7 +115,7 @@ bool TcpRelays::close(core::RelayId id) {
 void TcpRelays::close_all() {
   for (auto& [id, listener] : listeners_) {
     listener->close();
-    ports_.release(listener->local().family, listener->local().port);
+    ports_.release(listener->local());
   }
   listeners_.clear();
   for (auto& [flow, bound] : bound_) ::close(bound.fd);

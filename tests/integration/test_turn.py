@@ -246,6 +246,63 @@ class Ipv6ClientTest(unittest.TestCase):
                 c.close()
 
 
+
+class ExtraRelayAddressesTest(unittest.TestCase):
+    """relay.extra_addresses: each IP has the whole port range, allocations spread over them,
+    and data is relayed from whichever IP the client got."""
+
+    CONFIG = """
+relay: {address: 127.0.0.1, extra_addresses: [127.0.1.1, 127.0.1.2], min_port: 45200, max_port: 45201}
+auth: {users: [{name: alice, password: wonderland}]}
+peers: {allow: [127.0.0.2/32]}
+limits: {allocations_per_user: 100}
+"""
+
+    def test_six_allocations_on_three_ips_then_508(self):
+        with Tern(self.CONFIG) as t:
+            clients = [tc.TurnClient(t.addr("udp"), "alice", "wonderland") for _ in range(7)]
+            for c in clients:
+                self.addCleanup(c.close)
+            relayed, codes = [], []
+            for c in clients:
+                mtype, tid, attrs = c.allocate()
+                if mtype == 0x0103:
+                    relayed.append(sc.xor_address(sc.find(attrs, 0x0016), tid))
+                    codes.append(200)
+                else:
+                    codes.append(tc.error_code(attrs))
+            self.assertEqual(codes, [200] * 6 + [508])
+            self.assertEqual(sorted(ip for ip, _ in relayed),
+                             ["127.0.0.1"] * 2 + ["127.0.1.1"] * 2 + ["127.0.1.2"] * 2)
+            self.assertEqual(len(set(relayed)), 6)
+            self.assertEqual(int(t.metric("tern_relay_ports_available", 'family="ipv4"')), 0)
+            # Data goes out from the relayed address the client was given, and comes back.
+            peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(peer.close)
+            peer.bind(("127.0.0.2", 0))
+            peer.settimeout(2)
+            for c, address in zip(clients, relayed):
+                self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+                c.send_indication("127.0.0.2", peer.getsockname()[1], b"hi")
+                data, source = peer.recvfrom(100)
+                self.assertEqual((data, source), (b"hi", address))
+                peer.sendto(b"back", address)
+                got = c.receive()
+                self.assertIsNotNone(got, "nothing came back through %s:%d" % address)
+                self.assertEqual(sc.find(got[2], 0x0013), b"back")
+            # A deleted allocation's port is free again on its own IP.
+            self.assertEqual(clients[0].request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))[0],
+                             0x0104)
+            mtype, tid, attrs = clients[6].allocate()
+            self.assertEqual(mtype, 0x0103, attrs)
+            self.assertEqual(sc.xor_address(sc.find(attrs, 0x0016), tid), relayed[0])
+
+    def test_a_wildcard_next_to_extra_addresses_is_refused(self):
+        with self.assertRaises(Exception) as raised:
+            with Tern(self.CONFIG.replace("address: 127.0.0.1", "address: 0.0.0.0")):
+                pass
+        self.assertIn("relay.extra_addresses", str(raised.exception))
+
 if __name__ == "__main__":
     unittest.main()
 

@@ -83,6 +83,28 @@ TEST(Config, PublicAddressFromTheEnvironment) {
   EXPECT_NE(r.errors[0].message.find("not both"), std::string::npos);
 }
 
+TEST(Config, ExtraRelayAddresses) {
+  auto r = load(
+      "relay: {address: 10.0.0.1, address_v6: \"2001:db8::1\", extra_addresses: [10.0.0.2, "
+      "\"2001:db8::2\"]}\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+  EXPECT_EQ(r.config->relay.extra_addresses.size(), 2u);
+  const std::pair<const char*, const char*> bad[] = {
+      {"relay: {extra_addresses: [10.0.0.2]}", "not a wildcard"},
+      {"relay: {address: 10.0.0.1, extra_addresses: [0.0.0.0]}", "is a wildcard"},
+      {"relay: {address: 10.0.0.1, extra_addresses: [10.0.0.1]}", "appears twice"},
+      {"relay: {address: 10.0.0.1, extra_addresses: [turn.example]}", "not an IP address"},
+      {"relay: {address: 10.0.0.1, extra_addresses: [\"2001:db8::2\"]}", "needs relay.address_v6"},
+      {"relay: {address: 10.0.0.1, public_address: 203.0.113.1, extra_addresses: [10.0.0.2]}",
+       "advertised as themselves"},
+  };
+  for (const auto& [text, why] : bad) {
+    r = load(std::string(text) + "\n");
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_NE(r.errors[0].message.find(why), std::string::npos) << r.errors[0].message;
+  }
+}
+
 TEST(Config, EmbeddedDefaultLoadsCleanly) {
   auto r = load_config_string(embedded_default_config(), "<embedded>");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
