@@ -21,6 +21,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,12 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
   --send                relay: Send indications + CreatePermission instead of ChannelBind
   --inflight K          Allocate dances in flight (allocate mode and setup; default 64)
   --idle-channel        idle: also bind a channel per allocation
+  --active N            idle: then the first N clients send paced ChannelData at --rate in
+                        total for --duration (needs --idle-channel)
+  --hold-allocate S     idle: then S seconds of Allocate dances (--inflight in flight, each
+                        deleted again) while the N allocations are held
+  --clients-per-ip N    bind client sockets on 127.1.0.1, 127.1.0.2, ... N clients each
+                        (default 0: all on the server's own loopback address)
   --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
   --peer-ip IP          echo peer address (default 127.0.0.2)
   --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
@@ -91,6 +98,9 @@ struct Options {
   bool send = false;
   std::size_t inflight = 64;
   bool idle_channel = false;
+  std::size_t active = 0;
+  double hold_allocate = 0;
+  std::size_t clients_per_ip = 0;
   std::uint32_t lifetime = 600;
   std::string peer_ip = "127.0.0.2";
   std::uint16_t peer_port = 0;
@@ -157,6 +167,12 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
       o.inflight = static_cast<std::size_t>(number());
     else if (a == "--idle-channel")
       o.idle_channel = true;
+    else if (a == "--active")
+      o.active = static_cast<std::size_t>(number());
+    else if (a == "--hold-allocate")
+      o.hold_allocate = number();
+    else if (a == "--clients-per-ip")
+      o.clients_per_ip = static_cast<std::size_t>(number());
     else if (a == "--lifetime")
       o.lifetime = static_cast<std::uint32_t>(number());
     else if (a == "--peer-ip")
@@ -207,7 +223,12 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
   else
     o.server = *server;
   if (o.size < kStamp || o.size > kMaxPayload) error = "--size must be 24..1400";
-  if (o.clients == 0 || o.clients > 60000) error = "--clients must be 1..60000";
+  if (o.clients == 0 || o.clients > 250000) error = "--clients must be 1..250000";
+  if (o.clients > 60000 && o.clients_per_ip == 0)
+    error = "more than 60000 clients need --clients-per-ip (one address has too few ports)";
+  if (o.active > o.clients) error = "--active must not exceed --clients";
+  if (o.active > 0 && (o.mode != "idle" || !o.idle_channel || o.rate <= 0))
+    error = "--active needs --mode idle, --idle-channel and --rate";
   if (o.window == 0 || o.window > 4096) error = "--window must be 1..4096";
   if (o.inflight == 0) error = "--inflight must be at least 1";
   if (o.duration > 3600 || o.setup_timeout > 3600 || o.drain > 60) error = "durations too long";
@@ -370,10 +391,23 @@ class Bench {
     return true;
   }
 
+  // Where client `index` binds: the default address, or with --clients-per-ip one of
+  // 127.1.0.1, 127.1.0.2, ... (loopback has the whole 127/8).
+  sockaddr_in client_bind(std::size_t index) const {
+    sockaddr_in a = client_bind_;
+    if (opt_.clients_per_ip == 0) return a;
+    const auto k = static_cast<std::uint32_t>(index / opt_.clients_per_ip + 1);
+    a.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | k);
+    return a;
+  }
+
   bool open_client(Client& c, std::size_t index) {
+    const sockaddr_in bind_to = client_bind(index);
+    // Many clients: small buffers, or the tool's sockets alone take gigabytes.
+    const int sockbuf = index >= 1000 ? std::min(opt_.sockbuf, 65536) : opt_.sockbuf;
     c.fd = in_netns(opt_.client_netns, [&] {
-      return opt_.tcp ? open_tcp(client_bind_, opt_.server, opt_.sockbuf)
-                      : open_udp(client_bind_, &opt_.server, opt_.sockbuf);
+      return opt_.tcp ? open_tcp(bind_to, opt_.server, sockbuf)
+                      : open_udp(bind_to, &opt_.server, sockbuf);
     });
     if (c.fd >= 0 && opt_.tls) {  // a blocking handshake: on loopback it takes a millisecond
       set_non_blocking(c.fd, false);
@@ -836,7 +870,7 @@ class Bench {
   void send_due(std::uint64_t now) {
     const std::uint64_t stall = 100 * kMs;
     next_due_ns_ = ~std::uint64_t{0};
-    for (std::size_t index = 0; index < clients_.size(); ++index) {
+    for (std::size_t index = 0; index < data_clients_; ++index) {
       Client& c = clients_[index];
       if (c.step != Step::kReady || c.fd < 0) continue;
       if (opt_.tcp && !c.stream_out.empty()) (void)stream_write(c, {});  // the rest of a write
@@ -976,7 +1010,7 @@ class Bench {
 
   std::set<std::uint16_t> tool_ports() const {
     std::set<std::uint16_t> ports;
-    for (const auto& c : clients_) {
+    for (const auto& c : std::span(clients_).first(data_clients_)) {
       if (c.port != 0) ports.insert(c.port);
     }
     ports.insert(peer_.port);
@@ -985,7 +1019,7 @@ class Bench {
 
   std::set<std::uint16_t> server_ports() const {
     std::set<std::uint16_t> ports{ntohs(opt_.server.sin_port)};
-    for (const auto& c : clients_) {
+    for (const auto& c : std::span(clients_).first(data_clients_)) {
       if (c.relayed.port != 0) ports.insert(c.relayed.port);
     }
     return ports;
@@ -1015,11 +1049,31 @@ class Bench {
         return false;
       }
     }
+    if (!data_phase(j, clients_.size())) return false;
+    if (!raw_) teardown();
+    if (received_ == 0) {
+      error_ = "nothing came back";
+      return false;
+    }
+    return true;
+  }
+
+  // Sends data from the first `limit` clients (those ready) for --duration, paced at --rate in
+  // total or closed loop, and reports what was relayed, lost and spent.
+  bool data_phase(Json& j, std::size_t limit) {
+    data_clients_ = std::min(limit, clients_.size());
     std::size_t active = 0;
-    for (auto& c : clients_) active += c.step == Step::kReady ? 1 : 0;
+    for (std::size_t i = 0; i < data_clients_; ++i) {
+      active += clients_[i].step == Step::kReady ? 1 : 0;
+    }
+    if (active == 0) {
+      error_ = "no client ready to send";
+      return false;
+    }
     per_client_rate_ = opt_.rate / static_cast<double>(active);
     std::size_t k = 0;
-    for (auto& c : clients_) {
+    for (std::size_t i = 0; i < data_clients_; ++i) {
+      Client& c = clients_[i];
       if (c.step != Step::kReady) continue;
       c.phase = static_cast<double>(k++) / static_cast<double>(active);  // spread the clients
     }
@@ -1079,11 +1133,6 @@ class Bench {
         .field("server_relay_drops", server_drops - listener_drops);
     j.field("udp_rcvbuf_errors", snmp1.rcvbuf_errors - snmp0.rcvbuf_errors);
     j.field("udp_sndbuf_errors", snmp1.sndbuf_errors - snmp0.sndbuf_errors);
-    if (!raw_) teardown();
-    if (received_ == 0) {
-      error_ = "nothing came back";
-      return false;
-    }
     return true;
   }
 
@@ -1099,14 +1148,16 @@ class Bench {
   // With --packets: every client has sent its share.
   bool all_sent() const {
     if (opt_.packets == 0) return false;
-    for (const auto& c : clients_) {
+    for (std::size_t i = 0; i < data_clients_; ++i) {
+      const Client& c = clients_[i];
       if (c.step == Step::kReady && c.sent < opt_.packets) return false;
     }
     return true;
   }
 
   bool all_answered() const {
-    for (const auto& c : clients_) {
+    for (std::size_t i = 0; i < data_clients_; ++i) {
+      const Client& c = clients_[i];
       if (c.step == Step::kReady && c.received < c.sent) return false;
     }
     return true;
@@ -1199,13 +1250,56 @@ class Bench {
     } else {
       j.null_field("rss_bytes_per_allocation");
     }
+    bool ok = held > 0;
+    if (ok && opt_.active > 0) {
+      j.begin("active");
+      ok = data_phase(j, opt_.active);
+      j.end();
+    }
+    if (ok && opt_.hold_allocate > 0) {
+      j.begin("hold_allocate");
+      ok = hold_allocate(j);
+      j.end();
+    }
     teardown();
     if (s3.rss) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       if (auto after = process_rss_kib(opt_.server_pid))
         j.field("server_rss_kib_after_delete", *after);
     }
-    return held > 0;
+    return ok;
+  }
+
+  // Allocate dances (each deleted again) on --inflight more clients while the others are held.
+  bool hold_allocate(Json& j) {
+    const std::size_t base = clients_.size();
+    clients_.resize(base + opt_.inflight);
+    after_allocate_ = Next::kDelete;
+    recycle_ = true;
+    const std::uint64_t allocated0 = allocated_;
+    const std::size_t failed0 = settled_failed_;
+    alloc_dance_ = Histogram{};
+    const ProcSample s0 = sample();
+    recycle_until_ = s0.at + secs_to_ns(opt_.hold_allocate);
+    for (std::size_t i = base; i < clients_.size(); ++i)
+      pending_.emplace_back(i, Action::kAllocate);
+    const bool finished =
+        run_until([&] { return now_ns() >= recycle_until_ && inflight_ == 0 && pending_.empty(); },
+                  recycle_until_ + secs_to_ns(opt_.drain + opt_.rto * 8));
+    const ProcSample s1 = sample();
+    recycle_ = false;
+    const std::uint64_t made = allocated_ - allocated0;
+    const double wall = ns_to_secs(s1.at - s0.at);
+    j.field("allocations", made).field("failed", settled_failed_ - failed0);
+    j.field("allocations_per_s", wall > 0 ? static_cast<double>(made) / wall : 0.0);
+    const auto cpu = write_cpu(j, s0, s1);
+    if (cpu && *cpu > 0 && made > 0) {
+      j.field("cpu_us_per_allocation", *cpu * 1e6 / static_cast<double>(made));
+    }
+    j.latency("allocate_us", alloc_dance_);
+    for (std::size_t i = base; i < clients_.size(); ++i) close_client(clients_[i]);
+    if (!finished) error_ = "allocations still in flight at the deadline";
+    return finished && made > 0;
   }
 
   // Binding: `clients` sockets, each with `window` requests in flight.
@@ -1357,6 +1451,7 @@ class Bench {
 
   // data phase
   bool data_active_ = false;
+  std::size_t data_clients_ = 0;  // the data phase's clients: the first this many
   std::uint64_t data_start_ns_ = 0;
   double per_client_rate_ = 0;
   std::uint64_t next_due_ns_ = 0;

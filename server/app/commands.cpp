@@ -1,6 +1,7 @@
 // serve / check-config / --version: load the config, report errors, start the runtime.
 #include "commands.hpp"
 
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
@@ -24,6 +25,15 @@
 
 namespace tern::app {
 namespace {
+
+// Each UDP allocation holds a relay socket, so the descriptor limit bounds allocations. A
+// shell's soft limit (often 1,024) is raised to the hard one (systemd's LimitNOFILE sets both).
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &limit);
+}
 
 // How often workers record a heartbeat, and how old one may be before /healthz says 503.
 constexpr std::chrono::milliseconds kHeartbeatPeriod{500};
@@ -209,6 +219,7 @@ int serve(const std::string& config_path) {
   }
   net::Logger logger(net::parse_log_level(result.config->log_level),
                      net::parse_log_format(result.config->log_format));
+  raise_descriptor_limit();
   try {
     net::RuntimeOptions options = to_runtime_options(*result.config);
     options.deps.events = &logger;

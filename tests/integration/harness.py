@@ -36,7 +36,7 @@ class Tern:
 
     def __init__(self, extra="", config=None, listen=None, env=None, nofile=None):
         self.env = env  # extra environment variables for the server
-        self.nofile = nofile  # RLIMIT_NOFILE for the server, when set
+        self.nofile = nofile  # RLIMIT_NOFILE for the server, when set: N or (soft, hard)
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-test-")
         # (transport, address) or (transport, address, port); port 0 = any free one
         listeners = "\n".join('  - {transport: %s, address: "%s", port: %d}'
@@ -58,7 +58,8 @@ class Tern:
         limit = None
         if self.nofile:
             import resource
-            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+            pair = self.nofile if isinstance(self.nofile, tuple) else (self.nofile, self.nofile)
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, pair)
         self.proc = subprocess.Popen([TERN, "serve", "--config", self.config_path], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      preexec_fn=limit)

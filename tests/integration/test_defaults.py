@@ -97,5 +97,18 @@ class CredentialKindsTest(unittest.TestCase):
         self.check_all(USERS_ONLY, expect_userhash=True)
 
 
+
+class DescriptorLimitTest(unittest.TestCase):
+    """Every UDP allocation holds a descriptor: tern raises a low soft limit to the hard one."""
+
+    def test_soft_limit_is_raised_to_the_hard_limit(self):
+        import resource
+        hard = min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        with Tern(nofile=(256, hard)) as t:
+            with open("/proc/%d/limits" % t.proc.pid) as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            self.assertEqual(line.split()[3:5], [str(hard), str(hard)], line)
+
+
 if __name__ == "__main__":
     unittest.main()
