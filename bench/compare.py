@@ -28,6 +28,12 @@ METRICS = {
     "idle10k": ["rss_bytes_per_allocation", "allocations"],
     "idletcp1k": ["rss_bytes_per_allocation", "allocations"],
     "callgrind120": ["instructions_per_packet", "relayed_packets"],
+    # As many allocations with a channel as the descriptor limit allows (100k wanted), 1 % of
+    # them active at audio rates, then Allocate dances while they are held.
+    "scale": ["allocations", "rss_bytes_per_allocation", "active.relayed_per_cpu_s",
+              "active.loss_ratio", "active.rtt_us.p50", "active.rtt_us.p99",
+              "hold_allocate.allocations_per_s", "hold_allocate.cpu_us_per_allocation",
+              "hold_allocate.allocate_us.p99", "setup_allocations_per_s"],
 }
 # The number a run must produce to count (smoke check).
 PRIMARY = {
@@ -38,6 +44,7 @@ PRIMARY = {
     "binding": "responses_per_cpu_s", "idle1k": "rss_bytes_per_allocation",
     "idle10k": "rss_bytes_per_allocation", "idletcp1k": "rss_bytes_per_allocation",
     "callgrind120": "instructions_per_packet",
+    "scale": "rss_bytes_per_allocation",
 }
 
 
@@ -202,6 +209,14 @@ VERSUS = [
     ("allocate", "cpu_us_per_allocation", "CPU per allocation", "us"),
     ("binding", "responses_per_cpu_s", "Binding requests per CPU-s", "req/CPU-s"),
     ("idle10k", "rss_bytes_per_allocation", "RSS per idle allocation at 10k", "B"),
+    ("scale", "allocations", "allocations held with a channel (scale)", ""),
+    ("scale", "rss_bytes_per_allocation", "RSS per allocation with a channel (scale)", "B"),
+    ("scale", "active.relayed_per_cpu_s", "relayed pkt/CPU-s, 1 % active (scale)", "pkt/CPU-s"),
+    ("scale", "active.loss_ratio", "loss, 1 % active (scale)", ""),
+    ("scale", "active.rtt_us.p99", "round trip p99, 1 % active (scale)", "us"),
+    ("scale", "hold_allocate.allocations_per_s", "allocations/s while held (scale)", "alloc/s"),
+    ("scale", "hold_allocate.cpu_us_per_allocation", "CPU per allocation while held (scale)",
+     "us"),
 ]
 COTURNS = ["coturn", "coturn417", "coturn417best"]
 

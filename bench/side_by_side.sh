@@ -18,8 +18,10 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
   --out DIR      keep results.jsonl, summary.json, summary.md and logs here
                  (default: a new directory under /tmp)
   --shapes LIST  comma-separated subset of: audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,
-                 allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k
-                 (or "none"). Shapes ending in "def" run both servers on their default
+                 allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k,scale
+                 (or "none"). scale holds as many allocations with a channel as the
+                 descriptor limit allows (100,000 wanted; tern on several relay addresses),
+                 1 % of them active at audio rates, then Allocate dances while they are held. Shapes ending in "def" run both servers on their default
                  limits and thread counts, unpinned, as an operator starts them.
   --targets LIST comma-separated subset of: tern,coturn,coturn417,coturn417best,forwarder
                  coturn = Debian's coturn 4.6.1 (or $TURNSERVER); coturn417 = coturn 4.17.1 on
@@ -42,7 +44,7 @@ callgrind=0
 rounds=3
 duration=""
 out=""
-shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k"
+shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k,scale"
 targets="tern,coturn,forwarder"
 tern_steering="" tern_workers="" no_pin=0
 while (($#)); do
@@ -125,8 +127,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# File descriptors: 10k allocations need 10k client sockets here and 10k relay sockets there.
+# File descriptors: N allocations need N client sockets here and N relay sockets there. The
+# scale shape holds 100,000 where the hard limit allows, else as many as it does (the limit
+# is per process; 400 are kept for everything else).
+ulimit -Hn 300000 2>/dev/null || true  # needs CAP_SYS_RESOURCE
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_hard=$(ulimit -Hn)
+[[ $fd_hard == unlimited ]] && fd_hard=1048576
+scale_n=$(((fd_hard - 400) / 100 * 100))
+((scale_n > 100000)) && scale_n=100000
+((smoke)) && scale_n=2000
 
 # Pin every server (tern, coturn, forwarder) to the same CPU and the load generator to another,
 # so "per CPU-second" means the same thing for all three.
@@ -225,6 +235,18 @@ if [[ -n $tern_steering ]]; then
     echo "steering: {mode: $tern_steering}" >>"$f"
   done
 fi
+# The scale shape: more relay addresses, enough for scale_n allocations with one port range
+# each (tern 127.3.0.x, coturn 127.4.0.x; loopback answers for all of 127/8), and the
+# client sockets spread over 127.1.0.x (tern_bench --clients-per-ip).
+scale_ips=$(((scale_n + 9999) / 10000))
+{
+  sed -e "s/^  address: \"127.0.0.1\"$/&\n  extra_addresses: [$(seq -s, -f '"127.3.0.%g"' 1 "$scale_ips")]/" \
+    -e 's/^limits:$/&\n  allocations_per_source_ip: 0/' "$tmp/tern.yaml"
+} >"$tmp/tern-scale.yaml"
+{
+  cat "$tmp/coturn.conf"
+  for i in $(seq 1 "$scale_ips"); do echo "relay-ip=127.4.0.$i"; done
+} >"$tmp/coturn-scale.conf"
 is_default_shape() { [[ $1 == *def ]]; }
 
 port_open() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
@@ -238,6 +260,8 @@ start_target() {  # target [shape]
   local pin=("${on_server_cpu[@]}")
   if is_default_shape "$shape"; then
     tern_conf=$tmp/tern-defaults.yaml coturn_conf=$tmp/coturn-defaults.conf pin=()
+  elif [[ $shape == scale ]]; then
+    tern_conf=$tmp/tern-scale.yaml coturn_conf=$tmp/coturn-scale.conf
   fi
   for port in "$tern_port" "$coturn_port" "$fwd_port"; do
     if port_open "$port"; then  # SO_REUSEPORT would let a second server share it silently
@@ -317,6 +341,7 @@ shape_args() {
       idle1k) echo "--mode idle --clients 100" ;;
       idle10k) echo "--mode idle --clients 500" ;;
       idletcp1k) echo "--mode idle --transport tcp --clients 100" ;;
+      scale) echo "--mode idle --idle-channel --clients $scale_n --clients-per-ip 20000 --active $((scale_n / 100)) --rate $((scale_n / 2)) --duration $d --hold-allocate $d --inflight 64 --setup-timeout 300" ;;
     esac
     return
   fi
@@ -335,6 +360,7 @@ shape_args() {
     idle1k) echo "--mode idle --clients 1000 --inflight 64" ;;
     idle10k) echo "--mode idle --clients 10000 --inflight 64" ;;
     idletcp1k) echo "--mode idle --transport tcp --clients 1000 --inflight 64" ;;
+    scale) echo "--mode idle --idle-channel --clients $scale_n --clients-per-ip 20000 --active $((scale_n / 100)) --rate $((scale_n / 2)) --duration $d --hold-allocate $d --inflight 64 --setup-timeout 300" ;;
   esac
 }
 
@@ -468,7 +494,8 @@ if ((callgrind)); then
   for target in "${target_list[@]}"; do run_callgrind "$target"; done
 fi
 
-cp "$tmp/tern.yaml" "$tmp/coturn.conf" "$tmp/tern-defaults.yaml" "$tmp/coturn-defaults.conf" "$out/"
+cp "$tmp/tern.yaml" "$tmp/coturn.conf" "$tmp/tern-defaults.yaml" "$tmp/coturn-defaults.conf" \
+  "$tmp/tern-scale.yaml" "$tmp/coturn-scale.conf" "$out/"
 note=()
 if ((smoke)); then
   note=(--note "Smoke run: small N and 1 s phases; the labels name the full shapes, the numbers do not measure them.")

@@ -59,6 +59,10 @@ for preset in release asan; do
     # release build just made: proves they work; no timing is asserted (docs/performance.md).
     step "bench smoke"
     bench/side_by_side.sh --smoke
+    # The expiry sweep with 1k and 10k allocations in one worker's core (the 100k run is in
+    # docs/performance.md): fails only if the allocations could not be made.
+    step "sweep bench smoke"
+    build/release/bench/tern_sweep_bench --sizes 1000,10000 --sweeps 20
     # The kernel relay against the user-space path in the namespace lab, one short round of
     # each shape (docs/offload.md); root only, like the lab itself.
     if [[ $(id -u) -eq 0 ]]; then
