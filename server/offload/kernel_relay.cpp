@@ -146,6 +146,7 @@ struct KernelRelay::Impl {
   mutable std::mutex mutex;
   std::unordered_map<std::uint64_t, Session> sessions;
   std::vector<std::uint32_t> free_slots;
+  std::uint32_t slots_used = 0;  // one past the highest slot ever handed out
   std::vector<Cooling> cooling;
   std::unordered_map<unsigned, KernelTraffic> ended;  // of bindings removed, by worker
   std::uint64_t refused = 0;
@@ -221,6 +222,42 @@ struct KernelRelay::Impl {
     return t;
   }
 
+  // The counters of slots 0 to slots_used - 1, read in batches of 4,096 slots (one system call
+  // each) instead of one call per slot; per slot where the kernel has no batch lookup (< 5.6).
+  std::vector<KernelTraffic> read_all() const {
+    std::vector<KernelTraffic> out(slots_used);
+    constexpr std::uint32_t kChunk = 4096;
+    const auto per_slot = static_cast<std::size_t>(cpus);
+    std::vector<std::uint32_t> keys(kChunk);
+    std::vector<tr_counters> values(kChunk * per_slot);
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    std::uint32_t token = 0;
+    std::uint32_t done = 0;
+    while (done < slots_used) {
+      std::uint32_t count = std::min(kChunk, slots_used - done);
+      const int rc = bpf_map_lookup_batch(counters, done == 0 ? nullptr : &token, &token,
+                                          keys.data(), values.data(), &count, &opts);
+      if (rc != 0 && errno != ENOENT) {
+        for (std::uint32_t slot = done; slot < slots_used; ++slot) out[slot] = read(slot);
+        return out;
+      }
+      for (std::uint32_t k = 0; k < count; ++k) {
+        if (keys[k] >= slots_used) continue;
+        KernelTraffic& t = out[keys[k]];
+        for (std::size_t c = 0; c < per_slot; ++c) {
+          const tr_counters& v = values[k * per_slot + c];
+          t.to_peer_packets += v.to_peer_packets;
+          t.to_peer_bytes += v.to_peer_bytes;
+          t.to_client_packets += v.to_client_packets;
+          t.to_client_bytes += v.to_client_bytes;
+        }
+      }
+      done += count;
+      if (rc != 0 || count == 0) break;  // ENOENT: the end of the map
+    }
+    return out;
+  }
+
   static KernelTraffic since(const KernelTraffic& now, const KernelTraffic& before) {
     return {now.to_peer_packets - before.to_peer_packets, now.to_peer_bytes - before.to_peer_bytes,
             now.to_client_packets - before.to_client_packets,
@@ -294,8 +331,10 @@ struct KernelRelay::Impl {
     });
   }
 
-  bool add(const KernelBinding& b, Installed& out) {
-    if (free_slots.empty()) return false;
+  // kNotHere: the binding's addresses are all loopback ones, which the program never sees.
+  enum class Added { kYes, kRefused, kNotHere };
+  Added add(const KernelBinding& b, Installed& out) {
+    if (free_slots.empty()) return Added::kRefused;
     Installed i{b,
                 free_slots.back(),
                 addresses(b.listener),
@@ -303,17 +342,19 @@ struct KernelRelay::Impl {
                 source_for(b.relay, b.peer),
                 source_for(b.listener, b.client),
                 {}};
-    if (i.to_peer_source == 0 || i.to_client_source == 0) return false;  // no route: user space
+    if (i.listener_ips.empty() && i.relay_ips.empty()) return Added::kNotHere;
+    if (i.to_peer_source == 0 || i.to_client_source == 0) return Added::kRefused;  // no route
     std::vector<tr_counters> zero(static_cast<std::size_t>(cpus));
-    if (bpf_map_update_elem(counters, &i.slot, zero.data(), BPF_ANY) != 0) return false;
+    if (bpf_map_update_elem(counters, &i.slot, zero.data(), BPF_ANY) != 0) return Added::kRefused;
     if (!write(i)) {
       erase(i);
-      return false;
+      return Added::kRefused;
     }
     free_slots.pop_back();
+    slots_used = std::max(slots_used, i.slot + 1);
     out = std::move(i);
     ++installed;
-    return true;
+    return Added::kYes;
   }
 };
 
@@ -354,11 +395,9 @@ void KernelRelay::set(std::uint64_t session, unsigned worker,
       continue;
     }
     Installed added;
-    if (impl_->add(b, added)) {
-      kept.push_back(std::move(added));
-    } else {
-      ++impl_->refused;
-    }
+    const Impl::Added outcome = impl_->add(b, added);
+    if (outcome == Impl::Added::kYes) kept.push_back(std::move(added));
+    if (outcome == Impl::Added::kRefused) ++impl_->refused;
   }
   for (Installed& gone : s.bindings) impl_->remove(worker, gone);
   s.bindings = std::move(kept);
@@ -381,10 +420,14 @@ KernelTraffic KernelRelay::take(unsigned worker) {
     total = it->second;
     impl_->ended.erase(it);
   }
+  bool any = false;
+  for (const auto& [id, s] : impl_->sessions) any = any || s.worker == worker;
+  if (!any) return total;
+  const std::vector<KernelTraffic> counts = impl_->read_all();
   for (auto& [id, s] : impl_->sessions) {
     if (s.worker != worker) continue;
     for (Installed& i : s.bindings) {
-      const KernelTraffic now = impl_->read(i.slot);
+      const KernelTraffic& now = counts[i.slot];
       total += Impl::since(now, i.seen);
       i.seen = now;
     }
