@@ -1,25 +1,35 @@
-// tern_forwarder: the per-core ceiling for relaying UDP. One thread, one socket: recvmmsg up to
-// 64 datagrams, sendmmsg them all to one fixed destination, repeat. tern_bench --mode raw drives
-// it and measures its packets per CPU-second exactly as it measures a TURN server's.
+// tern_forwarder: the per-core ceiling for relaying UDP with the tools tern's workers use. One
+// thread, one socket: recvmmsg up to 64 datagrams at a time, send them all to one fixed
+// destination through tern's SendBatch (sendmmsg, runs as one UDP GSO message), and coalesce
+// wake-ups by tern's policy (net/coalescing.hpp) at tern's default interval. tern_bench --mode
+// raw drives it and measures its packets per CPU-second exactly as it measures a TURN server's.
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
+#include <thread>
 
 #include "measure.hpp"
+#include "net/coalescing.hpp"
+#include "net/send_batch.hpp"
 #include "udp.hpp"
 
 namespace {
 
 constexpr std::size_t kBatch = 64;
 constexpr std::size_t kSlot = 2048;
+constexpr std::uint64_t kBusyWake = 32;  // as tern's workers
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -28,8 +38,11 @@ void on_signal(int) {
 
 const char* const kUsage =
     "usage: tern_forwarder --listen IP:PORT --to IP:PORT [--max-seconds S] [--port-file FILE]\n"
+    "                      [--coalesce-us US] [--no-gso]\n"
     "  Forwards every datagram received on --listen to --to, until SIGINT/SIGTERM or S seconds\n"
-    "  (default 600). With port 0, --port-file receives the port it bound.\n";
+    "  (default 600). With port 0, --port-file receives the port it bound. --coalesce-us: the\n"
+    "  wake-up coalescing interval (default 250, tern's; 0 = never); --no-gso: one datagram per\n"
+    "  message.\n";
 
 }  // namespace
 
@@ -37,8 +50,14 @@ int main(int argc, char** argv) {
   using namespace tern::bench;
   std::string listen_text, to_text, port_file;
   double max_seconds = 600;
+  long coalesce_us = 250;
+  bool gso = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--no-gso") {
+      gso = false;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::fputs(kUsage, stderr);
       return 2;
@@ -51,6 +70,8 @@ int main(int argc, char** argv) {
       max_seconds = std::strtod(argv[++i], nullptr);
     else if (a == "--port-file")
       port_file = argv[++i];
+    else if (a == "--coalesce-us")
+      coalesce_us = std::strtol(argv[++i], nullptr, 10);
     else {
       std::fputs(kUsage, stderr);
       return 2;
@@ -84,32 +105,44 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   static Batch<kBatch, kSlot> b;
+  static tern::net::SendBatch out;
+  out.set_gso(gso);
+  sockaddr_storage to_ss{};
+  std::memcpy(&to_ss, &*to, sizeof(sockaddr_in));
+  const auto coalesce = std::chrono::microseconds(std::max(0L, coalesce_us));
+  prctl(PR_SET_TIMERSLACK, 1000UL);  // as tern's workers
+  auto woke = std::chrono::steady_clock::now();
+  tern::net::Coalescing policy(coalesce, kBusyWake, woke);
+  bool busy = false;
   const std::uint64_t deadline = now_ns() + static_cast<std::uint64_t>(max_seconds * 1e9);
   std::uint64_t received = 0;
-  std::uint64_t forwarded = 0;
   while (g_stop == 0 && now_ns() < deadline) {
+    if (busy) {  // sustained load: sleep out the rest of the interval, then take it all
+      const auto now = std::chrono::steady_clock::now();
+      if (now - woke < coalesce) std::this_thread::sleep_for(woke + coalesce - now);
+    }
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) continue;
+    woke = std::chrono::steady_clock::now();
     // Drain what is waiting, a batch at a time, like a server worker on one wake-up.
+    std::uint64_t got = 0;
     for (int round = 0; round < 16; ++round) {
       b.arm_receive(false);
       const int n = recvmmsg(fd, b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) break;
       const auto count = static_cast<std::size_t>(n);
-      received += count;
       for (std::size_t i = 0; i < count; ++i) {
-        b.addr[i] = *to;
-        b.arm_send(i, b.hdr[i].msg_len, true);
+        out.add(fd, to_ss, sizeof(sockaddr_in),
+                std::span<const std::uint8_t>(b.data[i].data(), b.hdr[i].msg_len));
       }
-      std::size_t done = 0;
-      while (done < count) {
-        done += send_batch(fd, b.hdr.data() + done, count - done);
-        if (done < count) ++done;  // refused (full buffer): drop it, as a relay would
-      }
-      forwarded += count;
+      got += count;
       if (count < kBatch) break;
     }
+    out.flush();
+    received += got;
+    busy = coalesce.count() > 0 && policy.after_wake(got, woke);
   }
+  const std::uint64_t forwarded = received;  // refused ones are dropped, as a relay would
   std::fprintf(stderr, "tern_forwarder: received %llu forwarded %llu\n",
                static_cast<unsigned long long>(received),
                static_cast<unsigned long long>(forwarded));

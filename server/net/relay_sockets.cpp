@@ -42,7 +42,9 @@ int bind_udp(const protocol::TransportAddress& address) {
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(address, ss);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const int error = errno;
     ::close(fd);
+    errno = error;
     return -1;
   }
   return fd;
@@ -207,11 +209,17 @@ std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, b
     auto pick = ports_.pick(family, even, reserve_next);
     if (!pick) return std::nullopt;
     if (auto endpoint = bind(pick->local, pick->token)) return endpoint;
-    // Another program holds the port: keep it marked used so it is not tried again soon,
-    // and give back the reservation of the next one.
+    const bool port_taken = errno == EADDRINUSE;
+    // The reservation of the next port goes back either way.
     if (pick->token != 0) {
       if (auto held = ports_.take_reserved(pick->token)) ports_.release(*held);
     }
+    // Out of descriptors or memory: no other port would do better, and this one is free.
+    if (!port_taken) {
+      ports_.release(pick->local);
+      return std::nullopt;
+    }
+    // Another program holds the port: it stays marked used so that it is not tried again.
   }
   return std::nullopt;
 }

@@ -303,6 +303,42 @@ limits: {allocations_per_user: 100}
                 pass
         self.assertIn("relay.extra_addresses", str(raised.exception))
 
+
+class DescriptorShortageTest(unittest.TestCase):
+    """Out of file descriptors, Allocate gets 508, and the relay ports it tried stay free: once
+    allocations end, as many can be made again (a port was lost per failed try before)."""
+
+    def test_ports_tried_without_a_descriptor_are_not_lost(self):
+        config = """
+relay: {address: 127.0.0.1, min_port: 45300, max_port: 45339}
+auth: {users: [{name: alice, password: wonderland}]}
+limits: {allocations_per_user: 1000}
+"""
+        with Tern(config, nofile=48) as t:
+            def allocate_all(count):
+                clients, codes = [], []
+                for _ in range(count):
+                    c = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+                    self.addCleanup(c.close)
+                    mtype, _, attrs = c.allocate()
+                    codes.append(200 if mtype == 0x0103 else tc.error_code(attrs))
+                    if mtype == 0x0103:
+                        clients.append(c)
+                return clients, codes
+
+            held, codes = allocate_all(40)
+            self.assertIn(508, codes)
+            self.assertGreater(len(held), 0)
+            self.assertEqual(set(codes), {200, 508})
+            for c in held:
+                self.assertEqual(c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))[0], 0x0104)
+            # Every port of the range is free again.
+            self.assertEqual(int(t.metric("tern_relay_ports_available", 'family="ipv4"')), 40)
+            again, codes = allocate_all(len(held))
+            self.assertEqual(codes, [200] * len(held))
+            for c in again:
+                c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
 if __name__ == "__main__":
     unittest.main()
 
