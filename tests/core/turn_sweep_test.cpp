@@ -18,14 +18,19 @@ std::vector<std::unique_ptr<TurnClient>> allocate_many(Harness& h, std::size_t n
   return clients;
 }
 
+// Each Allocate's answer is kept 40 s for retransmissions: that is a deadline of its own.
 TEST(TurnSweepTest, LooksOnlyAtWhatIsDue) {
   Harness h;
-  auto early = allocate_many(h, 3, 0);  // end at 600 s
+  auto early = allocate_many(h, 3, 0);  // end at 600 s, answers released at 40 s
   h.clock.advance(30s);
   EXPECT_EQ(h.sweep(), 0u);
-  auto late = allocate_many(h, 600, 3);  // end at 630 s
+  auto late = allocate_many(h, 600, 3);  // end at 630 s, answers released at 70 s
   ASSERT_EQ(h.server->allocation_count(), 603u);
-  h.clock.advance(500s);
+  h.clock.advance(11s);  // 41 s
+  EXPECT_EQ(h.sweep(), 3u);
+  h.clock.advance(30s);  // 71 s
+  EXPECT_EQ(h.sweep(), 600u);
+  h.clock.advance(459s);     // 530 s
   EXPECT_EQ(h.sweep(), 0u);  // nothing is due: none of the 603 is looked at
   h.clock.advance(71s);      // 601 s: the sweep looks at the three that end, and no other
   EXPECT_EQ(h.sweep(), 3u);
@@ -39,19 +44,23 @@ TEST(TurnSweepTest, LooksOnlyAtWhatIsDue) {
 TEST(TurnSweepTest, PermissionsAndChannelsLapseOnTimeAndTheGaugesFollow) {
   Harness h;
   auto clients = allocate_many(h, 200);  // all end at 600 s
+  h.clock.advance(41s);
+  EXPECT_EQ(h.sweep(), 200u);  // the Allocate answers are released
   const auto peer = addr("192.0.2.10", 7000);
-  ASSERT_TRUE(clients[0]->create_permission({addr("192.0.2.11", 1)}).success());  // to 300 s
-  h.clock.advance(100s);
+  ASSERT_TRUE(clients[0]->create_permission({addr("192.0.2.11", 1)}).success());  // to 341 s
+  h.clock.advance(59s);                                                           // 100 s
   ASSERT_TRUE(clients[1]->channel_bind(0x4000, peer).success());  // permission to 400 s,
   ASSERT_TRUE(clients[1]->refresh(1200).success());               // binding to 700 s
-  EXPECT_EQ(h.sweep(), 0u);
+  EXPECT_EQ(h.sweep(), 1u);  // clients[0]'s CreatePermission answer (41 s) is released
   const auto& s = h.server->stats();
   EXPECT_EQ(s.permissions_active.get(), 2);
   EXPECT_EQ(s.channels_active.get(), 1);
-  h.clock.advance(201s);  // 301 s: the first permission lapsed
+  h.clock.advance(41s);  // 141 s: the last answer to clients[1] is released
+  EXPECT_EQ(h.sweep(), 1u);
+  h.clock.advance(201s);  // 342 s: the first permission lapsed
   EXPECT_EQ(h.sweep(), 1u);
   EXPECT_EQ(s.permissions_active.get(), 1);
-  h.clock.advance(100s);  // 401 s: the channel's permission lapsed, the binding has not
+  h.clock.advance(59s);  // 401 s: the channel's permission lapsed, the binding has not
   EXPECT_EQ(h.sweep(), 1u);
   EXPECT_EQ(s.permissions_active.get(), 0);
   EXPECT_EQ(s.channels_active.get(), 1);
@@ -70,15 +79,33 @@ TEST(TurnSweepTest, PermissionsAndChannelsLapseOnTimeAndTheGaugesFollow) {
 TEST(TurnSweepTest, ARefreshedAllocationIsNotRemovedAtItsOldDeadline) {
   Harness h;
   auto clients = allocate_many(h, 2);
-  h.clock.advance(500s);
+  h.clock.advance(41s);
+  EXPECT_EQ(h.sweep(), 2u);                         // the Allocate answers
+  h.clock.advance(459s);                            // 500 s
   ASSERT_TRUE(clients[0]->refresh(600).success());  // now ends at 1100 s
-  h.clock.advance(101s);                            // 601 s
-  EXPECT_EQ(h.sweep(), 2u);  // both were due; one ended, the other is queued again
+  h.clock.advance(41s);                             // 541 s: the Refresh answer
+  EXPECT_EQ(h.sweep(), 1u);
+  h.clock.advance(60s);      // 601 s
+  EXPECT_EQ(h.sweep(), 1u);  // the other ends; the refreshed one was queued again at 541 s
   EXPECT_EQ(h.server->allocation_count(), 1u);
   EXPECT_TRUE(h.server->has_allocation(clients[0]->five_tuple()));
   h.clock.advance(500s);  // 1101 s
   EXPECT_EQ(h.sweep(), 1u);
   EXPECT_EQ(h.server->allocation_count(), 0u);
+}
+
+TEST(TurnSweepTest, ARetransmittedAllocateIsAnsweredFor40Seconds) {
+  Harness h;
+  TurnClient c(h, flow("198.51.100.200", 40000));
+  const Reply first = c.login_and_allocate();
+  ASSERT_TRUE(first.success());
+  const std::vector<std::uint8_t> request = c.last_request;
+  h.clock.advance(30s);
+  h.sweep();
+  EXPECT_EQ(c.send(request).bytes, first.bytes);  // the same answer
+  h.clock.advance(11s);
+  EXPECT_EQ(h.sweep(), 1u);
+  EXPECT_EQ(c.send(request).error(), 437);  // released: now an allocation mismatch
 }
 
 }  // namespace

@@ -199,9 +199,8 @@ Reply handle_allocate(Turn& t, const Request& req, const SessionKey& key) {
   t.stats.allocations_active[static_cast<std::size_t>(req.flow.transport)][family].add(1);
   report(t, AllocationEvent::kCreated, stored, *lifetime);
   const Reply reply = success(t, req, stored, address_error, *lifetime);
-  stored.last.method = m.method();
-  stored.last.tid = m.transaction_id();
-  stored.last.bytes.assign(reply.begin(), reply.end());
+  stored.last.set(m.method(), m.transaction_id(), reply, req.now.steady);
+  t.allocations.touch(stored, req.now.steady);  // the answer's release is a deadline too
   return reply;
 }
 

@@ -138,6 +138,7 @@ TimePoint first_deadline(const Allocation& a, TimePoint now) noexcept {
   for (const auto& c : a.channels) {
     next = std::min(next, c.expires > now ? c.expires : c.expires + std::chrono::minutes(5));
   }
+  if (!a.last.bytes.empty()) next = std::min(next, a.last.at + CachedResponse::kKept);
   return next;
 }
 }  // namespace
@@ -166,6 +167,9 @@ void AllocationTable::revisit(Allocation& a) {
   std::erase_if(a.channels, [&](const ChannelBinding& c) {
     return c.expires + std::chrono::minutes(5) <= now_;
   });
+  if (!a.last.bytes.empty() && a.last.at + CachedResponse::kKept <= now_) {
+    a.last = CachedResponse{};  // its memory too
+  }
   a.next_check = TimePoint::max();
   touch(a, now_);
 }

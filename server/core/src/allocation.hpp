@@ -2,9 +2,11 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,10 +56,21 @@ struct ChannelBinding {
   mutable std::uint64_t checked_relays = 0;
 };
 
+// The last answer to a request on the allocation, for its retransmissions: kept 40 s (RFC 8489 §6.2.1:
+// a client gives up after 39.5 s), then released by the sweep.
 struct CachedResponse {
+  static constexpr auto kKept = std::chrono::seconds(40);
   std::uint16_t method = 0;
   protocol::TransactionId tid{};
   std::vector<std::uint8_t> bytes;
+  TimePoint at{};
+  void set(std::uint16_t m, const protocol::TransactionId& t, std::span<const std::uint8_t> reply,
+           TimePoint now) {
+    method = m;
+    tid = t;
+    bytes.assign(reply.begin(), reply.end());
+    at = now;
+  }
 };
 
 struct Allocation {

@@ -70,9 +70,7 @@ Reply handle_refresh(Turn& t, const Request& req, const SessionKey& key, Allocat
     b.add_string(attr::kMobilityTicket, next_ticket(t, a));
   report(t, AllocationEvent::kRefreshed, a, lifetime);
   const Reply reply = finish_response(req, t.options, b, &session_key);
-  a.last.method = m.method();
-  a.last.tid = m.transaction_id();
-  a.last.bytes.assign(reply.begin(), reply.end());
+  a.last.set(m.method(), m.transaction_id(), reply, req.now.steady);
   return reply;
 }
 

@@ -291,9 +291,7 @@ Reply Server::turn_request(const Request& req, Method method) {
   } else {
     reply = handle_channel_bind(t, req, key, *existing);
   }
-  existing->last.method = req.message.method();
-  existing->last.tid = req.message.transaction_id();
-  existing->last.bytes.assign(reply.begin(), reply.end());
+  existing->last.set(req.message.method(), req.message.transaction_id(), reply, req.now.steady);
   return reply;
 }
 
