@@ -155,11 +155,12 @@ void AllocationTable::touch(Allocation& a, TimePoint now) {
   live_channels_ = live_channels_ - a.counted_channels + channels;
   a.counted_permissions = permissions;
   a.counted_channels = channels;
-  const TimePoint next = first_deadline(a, now_);
-  if (next < a.next_check) {
-    a.next_check = next;
-    due_.push({next, a.session_id, a.flow});
-  }
+  // Never at or before now_: the sweep that revisits it must move on.
+  const TimePoint next = std::max(first_deadline(a, now_), now_ + std::chrono::milliseconds(1));
+  if (a.queued && a.due->first == next) return;
+  if (a.queued) due_.erase(a.due);
+  a.due = due_.emplace(next, a.flow);
+  a.queued = true;
 }
 
 void AllocationTable::revisit(Allocation& a) {
@@ -170,16 +171,16 @@ void AllocationTable::revisit(Allocation& a) {
   if (!a.last.bytes.empty() && a.last.at + CachedResponse::kKept <= now_) {
     a.last = CachedResponse{};  // its memory too
   }
-  a.next_check = TimePoint::max();
   touch(a, now_);
 }
 
-void AllocationTable::uncount(Allocation& a) noexcept {
+void AllocationTable::unlist(Allocation& a) noexcept {
   live_permissions_ -= a.counted_permissions;
   live_channels_ -= a.counted_channels;
   a.counted_permissions = 0;
   a.counted_channels = 0;
-  a.next_check = TimePoint::max();
+  if (a.queued) due_.erase(a.due);
+  a.queued = false;
 }
 
 void AllocationTable::settle(Allocation& a) {
@@ -188,7 +189,7 @@ void AllocationTable::settle(Allocation& a) {
 
 Allocation AllocationTable::take(const FiveTuple& flow) {
   auto node = by_flow_.extract(flow);
-  uncount(node.mapped());
+  unlist(node.mapped());
   for (const auto& r : node.mapped().relays) by_relay_.erase(r.id);
   forget_previous(node.mapped());
   return std::move(node.mapped());
@@ -212,10 +213,10 @@ Allocation& AllocationTable::insert(Allocation a) {
   // (RFC 8016 §3.2.2) stops, and what comes from it is no longer passed to another worker.
   if (Allocation* before = find_previous(flow)) forget_previous(*before);
   moved_away_.erase(flow);
-  if (auto old = by_flow_.find(flow); old != by_flow_.end()) uncount(old->second);
-  a.counted_permissions = 0;  // counted in another table, if any
+  if (auto old = by_flow_.find(flow); old != by_flow_.end()) unlist(old->second);
+  a.counted_permissions = 0;  // counted and queued in another table, if any
   a.counted_channels = 0;
-  a.next_check = TimePoint::max();
+  a.queued = false;
   auto [it, inserted] = by_flow_.insert_or_assign(flow, std::move(a));
   for (const auto& r : it->second.relays) by_relay_[r.id] = flow;
   touch(it->second, now_);
@@ -225,7 +226,7 @@ Allocation& AllocationTable::insert(Allocation a) {
 void AllocationTable::erase(const FiveTuple& flow) {
   auto it = by_flow_.find(flow);
   if (it == by_flow_.end()) return;
-  uncount(it->second);
+  unlist(it->second);
   for (const auto& r : it->second.relays) by_relay_.erase(r.id);
   forget_previous(it->second);
   by_flow_.erase(it);

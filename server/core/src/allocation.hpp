@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
-#include <queue>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -56,8 +56,8 @@ struct ChannelBinding {
   mutable std::uint64_t checked_relays = 0;
 };
 
-// The last answer to a request on the allocation, for its retransmissions: kept 40 s (RFC 8489 §6.2.1:
-// a client gives up after 39.5 s), then released by the sweep.
+// The last answer to a request on the allocation, for its retransmissions: kept 40 s (RFC 8489
+// §6.2.1: a client gives up after 39.5 s), then released by the sweep.
 struct CachedResponse {
   static constexpr auto kKept = std::chrono::seconds(40);
   std::uint16_t method = 0;
@@ -72,6 +72,9 @@ struct CachedResponse {
     at = now;
   }
 };
+
+// The sweep's queue: each allocation's next deadline, earliest first, once per allocation.
+using DueQueue = std::multimap<TimePoint, FiveTuple>;
 
 struct Allocation {
   std::uint64_t session_id = 0;
@@ -100,8 +103,9 @@ struct Allocation {
   // from peers goes there, and data from it is relayed.
   std::optional<FiveTuple> previous;
   const FiveTuple& data_flow() const noexcept { return previous ? *previous : flow; }
-  // Kept by AllocationTable: when the sweep next looks at it, and what it counted as live.
-  TimePoint next_check = TimePoint::max();
+  // Kept by AllocationTable: its entry in the sweep's queue, and what it counted as live.
+  DueQueue::iterator due{};
+  bool queued = false;
   std::uint32_t counted_permissions = 0;
   std::uint32_t counted_channels = 0;
 
@@ -174,20 +178,13 @@ class AllocationTable {
     TimePoint until;
   };
   std::unordered_map<FiveTuple, MovedAway, FiveTupleHash> moved_away_;
-  // Deadlines, earliest first. An entry is stale (skipped) when its allocation is gone or was
-  // queued again for an earlier time; a later deadline is queued when the early one comes.
-  struct Due {
-    TimePoint at;
-    std::uint64_t session = 0;
-    FiveTuple flow;
-    bool operator>(const Due& o) const noexcept { return at > o.at; }
-  };
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  DueQueue due_;  // one entry per allocation, moved whenever its first deadline moves
   TimePoint now_{};
   std::size_t live_permissions_ = 0;
   std::size_t live_channels_ = 0;
   void forget_previous(Allocation& a);
-  void uncount(Allocation& a) noexcept;
+  // Takes `a` out of the live counts and the queue.
+  void unlist(Allocation& a) noexcept;
   // Drops what has expired from a live allocation and queues it again.
   void revisit(Allocation& a);
 };
@@ -196,20 +193,20 @@ template <class F>
 std::size_t AllocationTable::sweep(TimePoint now, F&& on_removed) {
   now_ = std::max(now_, now);
   std::size_t visited = 0;
-  while (!due_.empty() && due_.top().at <= now) {
-    const Due d = due_.top();
-    due_.pop();
-    auto it = by_flow_.find(d.flow);
-    if (it == by_flow_.end()) continue;
+  while (!due_.empty() && due_.begin()->first <= now) {
+    auto it = by_flow_.find(due_.begin()->second);
+    if (it == by_flow_.end()) {  // cannot be: every way out of the table unlists
+      due_.erase(due_.begin());
+      continue;
+    }
     Allocation& a = it->second;
-    if (a.session_id != d.session || a.next_check != d.at) continue;
     ++visited;
     if (a.expires > now) {
       revisit(a);
       continue;
     }
     on_removed(a);
-    uncount(a);
+    unlist(a);
     for (const auto& r : a.relays) by_relay_.erase(r.id);
     forget_previous(a);
     by_flow_.erase(it);
