@@ -322,18 +322,21 @@ stop_target() {
 }
 
 # Shapes: name -> tern_bench arguments (full, then smoke). The forwarder runs the high-load
-# shapes in raw mode.
+# shapes in raw mode. Each client of a relay shape has its own echo peer (--peers): coturn
+# 4.17.1 with --multiplex-peer answers 400 to a second allocation's ChannelBind to a peer
+# address another allocation has bound, so with one shared echo peer it relayed for a single
+# client while tern relayed for all of them.
 shape_args() {
   local shape=$1 d=$duration
   if ((smoke)); then
     case "$shape" in
-      audio) echo "--mode relay --clients 20 --rate 1000 --size 120 --duration $d" ;;
-      high120) echo "--mode relay --clients 4 --size 120 --window 32 --duration $d" ;;
-      high1200) echo "--mode relay --clients 4 --size 1200 --window 32 --duration $d" ;;
-      tcp120) echo "--mode relay --transport tcp --clients 4 --size 120 --window 32 --duration $d" ;;
-      tls120) echo "--mode relay --transport tls --clients 4 --size 120 --window 32 --duration $d" ;;
-      load50k) echo "--mode relay --clients 20 --rate 5000 --size 120 --duration $d" ;;
-      load100k) echo "--mode relay --clients 20 --rate 10000 --size 120 --duration $d" ;;
+      audio) echo "--mode relay --clients 20 --peers 20 --rate 1000 --size 120 --duration $d" ;;
+      high120) echo "--mode relay --clients 4 --peers 4 --size 120 --window 32 --duration $d" ;;
+      high1200) echo "--mode relay --clients 4 --peers 4 --size 1200 --window 32 --duration $d" ;;
+      tcp120) echo "--mode relay --transport tcp --clients 4 --peers 4 --size 120 --window 32 --duration $d" ;;
+      tls120) echo "--mode relay --transport tls --clients 4 --peers 4 --size 120 --window 32 --duration $d" ;;
+      load50k) echo "--mode relay --clients 20 --peers 20 --rate 5000 --size 120 --duration $d" ;;
+      load100k) echo "--mode relay --clients 20 --peers 20 --rate 10000 --size 120 --duration $d" ;;
       allocate) echo "--mode allocate --inflight 16 --duration $d" ;;
       alloc64def) echo "--mode allocate --inflight 64 --duration $d" ;;
       alloc256def) echo "--mode allocate --inflight 256 --duration $d" ;;
@@ -346,13 +349,13 @@ shape_args() {
     return
   fi
   case "$shape" in
-    audio) echo "--mode relay --clients 100 --rate 5000 --size 120 --duration $d" ;;
-    high120) echo "--mode relay --clients 8 --size 120 --window 32 --duration $d" ;;
-    high1200) echo "--mode relay --clients 8 --size 1200 --window 32 --duration $d" ;;
-    tcp120) echo "--mode relay --transport tcp --clients 8 --size 120 --window 32 --duration $d" ;;
-    tls120) echo "--mode relay --transport tls --clients 8 --size 120 --window 32 --duration $d" ;;
-    load50k) echo "--mode relay --clients 100 --rate 50000 --size 120 --duration $d" ;;
-    load100k) echo "--mode relay --clients 100 --rate 100000 --size 120 --duration $d" ;;
+    audio) echo "--mode relay --clients 100 --peers 100 --rate 5000 --size 120 --duration $d" ;;
+    high120) echo "--mode relay --clients 8 --peers 8 --size 120 --window 32 --duration $d" ;;
+    high1200) echo "--mode relay --clients 8 --peers 8 --size 1200 --window 32 --duration $d" ;;
+    tcp120) echo "--mode relay --transport tcp --clients 8 --peers 8 --size 120 --window 32 --duration $d" ;;
+    tls120) echo "--mode relay --transport tls --clients 8 --peers 8 --size 120 --window 32 --duration $d" ;;
+    load50k) echo "--mode relay --clients 100 --peers 100 --rate 50000 --size 120 --duration $d" ;;
+    load100k) echo "--mode relay --clients 100 --peers 100 --rate 100000 --size 120 --duration $d" ;;
     allocate) echo "--mode allocate --inflight 64 --duration $d" ;;
     alloc64def) echo "--mode allocate --inflight 64 --duration $d" ;;
     alloc256def) echo "--mode allocate --inflight 256 --duration $d" ;;
@@ -393,6 +396,7 @@ run_one() {  # round target shape
   args=$(shape_args "$shape")
   if [[ $target == forwarder ]]; then
     args="${args/--mode relay/--mode raw} --peer-port $sink_port"
+    args=$(sed -E 's/--peers [0-9]+ //' <<<"$args")  # one sink: the forwarder's destination
   fi
   if ! start_target "$target" "$shape"; then
     failed=$((failed + 1))

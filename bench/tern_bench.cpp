@@ -69,6 +69,9 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
                         (default 0: all on the server's own loopback address)
   --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
   --peer-ip IP          echo peer address (default 127.0.0.2)
+  --peers N             echo peer sockets on that address, client i using peer i mod N
+                        (default 1); one per client lets a server that demultiplexes by peer
+                        address (coturn's --multiplex-peer) bind every client's channel
   --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
   --client-netns NS     open the clients' sockets in network namespace NS (bound to 0.0.0.0)
   --peer-netns NS       open the echo peer's socket in network namespace NS
@@ -104,6 +107,7 @@ struct Options {
   std::uint32_t lifetime = 600;
   std::string peer_ip = "127.0.0.2";
   std::uint16_t peer_port = 0;
+  std::size_t peers = 1;
   std::string client_netns;
   std::string peer_netns;
   std::string user = "bench";
@@ -177,6 +181,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
       o.lifetime = static_cast<std::uint32_t>(number());
     else if (a == "--peer-ip")
       o.peer_ip = value();
+    else if (a == "--peers")
+      o.peers = static_cast<std::size_t>(number());
     else if (a == "--peer-port")
       o.peer_port = static_cast<std::uint16_t>(number());
     else if (a == "--client-netns")
@@ -230,6 +236,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
   if (o.active > 0 && (o.mode != "idle" || !o.idle_channel || o.rate <= 0))
     error = "--active needs --mode idle, --idle-channel and --rate";
   if (o.window == 0 || o.window > 4096) error = "--window must be 1..4096";
+  if (o.peers == 0 || o.peers > 4096) error = "--peers must be 1..4096";
+  if (o.peers > 1 && o.peer_port != 0) error = "--peers needs --peer-port 0";
   if (o.inflight == 0) error = "--inflight must be at least 1";
   if (o.duration > 3600 || o.setup_timeout > 3600 || o.drain > 60) error = "durations too long";
   return error.empty();
@@ -307,7 +315,7 @@ class Bench {
   }
   ~Bench() {
     for (auto& c : clients_) close_client(c);
-    if (peer_fd_ >= 0) ::close(peer_fd_);
+    for (const int fd : peer_fds_) ::close(fd);
     if (epoll_ >= 0) ::close(epoll_);
   }
 
@@ -374,21 +382,34 @@ class Bench {
     return cpu;
   }
 
+  // The echo peers (epoll ids kPeerId, kPeerId - 1, ...).
   bool open_peer(bool echo) {
     echo_ = echo;
     const auto local = make_sockaddr(opt_.peer_ip, opt_.peer_port);
-    peer_fd_ = in_netns(opt_.peer_netns, [&] { return open_udp(local, nullptr, 16 << 20); });
-    if (peer_fd_ < 0) {
-      error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" +
-               std::to_string(opt_.peer_port) + ": " + std::strerror(errno);
-      return false;
+    const int buffer = opt_.peers > 1 ? 1 << 20 : 16 << 20;
+    for (std::size_t k = 0; k < opt_.peers; ++k) {
+      const int fd = in_netns(opt_.peer_netns, [&] { return open_udp(local, nullptr, buffer); });
+      if (fd < 0) {
+        error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" +
+                 std::to_string(opt_.peer_port) + ": " + std::strerror(errno);
+        return false;
+      }
+      TransportAddress address = peer_;
+      address.port = local_port(fd);
+      peer_fds_.push_back(fd);
+      peers_.push_back(address);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kPeerId - k;
+      epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
     }
-    peer_.port = local_port(peer_fd_);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kPeerId;
-    epoll_ctl(epoll_, EPOLL_CTL_ADD, peer_fd_, &ev);
+    peer_ = peers_.front();
     return true;
+  }
+
+  // Client c's peer: one of the echo peers, by its index.
+  const TransportAddress& peer_of(const Client& c) const {
+    return peers_[static_cast<std::size_t>(&c - clients_.data()) % peers_.size()];
   }
 
   // Where client `index` binds: the default address, or with --clients-per-ip one of
@@ -521,10 +542,10 @@ class Bench {
         c.req_len = build_allocate(out, c.tid, &creds_);
         break;
       case Step::kPermission:
-        c.req_len = build_create_permission(out, c.tid, creds_, peer_);
+        c.req_len = build_create_permission(out, c.tid, creds_, peer_of(c));
         break;
       case Step::kChannel:
-        c.req_len = build_channel_bind(out, c.tid, creds_, c.channel, peer_);
+        c.req_len = build_channel_bind(out, c.tid, creds_, c.channel, peer_of(c));
         break;
       case Step::kRefresh:
         c.req_len = build_refresh(out, c.tid, creds_, opt_.lifetime);
@@ -713,8 +734,8 @@ class Bench {
       now = now_ns();
       for (int i = 0; i < n; ++i) {
         const std::uint64_t id = events[static_cast<std::size_t>(i)].data.u64;
-        if (id == kPeerId) {
-          drain_peer(now);
+        if (id > kPeerId - peer_fds_.size()) {
+          drain_peer(peer_fds_[kPeerId - id], now);
         } else if (id < clients_.size()) {
           drain_client(id, now);
         }
@@ -824,10 +845,10 @@ class Bench {
     if (now >= sent_at) rtt_.add(now - sent_at);
   }
 
-  void drain_peer(std::uint64_t now) {
+  void drain_peer(int peer_fd, std::uint64_t now) {
     for (int round = 0; round < 16; ++round) {
       peer_rx_.arm_receive(echo_);
-      const int n = recvmmsg(peer_fd_, peer_rx_.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+      const int n = recvmmsg(peer_fd, peer_rx_.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) return;
       const auto count = static_cast<std::size_t>(n);
       if (!echo_) {  // raw mode: the forwarder's destination, a sink
@@ -843,7 +864,7 @@ class Bench {
         }
         std::size_t done = 0;
         while (done < count) {
-          done += send_batch(peer_fd_, peer_rx_.hdr.data() + done, count - done);
+          done += send_batch(peer_fd, peer_rx_.hdr.data() + done, count - done);
           if (done < count) {
             ++peer_echo_failed_;  // refused by the kernel: skip it, as a real peer would lose it
             ++done;
@@ -952,7 +973,7 @@ class Bench {
         TransactionId tid{};
         std::memcpy(tid.data(), &index, 4);
         std::memcpy(tid.data() + 4, &seq, 8);
-        len = build_send_indication(std::span(tx_.data[i]), tid, peer_,
+        len = build_send_indication(std::span(tx_.data[i]), tid, peer_of(c),
                                     std::span<const std::uint8_t>(payload.data(), opt_.size));
       }
       tx_.arm_send(i, len, false);
@@ -1013,7 +1034,7 @@ class Bench {
     for (const auto& c : std::span(clients_).first(data_clients_)) {
       if (c.port != 0) ports.insert(c.port);
     }
-    ports.insert(peer_.port);
+    for (const auto& p : peers_) ports.insert(p.port);
     return ports;
   }
 
@@ -1420,7 +1441,8 @@ class Bench {
   TransportAddress peer_{};
   sockaddr_in client_bind_{};
   int epoll_ = -1;
-  int peer_fd_ = -1;
+  std::vector<int> peer_fds_;
+  std::vector<TransportAddress> peers_;
   bool echo_ = true;
   bool raw_ = false;
   unsigned long fd_limit_ = 0;
