@@ -9,9 +9,12 @@ TURN host does (the kernel's receive path, the eBPF program, tern, sending) and 
 two ends do. The figure is relayed packets per CPU-second of CPU 0: elapsed time less CPU 0's
 idle time from /proc/stat (measured, unlike its tick-sampled busy fields), which counts user,
 system, softirq and irq time alike, whoever it is charged to; in alternating rounds with
-relay.offload off and required; ratios per round, medians of them.
+relay.offload off and required; ratios per round, medians of them. With --coturn PATH, coturn
+(4.17.1 with --multiplex-peer --udp-gso, its best data path) runs the same shapes in the same
+place as a third target. Every client has its own echo peer (tern_bench --peers).
 
-  bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes rate120,rate1200,audio,high120,high1200] [--out DIR]
+  bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes rate120,rate1200,audio,high120,high1200]
+                       [--coturn PATH] [--out DIR]
 """
 import argparse
 import json
@@ -28,13 +31,13 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "offload"))
 import lab as netlab  # noqa: E402
 
 SHAPES = {
-    "high120": ["--clients", "8", "--size", "120", "--window", "32"],
-    "high1200": ["--clients", "8", "--size", "1200", "--window", "32"],
-    "audio": ["--clients", "100", "--rate", "5000", "--size", "120"],
+    "high120": ["--clients", "8", "--peers", "8", "--size", "120", "--window", "32"],
+    "high1200": ["--clients", "8", "--peers", "8", "--size", "1200", "--window", "32"],
+    "audio": ["--clients", "100", "--peers", "100", "--rate", "5000", "--size", "120"],
     # The same offered load in both modes, below what either path saturates at: per-packet
     # cost without the batching a saturated CPU gets for free.
-    "rate120": ["--clients", "100", "--rate", "20000", "--size", "120"],
-    "rate1200": ["--clients", "100", "--rate", "20000", "--size", "1200"],
+    "rate120": ["--clients", "100", "--peers", "100", "--rate", "20000", "--size", "120"],
+    "rate1200": ["--clients", "100", "--peers", "100", "--rate", "20000", "--size", "1200"],
 }
 CONFIG = """
 realm: lab.local
@@ -49,6 +52,47 @@ peers: {{allow: ["10.77.0.0/16"]}}
 metrics: {{listen: "127.0.0.1:9641"}}
 signaling: {{listen: ""}}
 """
+
+
+COTURN_CONFIG = """listening-ip={listen}
+listening-port=3478
+relay-ip={relay}
+min-port=50000
+max-port=50999
+relay-threads=1
+lt-cred-mech
+user=bench:bench
+realm=lab.local
+total-quota=0
+user-quota=0
+no-dtls
+no-tls
+no-tcp-relay
+no-cli
+log-file={state}/coturn.log
+simple-log
+pidfile={state}/coturn.pid
+userdb={state}/turndb
+"""
+
+
+def start_coturn(lab, turnserver, state):
+    path = os.path.join(state, "coturn.conf")
+    with open(path, "w") as f:
+        f.write(COTURN_CONFIG.format(listen=netlab.TERN_CLIENT_IP, relay=netlab.TERN_PEER_IP,
+                                     state=state))
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("t"), "taskset", "-c", "0", turnserver,
+                             "-c", path, "--no-stdout-log", "--multiplex-peer", "--udp-gso"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    for _ in range(100):  # until its UDP listener is bound
+        ss = lab.exec("t", "ss", "-Hlun", "sport", "= :3478", check=False)
+        if ss.stdout.strip():
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("coturn did not start (see %s/coturn.log)" % state)
 
 
 def cpu0_busy(snapshot):
@@ -89,9 +133,12 @@ def start_tern(lab, tern, mode, state):
 
 def one_round(lab, args, mode, shape, rnd, out):
     with tempfile.TemporaryDirectory(prefix="tern-offload-bench-") as state:
-        proc, banner = start_tern(lab, args.tern, mode, state)
-        if mode == "required" and "relay offload: tc on" not in banner:
-            raise RuntimeError("offload did not start:\n" + banner)
+        if mode == "coturn":
+            proc = start_coturn(lab, args.coturn, state)
+        else:
+            proc, banner = start_tern(lab, args.tern, mode, state)
+            if mode == "required" and "relay offload: tc on" not in banner:
+                raise RuntimeError("offload did not start:\n" + banner)
         before, after = os.path.join(state, "before"), os.path.join(state, "after")
         cmd = ["taskset", "-c", "1", args.bench, "--mode", "relay",
                "--server", netlab.TERN_CLIENT_IP + ":3478", "--server-pid", str(proc.pid),
@@ -100,10 +147,11 @@ def one_round(lab, args, mode, shape, rnd, out):
                "--duration", str(args.duration),
                "--before-data", "cat /proc/stat /proc/uptime > " + before,
                "--after-data", "cat /proc/stat /proc/uptime > " + after,
-               "--label", "tern-offload-" + mode, "--shape", shape, "--round", str(rnd)]
+               "--label", mode if mode == "coturn" else "tern-offload-" + mode,
+               "--shape", shape, "--round", str(rnd)]
         result = subprocess.run(cmd + SHAPES[shape], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, timeout=args.duration + 120)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM if mode == "coturn" else signal.SIGINT)
         proc.wait(15)
         line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
         r = json.loads(line)
@@ -124,6 +172,8 @@ def main():
     ap.add_argument("--shapes", default="rate120,rate1200,audio,high120,high1200")
     ap.add_argument("--tern", default=os.path.join(ROOT, "build/release/server/app/tern"))
     ap.add_argument("--bench", default=os.path.join(ROOT, "build/release/bench/tern_bench"))
+    ap.add_argument("--coturn", help="coturn 4.17.1's turnserver: a third target, at its best "
+                    "(--multiplex-peer --udp-gso)")
     ap.add_argument("--out", default=tempfile.mkdtemp(prefix="tern-offload-bench-"))
     args = ap.parse_args()
     reason = netlab.why_not()
@@ -137,7 +187,9 @@ def main():
     with open(os.path.join(args.out, "results.jsonl"), "w") as out:
         for rnd in range(1, args.rounds + 1):
             for shape in args.shapes.split(","):
-                modes = ("off", "required") if rnd % 2 else ("required", "off")
+                modes = ("off", "required") + (("coturn",) if args.coturn else ())
+                if rnd % 2 == 0:
+                    modes = modes[::-1]
                 for mode in modes:
                     r = one_round(lab, args, mode, shape, rnd, out)
                     rows.setdefault((shape, rnd), {})[mode] = r
@@ -147,22 +199,34 @@ def main():
                               "%.0f" % r["relayed_per_cpu0_s"] if r["relayed_per_cpu0_s"] else "-",
                               r.get("loss_ratio", 1), r.get("rtt_us", {}).get("p50"),
                               r.get("rtt_us", {}).get("p99")), flush=True)
+    coturn = bool(args.coturn)
     print("\n| shape | off pkt/CPU0-s | offload pkt/CPU0-s | ratio (median of rounds) | "
-          "p50 off / on (us) | p99 off / on (us) |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "p50 off / on (us) | p99 off / on (us) |"
+          + (" coturn best pkt/CPU0-s | offload / coturn | off / coturn | p50 / p99 coturn (us) |"
+             if coturn else ""))
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if coturn else ""))
     summary = {}
     for shape in args.shapes.split(","):
         pairs = [rows[(shape, r)] for r in range(1, args.rounds + 1)]
         med = lambda mode, f: statistics.median(f(p[mode]) for p in pairs)
-        ratio = statistics.median(p["required"]["relayed_per_cpu0_s"] / p["off"]["relayed_per_cpu0_s"]
-                                  for p in pairs)
-        rtt = lambda mode, q: med(mode, lambda r: r["rtt_us"][q])
-        summary[shape] = {"off": med("off", lambda r: r["relayed_per_cpu0_s"]),
-                          "offload": med("required", lambda r: r["relayed_per_cpu0_s"]),
+        per_cpu = lambda r: r["relayed_per_cpu0_s"] or 0.0
+        ratio_of = lambda a, b: statistics.median(
+            per_cpu(p[a]) / per_cpu(p[b]) for p in pairs if per_cpu(p[b]) > 0)
+        rtt = lambda mode, q: med(mode, lambda r: r.get("rtt_us", {}).get(q, 0))
+        ratio = ratio_of("required", "off")
+        summary[shape] = {"off": med("off", per_cpu), "offload": med("required", per_cpu),
                           "ratio": ratio}
-        print("| %s | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
+        line = "| %s | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
             shape, summary[shape]["off"], summary[shape]["offload"], ratio, rtt("off", "p50"),
-            rtt("required", "p50"), rtt("off", "p99"), rtt("required", "p99")))
+            rtt("required", "p50"), rtt("off", "p99"), rtt("required", "p99"))
+        if coturn:
+            summary[shape].update(coturn=med("coturn", per_cpu),
+                                  offload_vs_coturn=ratio_of("required", "coturn"),
+                                  off_vs_coturn=ratio_of("off", "coturn"))
+            line += " %.0f | %.2fx | %.2fx | %.0f / %.0f |" % (
+                summary[shape]["coturn"], summary[shape]["offload_vs_coturn"],
+                summary[shape]["off_vs_coturn"], rtt("coturn", "p50"), rtt("coturn", "p99"))
+        print(line)
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print("\nresults in", args.out)
