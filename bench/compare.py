@@ -100,6 +100,20 @@ def disturbed(runs):
     return bad
 
 
+def incomplete(runs):
+    """Relay runs in which some clients got no allocation or channel: that target carried a
+    different load from the others (coturn 4.17.1 with --multiplex-peer refuses a second
+    ChannelBind to one peer address), so its figures do not compare."""
+    bad = []
+    for r in runs:
+        setup = r.get("setup") or {}
+        if r.get("mode") == "relay" and setup.get("failed"):
+            bad.append(f"{r.get('target')}/{r.get('shape')}/round {r.get('round')}: "
+                       f"{setup.get('ready')} of {setup.get('allocations')} clients ready "
+                       f"({', '.join(f'{k} x{v}' for k, v in (r.get('failures') or {}).items())})")
+    return bad
+
+
 def figures(med, rounds_data):
     """Rows: (figure, tern, coturn, forwarder, ratio, target text, met or None, unit).
     Values are medians over rounds; a ratio is the median of the per-round ratios (both
@@ -319,6 +333,10 @@ def main():
         md = a.note + "\n\n" + md
     if noisy:
         md += "\nDisturbed runs (kept; the per-round ratio medians damp them): " + "; ".join(noisy) + "\n"
+    partial = incomplete(runs)
+    if partial:
+        md += ("\n**Runs with clients that got no allocation or channel (their load differed; "
+               "do not compare them):** " + "; ".join(partial) + "\n")
     bad = [f"{r.get('target')}/{r.get('shape')}/round {r.get('round')}: {r.get('error', 'missing ' + PRIMARY.get(r.get('shape'), '?'))}"
            for r in runs
            if not r.get("ok", False) or get(r, PRIMARY.get(r.get("shape"), "")) is None]
@@ -332,6 +350,7 @@ def main():
                    for label, unit, t, cells in vs_rows],
         "failed_runs": bad,
         "disturbed_runs": noisy,
+        "incomplete_runs": partial,
     }
     if a.json:
         with open(a.json, "w") as f:
