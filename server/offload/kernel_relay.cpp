@@ -204,8 +204,8 @@ struct KernelRelay::Impl {
     }
     auto a = TcAttachment::attach(program, name, why);
     if (!a) return false;
+    names.push_back(a->clsact() ? name + " (clsact)" : name);
     attached.push_back(std::move(a));
-    names.push_back(name);
     return true;
   }
 

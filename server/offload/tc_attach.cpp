@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
+#include <string_view>
 
 #include "libbpf_text.hpp"
 
@@ -82,8 +84,11 @@ std::unique_ptr<TcAttachment> TcAttachment::attach(int program, const std::strin
   }
   std::unique_ptr<TcAttachment> a(new TcAttachment);
   a->ifindex_ = ifindex;
-  a->link_ = bpf_link_create(program, ifindex, kTcxIngress, nullptr);
-  if (a->link_ >= 0) return a;
+  const char* forced = std::getenv("TERN_OFFLOAD_ATTACH");
+  if (forced == nullptr || std::string_view(forced) != "clsact") {
+    a->link_ = bpf_link_create(program, ifindex, kTcxIngress, nullptr);
+    if (a->link_ >= 0) return a;
+  }
   bpf_tc_hook hook = ingress(ifindex);
   int err = bpf_tc_hook_create(&hook);
   if (err != 0 && err != -EEXIST) {

@@ -11,9 +11,12 @@ namespace tern::offload {
 
 class TcAttachment {
  public:
-  // Null with `why` when the kernel refuses.
+  // Null with `why` when the kernel refuses. TERN_OFFLOAD_ATTACH=clsact in the environment
+  // skips the tcx link (for kernels whose tcx another tool manages, and for testing the
+  // fallback on kernels that have tcx).
   static std::unique_ptr<TcAttachment> attach(int program, const std::string& interface,
                                               std::string& why);
+  bool clsact() const noexcept { return link_ < 0; }
   ~TcAttachment();  // detaches (a clsact qdisc stays: other filters may use it)
   TcAttachment(const TcAttachment&) = delete;
   TcAttachment& operator=(const TcAttachment&) = delete;

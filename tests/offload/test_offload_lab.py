@@ -218,8 +218,8 @@ def relayed_metrics():
 class Run:
     """One pass of the traffic with relay.offload `mode`."""
 
-    def __init__(self, lab, mode):
-        self.lab, self.mode = lab, mode
+    def __init__(self, lab, mode, env=None):
+        self.lab, self.mode, self.env = lab, mode, env
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-offload-")
@@ -230,7 +230,8 @@ class Run:
                                   offload=self.mode))
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("t"), TERN, "serve",
                                       "--config", path], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, **(self.env or {})))
         self.output, started = [], False
         for line in self.proc.stdout:
             self.output.append(line)
@@ -291,6 +292,11 @@ class OffloadLabTest(unittest.TestCase):
             with Run(cls.lab, mode) as r:
                 cls.runs[mode] = r.traffic()
                 cls.runs[mode] += ("".join(r.output),)  # [7]
+        # The fallback for kernels before tcx (Linux 6.6): a clsact filter, forced here.
+        with Run(cls.lab, "required", {"TERN_OFFLOAD_ATTACH": "clsact"}) as r:
+            filters = cls.lab.exec("t", "tc", "filter", "show", "dev", "t0", "ingress").stdout
+            cls.clsact = r.traffic() + ("".join(r.output), filters)  # [7], [8]
+        cls.clsact_after = cls.lab.exec("t", "tc", "filter", "show", "dev", "t0", "ingress").stdout
 
     @classmethod
     def tearDownClass(cls):
@@ -304,8 +310,7 @@ class OffloadLabTest(unittest.TestCase):
             sent = [p for p in sent if not p.startswith("stopped") and not p.startswith("denied")]
             self.assertEqual(sent, expected, mode)
 
-    def test_the_wire_is_the_same_with_offload_on_and_off(self):
-        off, on = self.runs["off"], self.runs["required"]
+    def assert_same_wire(self, on, off):
         def keep(frames, channel):  # ChannelData to the client (no STUN), datagrams to the peer
             return [normalized(bytes.fromhex(f)) for f in frames
                     if not payload_of(f, channel).startswith("stopped") and
@@ -313,6 +318,20 @@ class OffloadLabTest(unittest.TestCase):
         self.assertEqual(keep(on[1], True), keep(off[1], True), "to the client")
         self.assertEqual(keep(on[2], False), keep(off[2], False), "to the peer")
         self.assertGreater(len(keep(on[1], True)), 10)
+
+    def test_the_wire_is_the_same_with_offload_on_and_off(self):
+        self.assert_same_wire(self.runs["required"], self.runs["off"])
+
+    def test_the_clsact_fallback_relays_the_same_and_leaves_nothing_behind(self):
+        on, off = self.clsact, self.runs["off"]
+        self.assertIn("relay offload: tc on t0 (clsact), t1 (clsact)", on[7])
+        self.assertIn("tern_relay", on[8])  # the filter, while tern runs
+        self.assert_same_wire(on, off)
+        relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]
+        self.assertEqual(relayed(on[3]), relayed(off[3]))
+        self.assertEqual(on[4], ["stopped-%d" % i for i in range(5)])
+        self.assertEqual(on[5], [])
+        self.assertNotIn("tern_relay", self.clsact_after)  # detached when tern stopped
 
     def test_counters_are_the_same_with_offload_on_and_off(self):
         relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]
