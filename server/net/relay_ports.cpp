@@ -1,6 +1,8 @@
 // RelayPorts: random port choice over the configured range per relay IP, reservations, liveness.
 #include "relay_ports.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace tern::net {
@@ -51,10 +53,17 @@ RelayPorts::RelayPorts(RelayAddresses addresses, std::uint16_t min_port, std::ui
   for (const auto& extra : addresses_.extra) add(extra, extra);
 }
 
+RelayPorts::~RelayPorts() {
+  for (const auto& [token, r] : reservations_) {
+    if (r.fd >= 0) ::close(r.fd);
+  }
+}
+
 void RelayPorts::expire_reservations() {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = reservations_.begin(); it != reservations_.end();) {
     if (it->second.expires <= now) {
+      if (it->second.fd >= 0) ::close(it->second.fd);
       slots_[it->second.slot].clear(it->second.port);
       it = reservations_.erase(it);
     } else {
@@ -118,15 +127,25 @@ std::optional<RelayPorts::Pick> RelayPorts::pick(protocol::Family family, bool e
   return std::nullopt;
 }
 
-std::optional<protocol::TransportAddress> RelayPorts::take_reserved(std::uint64_t token) {
+void RelayPorts::hold(std::uint64_t token, int fd) {
+  std::lock_guard lock(mutex_);
+  auto it = reservations_.find(token);
+  if (it == reservations_.end() || it->second.fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  it->second.fd = fd;
+}
+
+std::optional<RelayPorts::Reserved> RelayPorts::take_reserved(std::uint64_t token) {
   std::lock_guard lock(mutex_);
   expire_reservations();
   auto it = reservations_.find(token);
   if (it == reservations_.end()) return std::nullopt;
-  protocol::TransportAddress local = slots_[it->second.slot].bind;
-  local.port = it->second.port;
+  Reserved out{slots_[it->second.slot].bind, it->second.fd};
+  out.local.port = it->second.port;
   reservations_.erase(it);  // the port stays marked used: the caller now owns it
-  return local;
+  return out;
 }
 
 RelayPorts::Slot* RelayPorts::slot_of(const protocol::TransportAddress& local) noexcept {

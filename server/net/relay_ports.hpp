@@ -32,6 +32,9 @@ struct RelayAddresses {
 class RelayPorts {
  public:
   RelayPorts(RelayAddresses addresses, std::uint16_t min_port, std::uint16_t max_port);
+  ~RelayPorts();  // closes the sockets held for reservations
+  RelayPorts(const RelayPorts&) = delete;
+  RelayPorts& operator=(const RelayPorts&) = delete;
 
   // A random local address (bind IP and port) of `family` not in use; with `even`, an even
   // port; with `reserve_next`, the port after it is held too and a token for it returned.
@@ -41,8 +44,16 @@ class RelayPorts {
     std::uint64_t token = 0;
   };
   std::optional<Pick> pick(protocol::Family family, bool even, bool reserve_next);
-  // The local address held for `token` (RFC 8656 §7.2: at least 30 s), now in use by the caller.
-  std::optional<protocol::TransportAddress> take_reserved(std::uint64_t token);
+  // A socket bound to the reserved port, held until the reservation is taken or expires (so
+  // that no other program can take the port meanwhile); closed then if not taken.
+  void hold(std::uint64_t token, int fd);
+  // The local address held for `token` (RFC 8656 §7.2: at least 30 s), now in use by the
+  // caller, with the socket held for it (-1 if none).
+  struct Reserved {
+    protocol::TransportAddress local;
+    int fd = -1;
+  };
+  std::optional<Reserved> take_reserved(std::uint64_t token);
   void release(const protocol::TransportAddress& local);
   // What XOR-RELAYED-ADDRESS says for a relay bound on `local`.
   protocol::TransportAddress advertised(const protocol::TransportAddress& local) const;
@@ -76,6 +87,7 @@ class RelayPorts {
     std::size_t slot;
     std::uint16_t port;
     std::chrono::steady_clock::time_point expires;
+    int fd = -1;
   };
   std::set<std::uint16_t> service_ports_;  // guarded by mutex_
   void expire_reservations();

@@ -208,11 +208,18 @@ std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, b
   for (int i = 0; i < kBindTries; ++i) {
     auto pick = ports_.pick(family, even, reserve_next);
     if (!pick) return std::nullopt;
+    if (pick->token != 0 && !hold_next(*pick)) {
+      if (errno != EADDRINUSE) return std::nullopt;
+      continue;  // another program has the next port: another pair
+    }
     if (auto endpoint = bind(pick->local, pick->token)) return endpoint;
     const bool port_taken = errno == EADDRINUSE;
     // The reservation of the next port goes back either way.
     if (pick->token != 0) {
-      if (auto held = ports_.take_reserved(pick->token)) ports_.release(*held);
+      if (auto held = ports_.take_reserved(pick->token)) {
+        if (held->fd >= 0) ::close(held->fd);
+        ports_.release(held->local);
+      }
     }
     // Out of descriptors or memory: no other port would do better, and this one is free.
     if (!port_taken) {
@@ -236,11 +243,32 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_tcp(protocol::Family famil
   return std::nullopt;
 }
 
+// RFC 8656 §7.2: the port after `pick`'s is bound now and held for its reservation, so that
+// nothing else on the host takes it before the RESERVATION-TOKEN comes. False (errno set, the
+// pair given up: `pick`'s port released, the next one kept marked if another program has it)
+// when it cannot be bound.
+bool WorkerRelays::hold_next(const RelayPorts::Pick& pick) {
+  protocol::TransportAddress next = pick.local;
+  next.port = static_cast<std::uint16_t>(pick.local.port + 1);
+  const int fd = bind_udp(next);
+  if (fd >= 0) {
+    ports_.hold(pick.token, fd);
+    return true;
+  }
+  const int error = errno;
+  auto reserved = ports_.take_reserved(pick.token);
+  if (reserved && error != EADDRINUSE) ports_.release(reserved->local);
+  ports_.release(pick.local);
+  errno = error;
+  return false;
+}
+
 std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t token) {
   auto held = ports_.take_reserved(token);
   if (!held) return std::nullopt;
-  auto endpoint = bind(*held, 0);
-  if (!endpoint) ports_.release(*held);
+  if (held->fd >= 0) return import_socket({held->fd, held->local});
+  auto endpoint = bind(held->local, 0);
+  if (!endpoint) ports_.release(held->local);
   return endpoint;
 }
 

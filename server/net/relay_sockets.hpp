@@ -79,6 +79,7 @@ class WorkerRelays final : public core::RelayProvider {
   friend class RelaySocket;
   std::optional<core::RelayEndpoint> bind(const protocol::TransportAddress& local,
                                           std::uint64_t token);
+  bool hold_next(const RelayPorts::Pick& pick);
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);
   void count_drop(core::Drop reason);

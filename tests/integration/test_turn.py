@@ -342,6 +342,36 @@ limits: {allocations_per_user: 1000}
             for c in again:
                 c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
 
+
+class ReservedPortTest(unittest.TestCase):
+    """RFC 8656 §7.2: EVEN-PORT with R reserves the next port. tern holds it with a socket, so
+    that nothing else on the host takes it before the RESERVATION-TOKEN comes (a second
+    Allocate failed with 508 when another socket had taken it meanwhile)."""
+
+    def test_the_reserved_port_is_held_until_its_token_comes(self):
+        config = """
+relay: {address: 127.0.0.1, min_port: 45400, max_port: 45419}
+auth: {users: [{name: alice, password: wonderland}]}
+"""
+        with Tern(config) as t:
+            first = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            self.addCleanup(first.close)
+            mtype, tid, attrs = first.allocate(sc.attr(0x0018, b"\x80"))
+            self.assertEqual(mtype, 0x0103, attrs)
+            port = sc.xor_address(sc.find(attrs, 0x0016), tid)[1]
+            self.assertEqual(port % 2, 0)
+            token = sc.find(attrs, 0x0022)
+            self.assertEqual(len(token or b""), 8)
+            other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(other.close)
+            with self.assertRaises(OSError):  # tern holds it
+                other.bind(("127.0.0.1", port + 1))
+            second = tc.TurnClient(t.addr("udp"), "alice", "wonderland")
+            self.addCleanup(second.close)
+            mtype, tid, attrs = second.allocate(sc.attr(0x0022, token))
+            self.assertEqual(mtype, 0x0103, attrs)
+            self.assertEqual(sc.xor_address(sc.find(attrs, 0x0016), tid), ("127.0.0.1", port + 1))
+
 if __name__ == "__main__":
     unittest.main()
 
