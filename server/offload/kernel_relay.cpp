@@ -209,16 +209,19 @@ struct KernelRelay::Impl {
     return true;
   }
 
+  // One CPU's counters of a slot, added to `t`.
+  static void add(KernelTraffic& t, const tr_counters& v) {
+    t.to_peer_packets += v.to_peer_packets;
+    t.to_peer_bytes += v.to_peer_bytes;
+    t.to_client_packets += v.to_client_packets;
+    t.to_client_bytes += v.to_client_bytes;
+  }
+
   KernelTraffic read(std::uint32_t slot) const {
     std::vector<tr_counters> values(static_cast<std::size_t>(cpus));
     KernelTraffic t;
     if (bpf_map_lookup_elem(counters, &slot, values.data()) != 0) return t;
-    for (const auto& v : values) {
-      t.to_peer_packets += v.to_peer_packets;
-      t.to_peer_bytes += v.to_peer_bytes;
-      t.to_client_packets += v.to_client_packets;
-      t.to_client_bytes += v.to_client_bytes;
-    }
+    for (const auto& v : values) add(t, v);
     return t;
   }
 
@@ -244,13 +247,7 @@ struct KernelRelay::Impl {
       for (std::uint32_t k = 0; k < count; ++k) {
         if (keys[k] >= slots_used) continue;
         KernelTraffic& t = out[keys[k]];
-        for (std::size_t c = 0; c < per_slot; ++c) {
-          const tr_counters& v = values[k * per_slot + c];
-          t.to_peer_packets += v.to_peer_packets;
-          t.to_peer_bytes += v.to_peer_bytes;
-          t.to_client_packets += v.to_client_packets;
-          t.to_client_bytes += v.to_client_bytes;
-        }
+        for (std::size_t c = 0; c < per_slot; ++c) add(t, values[k * per_slot + c]);
       }
       done += count;
       if (rc != 0 || count == 0) break;  // ENOENT: the end of the map

@@ -136,7 +136,7 @@ TimePoint first_deadline(const Allocation& a, TimePoint now) noexcept {
   TimePoint next = a.expires;
   for (const auto& p : a.permissions) next = std::min(next, p.expires);
   for (const auto& c : a.channels) {
-    next = std::min(next, c.expires > now ? c.expires : c.expires + std::chrono::minutes(5));
+    next = std::min(next, c.expires > now ? c.expires : c.expires + ChannelBinding::kQuarantine);
   }
   if (!a.last.bytes.empty()) next = std::min(next, a.last.at + CachedResponse::kKept);
   return next;
@@ -166,7 +166,7 @@ void AllocationTable::touch(Allocation& a, TimePoint now) {
 void AllocationTable::revisit(Allocation& a) {
   std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now_; });
   std::erase_if(a.channels, [&](const ChannelBinding& c) {
-    return c.expires + std::chrono::minutes(5) <= now_;
+    return c.expires + ChannelBinding::kQuarantine <= now_;
   });
   if (!a.last.bytes.empty() && a.last.at + CachedResponse::kKept <= now_) {
     a.last = CachedResponse{};  // its memory too

@@ -46,6 +46,8 @@ struct Permission {
 };
 
 struct ChannelBinding {
+  // A number stays tied to its peer for 5 minutes after the binding expires (RFC 8656 §12).
+  static constexpr auto kQuarantine = std::chrono::minutes(5);
   std::uint16_t number = 0;
   protocol::TransportAddress peer;
   TimePoint expires;  // after this, the number may not be reused for another peer for 5 min

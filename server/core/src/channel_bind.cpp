@@ -5,12 +5,6 @@
 #include "tern/protocol/attributes.hpp"
 
 namespace tern::core {
-namespace {
-
-// A number stays tied to its peer for 5 minutes after the binding expires (RFC 8656 §12).
-constexpr auto kChannelQuarantine = std::chrono::minutes(5);
-
-}  // namespace
 
 Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Allocation& a) {
   namespace attr = protocol::attr;
@@ -28,7 +22,7 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
   const TimePoint now = req.now.steady;
   ChannelBinding* same = nullptr;
   for (auto& c : a.channels) {
-    const bool held = c.expires + kChannelQuarantine > now;
+    const bool held = c.expires + ChannelBinding::kQuarantine > now;
     const bool live = c.expires > now;
     if (c.number == *number && c.peer == *peer) {
       same = &c;
@@ -44,8 +38,9 @@ Reply handle_channel_bind(Turn& t, const Request& req, const SessionKey& key, Al
     return error_response(req, t.options, ErrorCode::kForbidden, t.buf, {}, &key);
   }
   if (same == nullptr) {
-    std::erase_if(a.channels,
-                  [&](const ChannelBinding& c) { return c.expires + kChannelQuarantine <= now; });
+    std::erase_if(a.channels, [&](const ChannelBinding& c) {
+      return c.expires + ChannelBinding::kQuarantine <= now;
+    });
     if (a.channels.size() >= t.options.channels_per_allocation) {
       return error_response(req, t.options, ErrorCode::kInsufficientCapacity, t.buf, {}, &key);
     }
