@@ -13,8 +13,13 @@ relay.offload off and required; ratios per round, medians of them. With --coturn
 (4.17.1 with --multiplex-peer --udp-gso, its best data path) runs the same shapes in the same
 place as a third target. Every client has its own echo peer (tern_bench --peers).
 
+With --xdp, tern with relay.offload_hook: xdp is one more target. The veth devices then run their
+receive work in NAPI threads (GRO on at the client's and the peer's end, which XDP's redirect
+needs there), pinned like the rest: tern's interfaces' to CPU 0, the two ends' to CPU 1, in
+every mode of that run, so that CPU 0 still does exactly the TURN host's work.
+
   bench/offload_lab.py [--rounds 3] [--duration 5] [--shapes rate120,rate1200,audio,high120,high1200]
-                       [--coturn PATH] [--out DIR]
+                       [--coturn PATH] [--xdp] [--out DIR]
 """
 import argparse
 import json
@@ -46,7 +51,7 @@ state_dir: {state}
 listen:
   - {{transport: udp, address: "{listen}", port: 3478}}
 relay: {{address: "{relay}", min_port: 50000, max_port: 50999, offload: {mode},
-        offload_interfaces: [t0, t1]}}
+        offload_hook: {hook}, offload_interfaces: [t0, t1]}}
 auth: {{users: [{{name: bench, password: bench}}]}}
 peers: {{allow: ["10.77.0.0/16"]}}
 metrics: {{listen: "127.0.0.1:9641"}}
@@ -115,11 +120,40 @@ def steer_receive(lab):
         lab.exec(ns, "sh", "-c", "echo %x > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, iface))
 
 
+INTERFACES = (("t", "t0", 0), ("t", "t1", 0), ("c", "c0", 1), ("p", "p0", 1))
+
+
+def threaded_napi(lab, names):
+    """NAPI in kernel threads on these veth ends, which must have NAPI (GRO on, or an XDP
+    program: tern's attaches it at start, and it goes when tern stops)."""
+    for ns, iface, _ in INTERFACES:
+        if iface in names:
+            lab.exec(ns, "sh", "-c", "echo 1 > /sys/class/net/%s/threaded" % iface)
+
+
+def pin_napi():
+    """Pins each veth end's NAPI thread (napi/<interface>-<id>, made when NAPI starts) to its
+    CPU; returns how many it pinned."""
+    pinned = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        for _, iface, cpu in INTERFACES:
+            if comm.startswith("napi/%s-" % iface):
+                os.sched_setaffinity(int(pid), {cpu})
+                pinned += 1
+    return pinned
+
+
 def start_tern(lab, tern, mode, state):
     path = os.path.join(state, "tern.yaml")
     with open(path, "w") as f:
         f.write(CONFIG.format(state=state, listen=netlab.TERN_CLIENT_IP, relay=netlab.TERN_PEER_IP,
-                              mode=mode))
+                              mode="required" if mode == "xdp" else mode,
+                              hook="xdp" if mode == "xdp" else "tc"))
     proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("t"), "taskset", "-c", "0", tern,
                              "serve", "--config", path], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -139,6 +173,12 @@ def one_round(lab, args, mode, shape, rnd, out):
             proc, banner = start_tern(lab, args.tern, mode, state)
             if mode == "required" and "relay offload: tc on" not in banner:
                 raise RuntimeError("offload did not start:\n" + banner)
+            if mode == "xdp" and "relay offload: on t0 (xdp), t1 (xdp)" not in banner:
+                raise RuntimeError("offload did not start at XDP:\n" + banner)
+        if mode == "xdp":
+            threaded_napi(lab, ("t0", "t1"))
+        if args.xdp and pin_napi() != (4 if mode == "xdp" else 2):
+            raise RuntimeError("not every veth end's NAPI thread was found")
         before, after = os.path.join(state, "before"), os.path.join(state, "after")
         cmd = ["taskset", "-c", "1", args.bench, "--mode", "relay",
                "--server", netlab.TERN_CLIENT_IP + ":3478", "--server-pid", str(proc.pid),
@@ -174,6 +214,7 @@ def main():
     ap.add_argument("--bench", default=os.path.join(ROOT, "build/release/bench/tern_bench"))
     ap.add_argument("--coturn", help="coturn 4.17.1's turnserver: a third target, at its best "
                     "(--multiplex-peer --udp-gso)")
+    ap.add_argument("--xdp", action="store_true", help="tern at XDP too (relay.offload_hook: xdp)")
     ap.add_argument("--out", default=tempfile.mkdtemp(prefix="tern-offload-bench-"))
     args = ap.parse_args()
     reason = netlab.why_not()
@@ -183,11 +224,15 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     lab = netlab.Lab().build()
     steer_receive(lab)
+    if args.xdp:
+        lab.gro(True)
+        threaded_napi(lab, ("c0", "p0"))
     rows = {}
     with open(os.path.join(args.out, "results.jsonl"), "w") as out:
         for rnd in range(1, args.rounds + 1):
             for shape in args.shapes.split(","):
-                modes = ("off", "required") + (("coturn",) if args.coturn else ())
+                modes = ("off", "required") + (("xdp",) if args.xdp else ()) + \
+                    (("coturn",) if args.coturn else ())
                 if rnd % 2 == 0:
                     modes = modes[::-1]
                 for mode in modes:
@@ -227,6 +272,22 @@ def main():
                 summary[shape]["coturn"], summary[shape]["offload_vs_coturn"],
                 summary[shape]["off_vs_coturn"], rtt("coturn", "p50"), rtt("coturn", "p99"))
         print(line)
+    if args.xdp:
+        print("\n| shape | tc pkt/CPU0-s | xdp pkt/CPU0-s | xdp / tc | xdp / off | "
+              "p50 / p99 tc (us) | p50 / p99 xdp (us) |\n|---|---:|---:|---:|---:|---:|---:|")
+        for shape in args.shapes.split(","):
+            pairs = [rows[(shape, r)] for r in range(1, args.rounds + 1)]
+            per_cpu = lambda r: r["relayed_per_cpu0_s"] or 0.0
+            med = lambda mode, f: statistics.median(f(p[mode]) for p in pairs)
+            ratio_of = lambda a, b: statistics.median(
+                per_cpu(p[a]) / per_cpu(p[b]) for p in pairs if per_cpu(p[b]) > 0)
+            rtt = lambda mode, q: med(mode, lambda r: r.get("rtt_us", {}).get(q, 0))
+            summary[shape].update(xdp=med("xdp", per_cpu), xdp_vs_tc=ratio_of("xdp", "required"),
+                                  xdp_vs_off=ratio_of("xdp", "off"))
+            print("| %s | %.0f | %.0f | %.2fx | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
+                shape, summary[shape]["offload"], summary[shape]["xdp"],
+                summary[shape]["xdp_vs_tc"], summary[shape]["xdp_vs_off"], rtt("required", "p50"),
+                rtt("required", "p99"), rtt("xdp", "p50"), rtt("xdp", "p99")))
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print("\nresults in", args.out)

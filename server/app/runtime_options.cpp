@@ -133,6 +133,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
                              : net::OffloadOptions::Mode::kAuto;
   options.offload.interfaces = config.relay.offload_interfaces;
   options.offload.max_bindings = config.relay.offload_max_bindings;
+  options.offload.xdp = config.relay.offload_xdp;
   options.relay = {config.relay.address,  config.relay.address_v6, config.relay.public_address,
                    config.relay.min_port, config.relay.max_port,   config.relay.extra_addresses};
   bool has_tls = false;

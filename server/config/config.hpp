@@ -49,6 +49,10 @@ struct Relay {
   OffloadMode offload = OffloadMode::kAuto;
   std::vector<std::string> offload_interfaces;  // empty = every interface that is up
   std::uint32_t offload_max_bindings = 65536;   // channel bindings in the kernel at once
+  // Where the kernel relay runs: tc ingress (any Ethernet driver), or XDP where the driver has
+  // it natively (tc elsewhere). XDP sends out of other interfaces only to drivers that take XDP
+  // frames (on veth: the far end has an XDP program or GRO on).
+  bool offload_xdp = false;
 };
 
 struct User {

@@ -211,6 +211,13 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                                     : text == "required" ? OffloadMode::kRequired
                                                          : OffloadMode::kAuto;
                 }},
+               {"offload_hook",
+                [&](const YAML::Node& m) {
+                  std::string text;
+                  w.string(text, "relay.offload_hook")(m);
+                  if (m.IsScalar()) check_one_of(w, m, text, {"tc", "xdp"}, "relay.offload_hook");
+                  c.relay.offload_xdp = text == "xdp";
+                }},
                {"offload_interfaces",
                 w.string_list(c.relay.offload_interfaces, "relay.offload_interfaces")},
                {"offload_max_bindings",

@@ -53,6 +53,7 @@ struct OffloadOptions {
   Mode mode = Mode::kAuto;  // kAuto: where it loads; kRequired: the runtime throws without it
   std::vector<std::string> interfaces;  // empty = every interface that is up, but loopback
   std::uint32_t max_bindings = 65536;
+  bool xdp = false;  // at XDP where the driver has it natively, else at tc
 };
 
 struct RuntimeOptions {

@@ -13,7 +13,7 @@ void Runtime::Impl::start_offload() {
     return;
   }
   std::string why;
-  kernel = offload::KernelRelay::start({want.interfaces, want.max_bindings}, why);
+  kernel = offload::KernelRelay::start({want.interfaces, want.max_bindings, want.xdp}, why);
   if (!kernel) {
     if (want.mode == OffloadOptions::Mode::kRequired) {
       throw std::runtime_error("relay.offload is required, but the kernel relay did not start: " +
@@ -23,7 +23,7 @@ void Runtime::Impl::start_offload() {
     return;
   }
   options.core.channel_routes = true;
-  offload = "tc on";
+  offload = want.xdp ? "on" : "tc on";  // at XDP, each interface says how: "eth0 (xdp)"
   for (const auto& name : kernel->interfaces()) {
     offload += (name == kernel->interfaces().front() ? " " : ", ") + name;
   }

@@ -1,5 +1,5 @@
 // KernelRelay: loads bpf/relay.bpf.c (built into the binary) with libbpf, attaches it at tc
-// ingress, and keeps its route maps equal to the bindings tern hands it.
+// ingress or XDP, and keeps its route maps equal to the bindings tern hands it.
 #include "kernel_relay.hpp"
 
 #include <arpa/inet.h>
@@ -17,6 +17,7 @@
 
 #include "libbpf_text.hpp"
 #include "tc_attach.hpp"
+#include "xdp_attach.hpp"
 
 #if TERN_HAVE_OFFLOAD
 #include <bpf/bpf.h>
@@ -137,11 +138,13 @@ struct KernelRelay::Impl {
   int peers = -1;
   int counters = -1;
   int program = -1;
+  int xdp_program = -1;
   std::uint8_t ttl = 64;
   int cpus = 1;
   std::vector<std::string> names;
   std::vector<std::string> skipped;
   std::vector<std::unique_ptr<TcAttachment>> attached;
+  std::vector<std::unique_ptr<XdpAttachment>> attached_xdp;
 
   mutable std::mutex mutex;
   std::unordered_map<std::uint64_t, Session> sessions;
@@ -166,6 +169,7 @@ struct KernelRelay::Impl {
 
   ~Impl() {
     attached.clear();  // detached before the program goes
+    attached_xdp.clear();
     if (object != nullptr) bpf_object__close(object);
   }
 
@@ -189,6 +193,7 @@ struct KernelRelay::Impl {
     peers = bpf_map__fd(bpf_object__find_map_by_name(object, "peers"));
     counters = bpf_map__fd(bpf_object__find_map_by_name(object, "counters"));
     program = bpf_program__fd(bpf_object__find_program_by_name(object, "tern_relay"));
+    xdp_program = bpf_program__fd(bpf_object__find_program_by_name(object, "tern_relay_xdp"));
     cpus = std::max(1, libbpf_num_possible_cpus());
     free_slots.reserve(max_bindings);
     for (std::uint32_t s = max_bindings; s > 0; --s) free_slots.push_back(s - 1);
@@ -197,14 +202,25 @@ struct KernelRelay::Impl {
     return true;
   }
 
-  bool attach(const std::string& name, std::string& why) {
+  // At XDP when `xdp` and the driver lets it, else at tc; false (with why) when neither works.
+  bool attach(const std::string& name, bool xdp, std::string& why) {
     if (auto reason = unsuitable(name); !reason.empty()) {
       skipped.push_back(reason);
       return true;
     }
+    std::string no_xdp;
+    if (xdp) {
+      if (auto x = XdpAttachment::attach(xdp_program, name, no_xdp)) {
+        names.push_back(name + " (xdp)");
+        attached_xdp.push_back(std::move(x));
+        return true;
+      }
+    }
     auto a = TcAttachment::attach(program, name, why);
     if (!a) return false;
-    names.push_back(a->clsact() ? name + " (clsact)" : name);
+    std::string how = a->clsact() ? "clsact" : "";
+    if (xdp) how = (a->clsact() ? "clsact" : "tc") + std::string(": ") + no_xdp;
+    names.push_back(how.empty() ? name : name + " (" + how + ")");
     attached.push_back(std::move(a));
     return true;
   }
@@ -361,7 +377,7 @@ std::unique_ptr<KernelRelay> KernelRelay::start(const KernelRelayOptions& option
   if (!impl->load(std::max<std::uint32_t>(options.max_bindings, 1), why)) return nullptr;
   const auto names = options.interfaces.empty() ? ethernet_interfaces_up() : options.interfaces;
   for (const auto& name : names) {
-    if (!impl->attach(name, why)) return nullptr;
+    if (!impl->attach(name, options.xdp, why)) return nullptr;
   }
   if (impl->names.empty()) {
     why = "no interface to attach to";

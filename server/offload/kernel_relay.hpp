@@ -1,5 +1,5 @@
-// relay.offload: the kernel relay (bpf/relay.bpf.c) at tc ingress of the host's interfaces, and
-// the channel bindings tern hands it. Linux with libbpf; elsewhere start() says why not.
+// relay.offload: the kernel relay (bpf/relay.bpf.c) at tc ingress or XDP of the host's interfaces,
+// and the channel bindings tern hands it. Linux with libbpf; elsewhere start() says why not.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@ namespace tern::offload {
 struct KernelRelayOptions {
   std::vector<std::string> interfaces;  // empty = every interface that is up, but loopback
   std::uint32_t max_bindings = 65536;   // channel bindings in the kernel at once
+  bool xdp = false;  // at XDP where the driver has it natively, else (and by default) at tc
 };
 
 // One channel binding, both ways; IPv4 only. A wildcard `listener` or `relay` address (0.0.0.0

@@ -1,8 +1,8 @@
 // The kernel relay's rewrite on arbitrary frames (the first byte says which routes the maps
-// hold for the frame's own addresses): it never reads or writes past the frame (ASan), leaves
-// what it passes up untouched, and what it sends has a valid IPv4 header, a UDP checksum as
-// valid as the one received, the route's addresses and the payload it was given, and only
-// where a route exists.
+// hold for the frame's own addresses, and whether at tc or XDP): it never reads or writes past the
+// frame (ASan), leaves what it passes up untouched, and what it sends has a valid IPv4 header, a
+// UDP checksum as valid as the one received, the route's addresses and the payload it was given,
+// and only where a route exists.
 #include <cstddef>
 #include <cstdint>
 
@@ -30,14 +30,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (mode & 1) maps.add_client({f.saddr, f.daddr, f.sport, f.dport, f.channel, 0}, route);
     if (mode & 4) maps.add_peer({f.saddr, f.daddr, f.sport, f.dport}, route);
   }
-  const Outcome out = relay(in, maps, kNow);
+  const Outcome out = relay(in, maps, kNow, (mode & 2) ? Hook::kXdp : Hook::kTc);
   if (out.verdict == Verdict::kPass) {
     require(out.frame == in);
     return 0;
   }
   require(out.verdict == Verdict::kRedirect);  // the model never writes half a frame
   require(out.to_peer ? (mode & 1) != 0 : (mode & 4) != 0);
-  // The new IPv4 header adds up; the UDP checksum does exactly when the one received did.
+  // An IPv4 frame whose new header adds up; the UDP checksum does exactly when the one received
+  // did.
+  require(out.frame[12] == 0x08 && out.frame[13] == 0x00);
   require(ones_sum(out.frame.data() + TR_ETH_LEN, TR_IP_LEN) == 0xffff);
   require(udp_checksum_valid(out.frame) == udp_checksum_valid(in));
   std::uint32_t dst = 0;

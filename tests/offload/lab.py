@@ -63,6 +63,12 @@ class Lab:
         self.exec("t", "sysctl", "-qw", "net.ipv4.conf.all.forwarding=1")
         return self
 
+    def gro(self, on):
+        """GRO on the client's and the peer's interface. A veth takes frames that XDP redirects
+        to it only with NAPI, which GRO (or an XDP program of its own) turns on."""
+        for ns, name in (("c", "c0"), ("p", "p0")):
+            self.exec(ns, "ethtool", "-K", name, "gro", "on" if on else "off")
+
     def destroy(self):
         for ns in self.made:
             run("ip", "netns", "del", ns, check=False)

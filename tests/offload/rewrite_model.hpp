@@ -1,7 +1,8 @@
 // The kernel relay's steps (server/offload/bpf/relay.bpf.c) in user space around the very same
-// rewrite.h: parse, look the route up, check its expiry and the UDP checksum's state, move the
-// headers by 4 bytes as bpf_skb_adjust_room(BPF_ADJ_ROOM_NET) does, rewrite. For unit tests and
-// fuzzing.
+// rewrite.h: parse, look the route up, check its expiry and the UDP checksum's state, make or
+// take 4 bytes of room as the hook does (tc: bpf_skb_adjust_room(BPF_ADJ_ROOM_NET), behind the
+// IPv4 header; XDP: bpf_xdp_adjust_head, at the front; new room holds junk), rewrite. For unit
+// tests and fuzzing.
 #pragma once
 
 #include <array>
@@ -31,6 +32,7 @@ struct Maps {
 };
 
 enum class Verdict { kPass, kRedirect, kDrop };
+enum class Hook { kTc, kXdp };
 
 struct Outcome {
   Verdict verdict = Verdict::kPass;
@@ -102,7 +104,8 @@ inline Frame make_frame(std::uint32_t src, std::uint32_t dst, std::uint16_t spor
 }
 
 // What relay.bpf.c does with `in` at time `now_ns`.
-inline Outcome relay(const Frame& in, const Maps& maps, std::uint64_t now_ns) {
+inline Outcome relay(const Frame& in, const Maps& maps, std::uint64_t now_ns,
+                     Hook hook = Hook::kTc) {
   Outcome out{Verdict::kPass, false, in};
   tr_frame f{};
   if (!tr_parse(in.data(), in.data() + in.size(), &f)) return out;
@@ -127,10 +130,11 @@ inline Outcome relay(const Frame& in, const Maps& maps, std::uint64_t now_ns) {
   if (!to_peer && f.udp_len > 0xffff - TR_IP_LEN - TR_CHANNEL_LEN) return out;
   const std::uint32_t src = route->src_ip;
   Frame moved = in;
+  const auto at = moved.begin() + (hook == Hook::kTc ? TR_UDP_AT : 0);
   if (to_peer) {
-    moved.erase(moved.begin() + TR_UDP_AT, moved.begin() + TR_UDP_AT + TR_CHANNEL_LEN);
+    moved.erase(at, at + TR_CHANNEL_LEN);
   } else {
-    moved.insert(moved.begin() + TR_UDP_AT, TR_CHANNEL_LEN, std::uint8_t{0});
+    moved.insert(at, TR_CHANNEL_LEN, std::uint8_t{0xa5});
   }
   std::uint8_t* data = moved.data();
   const std::uint8_t* end = data + moved.size();

@@ -1,7 +1,8 @@
-"""relay.offload in a namespace lab: the same channel traffic with the kernel relay off and on,
-captured on the client's and the peer's wire, must be the same frames (checksums valid and
-otherwise equal byte for byte), count the same in /metrics, and with offload on keep flowing
-while tern itself is stopped (SIGSTOP), which only the kernel can do.
+"""relay.offload in a namespace lab: the same channel traffic with the kernel relay off and on (at
+a tcx link, a clsact filter and XDP), captured on the client's and the peer's wire, must be the
+same frames (checksums valid and otherwise equal byte for byte), count the same in /metrics,
+and with offload on keep flowing while tern itself is stopped (SIGSTOP), which only the kernel
+can do.
 
 Run as root: python3 test_offload_lab.py (TERN_BINARY = the tern binary). Exit 77 = skipped
 (not root, no ethtool), unless TERN_NETLAB_REQUIRED=1."""
@@ -41,6 +42,7 @@ relay:
   max_port: {port}
   permission_lifetime: {lifetime}s
   offload: {offload}
+  offload_hook: {hook}
   offload_interfaces: [t0, t1]
 auth: {{users: [{{name: alice, password: wonderland}}]}}
 peers: {{allow: ["10.77.0.0/16"]}}
@@ -218,8 +220,8 @@ def relayed_metrics():
 class Run:
     """One pass of the traffic with relay.offload `mode`."""
 
-    def __init__(self, lab, mode, env=None):
-        self.lab, self.mode, self.env = lab, mode, env
+    def __init__(self, lab, mode, env=None, hook="tc"):
+        self.lab, self.mode, self.env, self.hook = lab, mode, env, hook
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-offload-")
@@ -227,7 +229,7 @@ class Run:
         with open(path, "w") as f:
             f.write(CONFIG.format(state=self.tmp.name, listen=netlab.TERN_CLIENT_IP,
                                   relay=netlab.TERN_PEER_IP, port=RELAY_PORT, lifetime=LIFETIME,
-                                  offload=self.mode))
+                                  offload=self.mode, hook=self.hook))
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.lab.ns("t"), TERN, "serve",
                                       "--config", path], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
@@ -297,6 +299,14 @@ class OffloadLabTest(unittest.TestCase):
             filters = cls.lab.exec("t", "tc", "filter", "show", "dev", "t0", "ingress").stdout
             cls.clsact = r.traffic() + ("".join(r.output), filters)  # [7], [8]
         cls.clsact_after = cls.lab.exec("t", "tc", "filter", "show", "dev", "t0", "ingress").stdout
+        # At XDP (relay.offload_hook: xdp): veth runs it natively; the far ends take redirected
+        # frames with GRO on.
+        cls.lab.gro(True)
+        with Run(cls.lab, "required", hook="xdp") as r:
+            link = cls.lab.exec("t", "ip", "-d", "link", "show", "dev", "t0").stdout
+            cls.xdp = r.traffic() + ("".join(r.output), link)  # [7], [8]
+        cls.xdp_after = cls.lab.exec("t", "ip", "-d", "link", "show", "dev", "t0").stdout
+        cls.lab.gro(False)
 
     @classmethod
     def tearDownClass(cls):
@@ -332,6 +342,18 @@ class OffloadLabTest(unittest.TestCase):
         self.assertEqual(on[4], ["stopped-%d" % i for i in range(5)])
         self.assertEqual(on[5], [])
         self.assertNotIn("tern_relay", self.clsact_after)  # detached when tern stopped
+
+    def test_xdp_relays_the_same_and_leaves_nothing_behind(self):
+        on, off = self.xdp, self.runs["off"]
+        self.assertIn("relay offload: on t0 (xdp), t1 (xdp)", on[7])
+        self.assertIn("prog/xdp", on[8])  # attached in driver mode while tern runs
+        self.assert_same_wire(on, off)
+        relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]
+        self.assertEqual(relayed(on[3]), relayed(off[3]))
+        self.assertEqual(on[4], ["stopped-%d" % i for i in range(5)])
+        self.assertEqual(on[5], [])
+        self.assertIn("tern_offload_bindings 0", on[6])
+        self.assertNotIn("prog/xdp", self.xdp_after)  # the link went with tern
 
     def test_counters_are_the_same_with_offload_on_and_off(self):
         relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]

@@ -48,6 +48,17 @@ limits: {tcp_connections_per_allocation: 3, tcp_connections_total: 0}
   EXPECT_FALSE(load("relay: {tcp: maybe}\n").errors.empty());
 }
 
+TEST(Config, ReadsTheOffloadHook) {
+  EXPECT_FALSE(load("").config->relay.offload_xdp);  // tc unless asked
+  auto r = load("relay: {offload: required, offload_hook: xdp}\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
+  EXPECT_TRUE(r.config->relay.offload_xdp);
+  EXPECT_FALSE(load("relay: {offload_hook: tc}\n").config->relay.offload_xdp);
+  auto bad = load("relay: {offload_hook: kernel}\n");
+  ASSERT_FALSE(bad.errors.empty());
+  EXPECT_NE(bad.errors[0].message.find("relay.offload_hook"), std::string::npos);
+}
+
 TEST(Config, ReadsTheFleetQuotaAndPortKeys) {
   auto r = load(R"(
 limits: {allocations_per_source_ip: 7, unauthenticated_reply_burst: 64}

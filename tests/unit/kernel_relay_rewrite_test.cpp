@@ -47,12 +47,15 @@ Maps binding(std::uint64_t expires = kNow + 10'000'000'000ULL) {
   return m;
 }
 
-TEST(KernelRelayRewrite, ChannelDataBecomesThePeerDatagramForEveryLength) {
+class KernelRelayHook : public ::testing::TestWithParam<Hook> {};
+INSTANTIATE_TEST_SUITE_P(TcAndXdp, KernelRelayHook, ::testing::Values(Hook::kTc, Hook::kXdp));
+
+TEST_P(KernelRelayHook, ChannelDataBecomesThePeerDatagramForEveryLength) {
   const Maps maps = binding();
   for (std::size_t n = 0; n <= 1300; n += (n < 40 ? 1 : 97)) {
     const auto payload = pattern(n, static_cast<std::uint8_t>(n));
     const Frame in = make_frame(kClient, kListener, 40000, 3478, channel_data(kChannel, payload));
-    const Outcome out = relay(in, maps, kNow);
+    const Outcome out = relay(in, maps, kNow, GetParam());
     ASSERT_EQ(out.verdict, Verdict::kRedirect) << n;
     ASSERT_TRUE(out.to_peer);
     const Frame want = make_frame(kRelay, kPeer, 50000, 7000, payload);
@@ -65,12 +68,12 @@ TEST(KernelRelayRewrite, ChannelDataBecomesThePeerDatagramForEveryLength) {
   }
 }
 
-TEST(KernelRelayRewrite, APeerDatagramBecomesChannelDataToTheClient) {
+TEST_P(KernelRelayHook, APeerDatagramBecomesChannelDataToTheClient) {
   const Maps maps = binding();
   for (std::size_t n = 0; n <= 1300; n += (n < 40 ? 1 : 89)) {
     const auto payload = pattern(n, 5);
     const Frame in = make_frame(kPeer, kRelay, 7000, 50000, payload);
-    const Outcome out = relay(in, maps, kNow);
+    const Outcome out = relay(in, maps, kNow, GetParam());
     ASSERT_EQ(out.verdict, Verdict::kRedirect) << n;
     ASSERT_FALSE(out.to_peer);
     const Frame want = make_frame(kListener, kClient, 3478, 40000, channel_data(kChannel, payload));

@@ -200,6 +200,7 @@ TR_INLINE void tr_write_eth(__u8* data, const __u8* dmac, const __u8* smac) {
     data[i] = dmac[i];
     data[6 + i] = smac[i];
   }
+  tr_store16(data + 12, 0x0800);  // IPv4 (XDP moved the frame's start: nothing before it stays)
 }
 
 // Ethernet, IPv4 and UDP headers of a datagram of `udp_len` from src to the route's destination.
@@ -214,9 +215,10 @@ TR_INLINE void tr_write_headers(__u8* data, const struct tr_route* r, __u32 src,
   tr_store16(udp + 6, check);
 }
 
-// After 4 bytes were taken out right behind the IPv4 header (the client's frame is now
-// [eth][ip][udp.len udp.check][channel, length][payload]): a datagram from the relayed address to
-// the peer. 0 when the frame is not what `f` said.
+// After the client's frame lost 4 bytes in front of its payload (tc takes them out behind the
+// IPv4 header, XDP at the front; either way the payload now starts at TR_PAYLOAD_AT and every
+// header byte before it is written anew): a datagram from the relayed address to the peer. 0
+// when the frame is not what `f` said.
 TR_INLINE int tr_to_peer(__u8* data, const __u8* end, const struct tr_frame* f,
                          const struct tr_route* r, __u32 src, const __u8* dmac, const __u8* smac) {
   if (data + TR_PAYLOAD_AT > end) return 0;
@@ -228,8 +230,9 @@ TR_INLINE int tr_to_peer(__u8* data, const __u8* end, const struct tr_frame* f,
   return 1;
 }
 
-// After 4 bytes were put in right behind the IPv4 header (the peer's frame is now
-// [eth][ip][4 new][udp header][payload]): ChannelData from the listener to the client.
+// After the peer's frame gained 4 bytes in front of its payload (behind the IPv4 header at tc,
+// at the front at XDP; the payload now starts at TR_PAYLOAD_AT + 4): ChannelData from the
+// listener to the client.
 TR_INLINE int tr_to_client(__u8* data, const __u8* end, const struct tr_frame* f,
                            const struct tr_route* r, __u32 src, const __u8* dmac,
                            const __u8* smac) {
