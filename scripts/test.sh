@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds once the plain CMake way (Release), then builds and runs every
-# test: unit, vector, core, integration and browser end-to-end tests on a release build and
-# again under ASan+UBSan, a two-minute soak, then each libFuzzer target for a bounded time.
+# Installs what is missing, builds the Debian package the plain CMake way (Release), then builds
+# and runs every test: unit, vector, core, integration and browser end-to-end tests on a release
+# build and again under ASan+UBSan, a two-minute soak, then each libFuzzer target for a bounded
+# time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-30}
@@ -13,18 +14,15 @@ step "setup"
 scripts/setup.sh --test
 (cd tests/e2e && npm ci --no-audit --no-fund)  # playwright-core, ws (browser tests), kubernetes-models, yaml (tests/kubernetes)
 
-# The way the README builds without presets (Release flags, -O3), warnings as errors here so
-# that warnings only the optimiser finds (GCC 12's -Wrestrict, say) fail CI, not users.
-step "plain build (Release, no preset)"
-cmake -S . -B build/plain -DCMAKE_BUILD_TYPE=Release -DTERN_WERROR=ON >/dev/null
-cmake --build build/plain -j "$jobs"
-build/plain/server/app/tern --version
-build/plain/server/app/tern print-default-config >build/plain/default.yaml
-build/plain/server/app/tern check-config build/plain/default.yaml
-
-# The Debian package, checked by lintian and installed into a clean Debian 12 root.
-step "debian package"
+# The Debian package, checked by lintian and installed into a clean Debian 12 root. Its build is
+# the way the README builds without presets (CMake's Release, -O3) plus Debian's hardening
+# flags, with warnings as errors so that warnings only the optimiser finds (GCC 12's -Wrestrict,
+# say) fail CI, not users: one build serves both (tests and benchmarks build in the presets).
+step "debian package (the plain Release build)"
 deb=$(scripts/package.sh)
+build/package/server/app/tern --version
+build/package/server/app/tern print-default-config >build/package/default.yaml
+build/package/server/app/tern check-config build/package/default.yaml
 if [[ $(id -u) -eq 0 ]]; then
   tests/package/test_deb.sh "$deb"
 else
@@ -63,11 +61,11 @@ for preset in release asan; do
     # docs/performance.md): fails only if the allocations could not be made.
     step "sweep bench smoke"
     build/release/bench/tern_sweep_bench --sizes 1000,10000 --sweeps 20
-    # The kernel relay against the user-space path in the namespace lab, one short round of
-    # each shape (docs/offload.md); root only, like the lab itself.
+    # The kernel relay (at tc and at XDP) against the user-space path in the namespace lab, one
+    # short round of each shape (docs/offload.md); root only, like the lab itself.
     if [[ $(id -u) -eq 0 ]]; then
       step "offload bench smoke"
-      bench/offload_lab.py --rounds 1 --duration 1
+      bench/offload_lab.py --rounds 1 --duration 1 --xdp
     fi
     # Two minutes of the soak (tests/reliability/soak.py; the one-hour run is in
     # docs/reliability.md): any relayed loss, RSS or descriptor growth after warm-up, or an
