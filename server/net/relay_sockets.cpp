@@ -1,15 +1,18 @@
-// WorkerRelays: bind relay sockets from the shared port range, read peers, send to peers.
+// WorkerRelays: bind relay sockets from the shared port range, read peers (one epoll set per
+// worker), send to peers.
 #include "relay_sockets.hpp"
 #include "wake_stats.hpp"
 
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "sockaddr.hpp"
 
@@ -59,117 +62,112 @@ struct ReceiveBatch {
 };
 }  // namespace
 
-class RelaySocket : public std::enable_shared_from_this<RelaySocket> {
- public:
-  RelaySocket(boost::asio::io_context& io, int fd, core::RelayId id,
-              const protocol::TransportAddress& local, WorkerRelays& owner)
-      : socket_(io), id_(id), local_(local), owner_(owner) {
-    socket_.assign(local.family == protocol::Family::kIPv4 ? boost::asio::ip::udp::v4()
-                                                           : boost::asio::ip::udp::v6(),
-                   fd);
-  }
-  void start() { wait(); }
-  void close() {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
-  int fd() { return socket_.native_handle(); }
-  int release() {
-    boost::system::error_code ignored;
-    return socket_.release(ignored);  // the pending wait ends with operation_aborted
-  }
-  bool set_dont_fragment() {
-    const bool v4 = local_.family == protocol::Family::kIPv4;
-    const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
-    return setsockopt(fd(), v4 ? IPPROTO_IP : IPPROTO_IPV6,
-                      v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &value, sizeof value) == 0;
-  }
-  protocol::Family family() const noexcept { return local_.family; }
-  // The bound IP (maybe a wildcard) and port.
-  const protocol::TransportAddress& local() const noexcept { return local_; }
-
- private:
-  void wait() {
-    socket_.async_wait(boost::asio::ip::udp::socket::wait_read,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                         if (ec) return;
-                         self->drain();
-                         if (self->socket_.is_open()) self->wait();
-                       });
-  }
-
-  void drain() {
-    static thread_local ReceiveBatch b;
-    for (int round = 0; round < kRoundsPerWake && socket_.is_open(); ++round) {
-      for (std::size_t i = 0; i < kBatch; ++i) {
-        b.iov[i] = {b.data[i].data(), kSlot};
-        b.hdr[i] = {};
-        b.hdr[i].msg_hdr.msg_name = &b.from[i];
-        b.hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        b.hdr[i].msg_hdr.msg_iov = &b.iov[i];
-        b.hdr[i].msg_hdr.msg_iovlen = 1;
-      }
-      const int n = recvmmsg(fd(), b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
-      note_received(n);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        read_errors();  // an ICMP error is waiting (IP_RECVERR)
-        continue;
-      }
-      for (int i = 0; i < n && socket_.is_open(); ++i) {
-        if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
-          owner_.count_drop(core::Drop::kTooLarge);
-          continue;
-        }
-        owner_.deliver(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
-                       std::span(b.data[i].data(), b.hdr[i].msg_len));
-      }
-      if (static_cast<std::size_t>(n) < kBatch) break;
-    }
-    // ICMP errors need no extra system call here: a queued error makes recvmmsg fail
-    // (IP_RECVERR), and the loop above then reads the error queue.
-    owner_.flush();
-  }
-
-  // RFC 8656 §11.5: ICMP errors for datagrams sent to peers, from the socket's error queue.
-  void read_errors() {
-    for (int i = 0; i < 16 && socket_.is_open(); ++i) {
-      sockaddr_storage peer{};
-      std::array<std::uint8_t, 512> control{};
-      std::array<std::uint8_t, 64> data{};
-      iovec iov{data.data(), data.size()};
-      msghdr msg{};
-      msg.msg_name = &peer;
-      msg.msg_namelen = sizeof peer;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.data();
-      msg.msg_controllen = control.size();
-      if (recvmsg(fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
-        const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
-        if (!v4 && !v6) continue;
-        sock_extended_err err{};
-        std::memcpy(&err, CMSG_DATA(c), sizeof err);
-        if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-        owner_.deliver_icmp(id_, from_sockaddr(reinterpret_cast<sockaddr*>(&peer)), err.ee_type,
-                            err.ee_code, err.ee_info);
-      }
-    }
-  }
-
-  boost::asio::ip::udp::socket socket_;
-  core::RelayId id_;
-  protocol::TransportAddress local_;
-  WorkerRelays& owner_;
-};
-
 WorkerRelays::WorkerRelays(boost::asio::io_context& io, RelayPorts& ports, TcpRelayHub* hub)
-    : io_(io), ports_(ports), tcp_(io, ports, hub) {}
+    : io_(io), ports_(ports), poll_(io), tcp_(io, ports, hub) {
+  const int set = ::epoll_create1(EPOLL_CLOEXEC);
+  if (set < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  poll_.assign(set);
+  wait();
+}
 
 WorkerRelays::~WorkerRelays() {
   close_all();
+  boost::system::error_code ignored;
+  poll_.close(ignored);  // the pending wait ends with operation_aborted and touches nothing
+}
+
+// asio re-arms its own epoll entry for the set with each wait, so a socket left readable (a
+// wake-up reads at most kRoundsPerWake batches from each) wakes the worker again at once.
+void WorkerRelays::wait() {
+  poll_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [this](boost::system::error_code ec) {
+                     if (ec) return;
+                     poll();
+                     wait();
+                   });
+}
+
+void WorkerRelays::poll() {
+  std::array<epoll_event, 64> ready{};
+  const int n = ::epoll_wait(poll_.native_handle(), ready.data(), ready.size(), 0);
+  for (int i = 0; i < n; ++i) {
+    const auto id = static_cast<core::RelayId>(ready[i].data.u64);
+    const auto it = sockets_.find(id);  // gone if an earlier datagram's handling closed it
+    if (it != sockets_.end()) drain(id, it->second.fd);
+  }
+  flush();  // the datagrams to clients from every socket read, in as few sends as may be
+}
+
+void WorkerRelays::drain(core::RelayId id, int fd) {
+  static thread_local ReceiveBatch b;
+  const std::uint64_t closes = closes_;
+  const auto open = [&] { return closes_ == closes || sockets_.contains(id); };
+  for (int round = 0; round < kRoundsPerWake; ++round) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      b.iov[i] = {b.data[i].data(), kSlot};
+      b.hdr[i] = {};
+      b.hdr[i].msg_hdr.msg_name = &b.from[i];
+      b.hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      b.hdr[i].msg_hdr.msg_iov = &b.iov[i];
+      b.hdr[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = recvmmsg(fd, b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+    note_received(n);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // An ICMP error is waiting (IP_RECVERR): a queued error makes recvmmsg fail, so reading
+      // the error queue costs no system call while there is none.
+      read_errors(id, fd);
+      if (!open()) return;
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        count_drop(core::Drop::kTooLarge);
+        continue;
+      }
+      deliver(id, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
+              std::span(b.data[i].data(), b.hdr[i].msg_len));
+      if (!open()) return;  // its allocation ended while this datagram was handled
+    }
+    if (static_cast<std::size_t>(n) < kBatch) return;
+  }
+}
+
+// RFC 8656 §11.5: ICMP errors for datagrams sent to peers, from the socket's error queue.
+void WorkerRelays::read_errors(core::RelayId id, int fd) {
+  const std::uint64_t closes = closes_;
+  for (int i = 0; i < 16 && (closes_ == closes || sockets_.contains(id)); ++i) {
+    sockaddr_storage peer{};
+    std::array<std::uint8_t, 512> control{};
+    std::array<std::uint8_t, 64> data{};
+    iovec iov{data.data(), data.size()};
+    msghdr msg{};
+    msg.msg_name = &peer;
+    msg.msg_namelen = sizeof peer;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err err{};
+      std::memcpy(&err, CMSG_DATA(c), sizeof err);
+      if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      deliver_icmp(id, from_sockaddr(reinterpret_cast<sockaddr*>(&peer)), err.ee_type, err.ee_code,
+                   err.ee_info);
+    }
+  }
+}
+
+bool WorkerRelays::add(core::RelayId id, int fd) {
+  epoll_event e{};
+  e.events = EPOLLIN;  // level-triggered: what a wake-up leaves unread is reported again
+  e.data.u64 = id;
+  return ::epoll_ctl(poll_.native_handle(), EPOLL_CTL_ADD, fd, &e) == 0;
 }
 
 bool WorkerRelays::family_available(protocol::Family family) const {
@@ -180,16 +178,23 @@ std::optional<core::RelayEndpoint> WorkerRelays::bind(const protocol::TransportA
                                                       std::uint64_t token) {
   const int fd = bind_udp(local);
   if (fd < 0) return std::nullopt;
-  core::RelayEndpoint endpoint = import_socket({fd, local});
-  endpoint.reservation_token = token;
-  return endpoint;
+  const core::RelayId id = ++next_id_;
+  if (!add(id, fd)) {
+    const int error = errno;  // ENOMEM, or ENOSPC past fs.epoll.max_user_watches
+    ::close(fd);
+    errno = error;
+    return std::nullopt;
+  }
+  sockets_[id] = {fd, local};
+  return core::RelayEndpoint{id, ports_.advertised(local), token};
 }
 
 core::RelayEndpoint WorkerRelays::import_socket(const Exported& exported) {
   const core::RelayId id = ++next_id_;
-  auto socket = std::make_shared<RelaySocket>(io_, exported.fd, id, exported.local, *this);
-  socket->start();
-  sockets_[id] = std::move(socket);
+  // Failing that (no memory), the relay stays open and is read no more: its allocation's
+  // peers go unheard, as the kernel would drop their datagrams for a full buffer.
+  (void)add(id, exported.fd);
+  sockets_[id] = {exported.fd, exported.local};
   return core::RelayEndpoint{id, ports_.advertised(exported.local), 0};
 }
 
@@ -197,8 +202,10 @@ WorkerRelays::Exported WorkerRelays::export_socket(core::RelayId id) {
   flush_sends();  // what is queued for it goes out from here first
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return {};
-  Exported out{it->second->release(), it->second->local()};
+  Exported out{it->second.fd, it->second.local};
+  (void)::epoll_ctl(poll_.native_handle(), EPOLL_CTL_DEL, out.fd, nullptr);
   sockets_.erase(it);
+  ++closes_;
   return out;
 }
 
@@ -277,18 +284,20 @@ void WorkerRelays::close(core::RelayId id) {
   flush_sends();  // nothing queued may name a closed (and maybe reused) descriptor
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
-  it->second->close();
-  ports_.release(it->second->local());
+  ::close(it->second.fd);  // which takes it out of the epoll set too
+  ports_.release(it->second.local);
   sockets_.erase(it);
+  ++closes_;
 }
 
 void WorkerRelays::close_all() {
   flush_sends();
   for (auto& [id, socket] : sockets_) {
-    socket->close();
-    ports_.release(socket->local());
+    ::close(socket.fd);
+    ports_.release(socket.local);
   }
   sockets_.clear();
+  ++closes_;
   tcp_.close_all();
 }
 
@@ -312,11 +321,11 @@ void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer
   const socklen_t len = to_sockaddr(peer, ss);
   if (bytes.size() > SendBatch::kSlot) {
     out_.flush();  // keep the order of what is queued for this peer
-    (void)::sendto(it->second->fd(), bytes.data(), bytes.size(), MSG_DONTWAIT,
+    (void)::sendto(it->second.fd, bytes.data(), bytes.size(), MSG_DONTWAIT,
                    reinterpret_cast<sockaddr*>(&ss), len);
     return;
   }
-  out_.add(it->second->fd(), ss, len, bytes);
+  out_.add(it->second.fd, ss, len, bytes);
 }
 
 void WorkerRelays::flush_sends() {
@@ -326,12 +335,16 @@ void WorkerRelays::flush_sends() {
 std::optional<protocol::TransportAddress> WorkerRelays::local_address(core::RelayId id) const {
   const auto it = sockets_.find(id);
   if (it == sockets_.end()) return std::nullopt;
-  return it->second->local();
+  return it->second.local;
 }
 
 bool WorkerRelays::set_dont_fragment(core::RelayId id) {
   auto it = sockets_.find(id);
-  return it != sockets_.end() && it->second->set_dont_fragment();
+  if (it == sockets_.end()) return false;
+  const bool v4 = it->second.local.family == protocol::Family::kIPv4;
+  const int value = v4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
+  return setsockopt(it->second.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6,
+                    v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &value, sizeof value) == 0;
 }
 
 void WorkerRelays::count_drop(core::Drop reason) {

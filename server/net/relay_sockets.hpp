@@ -5,7 +5,7 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
 #include <memory>
 #include <unordered_map>
@@ -18,8 +18,6 @@
 #include "tern/core/server.hpp"
 
 namespace tern::net {
-
-class RelaySocket;
 
 class WorkerRelays final : public core::RelayProvider {
  public:
@@ -76,10 +74,21 @@ class WorkerRelays final : public core::RelayProvider {
   std::size_t open_count() const noexcept { return sockets_.size(); }
 
  private:
-  friend class RelaySocket;
+  // A UDP relay socket: no object of its own in asio. The worker's one epoll set (`poll_`,
+  // which asio waits on) holds them all, each under its relay id; 100,000 idle allocations
+  // cost their descriptors and this, not a reactor entry and a pending wait apiece.
+  struct RelaySocket {
+    int fd = -1;
+    protocol::TransportAddress local;  // the bound IP (maybe a wildcard) and port
+  };
   std::optional<core::RelayEndpoint> bind(const protocol::TransportAddress& local,
                                           std::uint64_t token);
   bool hold_next(const RelayPorts::Pick& pick);
+  void wait();
+  void poll();
+  void drain(core::RelayId id, int fd);
+  void read_errors(core::RelayId id, int fd);
+  bool add(core::RelayId id, int fd);
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);
   void count_drop(core::Drop reason);
@@ -95,7 +104,9 @@ class WorkerRelays final : public core::RelayProvider {
   core::Outbox* router_ = nullptr;
   std::function<void()> flush_;
   core::RelayId next_id_ = 0;
-  std::unordered_map<core::RelayId, std::shared_ptr<RelaySocket>> sockets_;
+  std::unordered_map<core::RelayId, RelaySocket> sockets_;
+  boost::asio::posix::stream_descriptor poll_;  // the epoll set of every UDP relay socket
+  std::uint64_t closes_ = 0;                    // relays closed or exported so far
 
   SendBatch out_;
   TcpRelays tcp_;

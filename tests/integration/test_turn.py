@@ -1,4 +1,5 @@
 """TURN behaviours checked with tern's own test client against the real binary on loopback."""
+import signal
 import socket
 import time
 import unittest
@@ -88,6 +89,35 @@ class TurnTest(WithTern, unittest.TestCase):
         mtype, tid, attrs, _ = c.receive()
         self.assertEqual(mtype, tc.DATA_INDICATION)
         self.assertEqual(sc.find(attrs, 0x0013), b"pong")
+        c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
+
+    def test_a_burst_queued_while_tern_is_stopped_is_read_to_the_end(self):
+        # 300 datagrams wait on the relay socket at once: more than one wake-up reads (8 rounds
+        # of 16), so the rest arrive only if the socket is reported again while still readable.
+        c = self.client()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.assertEqual(c.allocate()[0], 0x0103)
+        self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(peer.close)
+        peer.bind(("127.0.0.2", 0))
+        c.send_indication("127.0.0.2", peer.getsockname()[1], b"where")
+        peer.settimeout(2)
+        _, relay = peer.recvfrom(100)
+        self.tern.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(300):
+                peer.sendto(b"burst-%03d" % i, relay)
+        finally:
+            self.tern.proc.send_signal(signal.SIGCONT)
+        got = []
+        while len(got) < 300:
+            r = c.receive(timeout=2.0)
+            if r is None:
+                break
+            if r[0] == tc.DATA_INDICATION:
+                got.append(sc.find(r[2], 0x0013))
+        self.assertEqual(got, [b"burst-%03d" % i for i in range(300)])
         c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))
 
     def test_dont_fragment_is_supported(self):
