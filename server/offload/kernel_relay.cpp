@@ -3,19 +3,16 @@
 #include "kernel_relay.hpp"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
+#include "host_addresses.hpp"
 #include "libbpf_text.hpp"
+#include "slot_counters.hpp"
 #include "tc_attach.hpp"
 #include "xdp_attach.hpp"
 
@@ -44,65 +41,9 @@ namespace {
 
 constexpr std::uint32_t kKeysPerBinding = 4;
 
-std::string read_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-std::uint32_t ip4(const protocol::TransportAddress& a) {
-  std::uint32_t v = 0;
-  std::memcpy(&v, a.ip.data(), 4);
-  return v;
-}
-
-bool is_wildcard(const protocol::TransportAddress& a) {
-  return ip4(a) == 0;
-}
-
 std::uint64_t monotonic_ns(std::chrono::steady_clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
   return ns.count() < 0 ? 0 : static_cast<std::uint64_t>(ns.count());
-}
-
-// The host's IPv4 addresses (a wildcard socket's datagrams arrive on any of them).
-std::vector<std::uint32_t> host_ipv4() {
-  std::vector<std::uint32_t> out;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return out;
-  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
-    const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;  // loopback: never attached
-    if (std::find(out.begin(), out.end(), in->sin_addr.s_addr) == out.end()) {
-      out.push_back(in->sin_addr.s_addr);
-    }
-  }
-  freeifaddrs(list);
-  return out;
-}
-
-// The address a socket bound to `local` sends to `to` from: its own, or for a wildcard one the
-// route's choice (as connect() makes it); 0 when there is no route.
-std::uint32_t source_for(const protocol::TransportAddress& local,
-                         const protocol::TransportAddress& to) {
-  if (!is_wildcard(local)) return ip4(local);
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(to.port);
-  remote.sin_addr.s_addr = ip4(to);
-  sockaddr_in chosen{};
-  socklen_t length = sizeof chosen;
-  std::uint32_t source = 0;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof remote) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&chosen), &length) == 0) {
-    source = chosen.sin_addr.s_addr;
-  }
-  ::close(fd);
-  return source;
 }
 
 // One binding as the kernel holds it: a client key per address its listener answers on, a
@@ -136,11 +77,10 @@ struct KernelRelay::Impl {
   bpf_object* object = nullptr;
   int clients = -1;
   int peers = -1;
-  int counters = -1;
+  SlotCounters counters;
   int program = -1;
   int xdp_program = -1;
   std::uint8_t ttl = 64;
-  int cpus = 1;
   std::vector<std::string> names;
   std::vector<std::string> skipped;
   std::vector<std::unique_ptr<TcAttachment>> attached;
@@ -191,10 +131,10 @@ struct KernelRelay::Impl {
     }
     clients = bpf_map__fd(bpf_object__find_map_by_name(object, "clients"));
     peers = bpf_map__fd(bpf_object__find_map_by_name(object, "peers"));
-    counters = bpf_map__fd(bpf_object__find_map_by_name(object, "counters"));
+    const int counter_map = bpf_map__fd(bpf_object__find_map_by_name(object, "counters"));
     program = bpf_program__fd(bpf_object__find_program_by_name(object, "tern_relay"));
     xdp_program = bpf_program__fd(bpf_object__find_program_by_name(object, "tern_relay_xdp"));
-    cpus = std::max(1, libbpf_num_possible_cpus());
+    counters = SlotCounters(counter_map, std::max(1, libbpf_num_possible_cpus()));
     free_slots.reserve(max_bindings);
     for (std::uint32_t s = max_bindings; s > 0; --s) free_slots.push_back(s - 1);
     const int default_ttl = std::atoi(read_line("/proc/sys/net/ipv4/ip_default_ttl").c_str());
@@ -223,58 +163,6 @@ struct KernelRelay::Impl {
     names.push_back(how.empty() ? name : name + " (" + how + ")");
     attached.push_back(std::move(a));
     return true;
-  }
-
-  // One CPU's counters of a slot, added to `t`.
-  static void add(KernelTraffic& t, const tr_counters& v) {
-    t.to_peer_packets += v.to_peer_packets;
-    t.to_peer_bytes += v.to_peer_bytes;
-    t.to_client_packets += v.to_client_packets;
-    t.to_client_bytes += v.to_client_bytes;
-  }
-
-  KernelTraffic read(std::uint32_t slot) const {
-    std::vector<tr_counters> values(static_cast<std::size_t>(cpus));
-    KernelTraffic t;
-    if (bpf_map_lookup_elem(counters, &slot, values.data()) != 0) return t;
-    for (const auto& v : values) add(t, v);
-    return t;
-  }
-
-  // The counters of slots 0 to slots_used - 1, read in batches of 4,096 slots (one system call
-  // each) instead of one call per slot; per slot where the kernel has no batch lookup (< 5.6).
-  std::vector<KernelTraffic> read_all() const {
-    std::vector<KernelTraffic> out(slots_used);
-    constexpr std::uint32_t kChunk = 4096;
-    const auto per_slot = static_cast<std::size_t>(cpus);
-    std::vector<std::uint32_t> keys(kChunk);
-    std::vector<tr_counters> values(kChunk * per_slot);
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    std::uint32_t token = 0;
-    std::uint32_t done = 0;
-    while (done < slots_used) {
-      std::uint32_t count = std::min(kChunk, slots_used - done);
-      const int rc = bpf_map_lookup_batch(counters, done == 0 ? nullptr : &token, &token,
-                                          keys.data(), values.data(), &count, &opts);
-      if (rc != 0 && errno != ENOENT) {
-        for (std::uint32_t slot = done; slot < slots_used; ++slot) out[slot] = read(slot);
-        return out;
-      }
-      for (std::uint32_t k = 0; k < count; ++k) {
-        if (keys[k] >= slots_used) continue;
-        KernelTraffic& t = out[keys[k]];
-        for (std::size_t c = 0; c < per_slot; ++c) add(t, values[k * per_slot + c]);
-      }
-      done += count;
-      if (rc != 0 || count == 0) break;  // ENOENT: the end of the map
-    }
-    return out;
-  }
-
-  static KernelTraffic since(const KernelTraffic& now, const KernelTraffic& before) {
-    return {now.to_peer_packets - before.to_peer_packets, now.to_peer_bytes - before.to_peer_bytes,
-            now.to_client_packets - before.to_client_packets,
-            now.to_client_bytes - before.to_client_bytes};
   }
 
   static tr_client_key client_key(const KernelBinding& b, std::uint32_t local) {
@@ -328,8 +216,8 @@ struct KernelRelay::Impl {
   // Takes `i` out of the kernel; its last counts go to its worker's.
   void remove(unsigned worker, Installed& i) {
     erase(i);
-    const KernelTraffic now = read(i.slot);
-    ended[worker] += since(now, i.seen);
+    const KernelTraffic now = counters.read(i.slot);
+    ended[worker] += SlotCounters::since(now, i.seen);
     cooling.push_back({i.slot, worker, now});
     --installed;
   }
@@ -338,7 +226,7 @@ struct KernelRelay::Impl {
   void cool(unsigned worker) {
     std::erase_if(cooling, [&](const Cooling& c) {
       if (c.worker != worker) return false;
-      ended[worker] += since(read(c.slot), c.seen);
+      ended[worker] += SlotCounters::since(counters.read(c.slot), c.seen);
       free_slots.push_back(c.slot);
       return true;
     });
@@ -357,8 +245,7 @@ struct KernelRelay::Impl {
                 {}};
     if (i.listener_ips.empty() && i.relay_ips.empty()) return Added::kNotHere;
     if (i.to_peer_source == 0 || i.to_client_source == 0) return Added::kRefused;  // no route
-    std::vector<tr_counters> zero(static_cast<std::size_t>(cpus));
-    if (bpf_map_update_elem(counters, &i.slot, zero.data(), BPF_ANY) != 0) return Added::kRefused;
+    if (!counters.reset(i.slot)) return Added::kRefused;
     if (!write(i)) {
       erase(i);
       return Added::kRefused;
@@ -436,12 +323,12 @@ KernelTraffic KernelRelay::take(unsigned worker) {
   bool any = false;
   for (const auto& [id, s] : impl_->sessions) any = any || s.worker == worker;
   if (!any) return total;
-  const std::vector<KernelTraffic> counts = impl_->read_all();
+  const std::vector<KernelTraffic> counts = impl_->counters.read_all(impl_->slots_used);
   for (auto& [id, s] : impl_->sessions) {
     if (s.worker != worker) continue;
     for (Installed& i : s.bindings) {
       const KernelTraffic& now = counts[i.slot];
-      total += Impl::since(now, i.seen);
+      total += SlotCounters::since(now, i.seen);
       i.seen = now;
     }
   }

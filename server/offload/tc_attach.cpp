@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <string_view>
 
+#include "host_addresses.hpp"
 #include "libbpf_text.hpp"
 
 #if TERN_HAVE_OFFLOAD
@@ -21,13 +21,6 @@
 namespace tern::offload {
 
 namespace {
-
-std::string read_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
 
 bool is_ethernet(const std::string& interface) {
   return read_line("/sys/class/net/" + interface + "/type") == "1";  // ARPHRD_ETHER
