@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "runtime_options.hpp"
 #include "tern/core/peer_policy.hpp"
 
 namespace tern::app {
@@ -48,10 +49,7 @@ std::optional<std::string> private_relay_warning(const net::RelayAddresses& addr
 
 std::optional<std::string> private_relay_warning(const config::Config& config) {
   try {
-    const net::RelayOptions relay{config.relay.address,        config.relay.address_v6,
-                                  config.relay.public_address, config.relay.min_port,
-                                  config.relay.max_port,       config.relay.extra_addresses};
-    return private_relay_warning(net::resolve_relay_addresses(relay), config);
+    return private_relay_warning(net::resolve_relay_addresses(relay_options(config)), config);
   } catch (const std::exception&) {
     return std::nullopt;  // the address itself is wrong: check-config reports that elsewhere
   }

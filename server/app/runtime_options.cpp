@@ -110,6 +110,17 @@ BuiltDeps build_deps(const config::Config& c) {
   return out;
 }
 
+net::RelayOptions relay_options(const config::Config& config) {
+  net::RelayOptions relay;
+  relay.address = config.relay.address;
+  relay.address_v6 = config.relay.address_v6;
+  relay.public_address = config.relay.public_address;
+  relay.min_port = config.relay.min_port;
+  relay.max_port = config.relay.max_port;
+  relay.extra_addresses = config.relay.extra_addresses;
+  return relay;
+}
+
 net::RuntimeOptions to_runtime_options(const config::Config& config,
                                        config::Credentials* credentials) {
   net::RuntimeOptions options;
@@ -134,8 +145,7 @@ net::RuntimeOptions to_runtime_options(const config::Config& config,
   options.offload.interfaces = config.relay.offload_interfaces;
   options.offload.max_bindings = config.relay.offload_max_bindings;
   options.offload.xdp = config.relay.offload_xdp;
-  options.relay = {config.relay.address,  config.relay.address_v6, config.relay.public_address,
-                   config.relay.min_port, config.relay.max_port,   config.relay.extra_addresses};
+  options.relay = relay_options(config);
   bool has_tls = false;
   for (const auto& l : config.listen) {
     auto& list = l.transport == "any" ? options.shared_ports : options.listeners;

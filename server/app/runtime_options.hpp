@@ -22,6 +22,8 @@ struct BuiltDeps {
 BuiltDeps build_deps(const config::Config& config);
 // The allocation quotas of `config.limits`.
 core::QuotaLimits quota_limits(const config::Config& config);
+// Where relay sockets bind and what they advertise (`config.relay`).
+net::RelayOptions relay_options(const config::Config& config);
 
 // Generates a self-signed certificate when a TLS listener has no cert_file. Throws
 // std::runtime_error on failure, with every problem in the message.

@@ -33,6 +33,17 @@ class CheckConfigTest(unittest.TestCase):
         self.assertIn("%s:4:" % path, err)
         self.assertIn("%s:5:" % path, err)
 
+    def test_a_private_relay_address_without_a_public_one_is_warned_about(self):
+        users = "auth: {users: [{name: a, password: b}]}\n"
+        for relay, warned in (("{address: 10.1.2.3}", True),
+                              ("{address: 10.1.2.3, public_address: 203.0.113.1}", False),
+                              ("{address: 127.0.0.1, extra_addresses: [192.168.7.7]}", True),
+                              ("{address: 203.0.113.2}", False)):
+            code, out, err = tern("check-config", self.write("relay: %s\n%s" % (relay, users)))
+            self.assertEqual(code, 0, err)
+            self.assertEqual("is private and relay.public_address is not set" in err, warned,
+                             relay + ": " + err)
+
     def test_yaml_syntax_error_names_line(self):
         path = self.write("realm: x\nlisten:\n  - {transport: udp\n")
         code, out, err = tern("check-config", path)
