@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "measure.hpp"
 #include "tern/protocol/channel_data.hpp"
 #include "tern/protocol/stream.hpp"
@@ -38,210 +39,11 @@ namespace {
 
 constexpr std::size_t kBatch = 64;
 constexpr std::size_t kSlot = 2048;
-constexpr std::size_t kMaxPayload = 1400;
 constexpr std::uint32_t kMagic = 0x6e726574;  // "tern" in little-endian memory
-constexpr std::size_t kStamp = 24;            // magic, client index, sequence, send time
 constexpr std::uint64_t kPeerId = ~std::uint64_t{0};
 constexpr std::uint64_t kMs = 1'000'000;
 constexpr std::uint64_t kSec = 1'000'000'000;
 constexpr std::size_t kStreamBacklog = 1 << 20;  // TCP: stop sending while this much is unsent
-
-const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
-  --mode relay|allocate|binding|idle|raw   (default relay; raw drives a plain UDP forwarder)
-  --transport udp|tcp|tls  client to server transport for relay, allocate and idle (default
-                        udp); the relay to the echo peer is UDP either way
-  --server-pid PID      measure this process's CPU (utime+stime) and VmRSS from /proc
-  --clients N           relay/idle/raw: clients (allocations); binding: sockets (default 10)
-  --size BYTES          relay/raw payload per packet, 24..1400 (default 120)
-  --rate MSG_PER_S      relay/raw: total client->server messages/s; 0 = closed loop (default 0)
-  --window N            closed loop: packets in flight per client; binding: requests in
-                        flight per socket (default 32)
-  --duration S          data phase / allocate / binding time (default 5)
-  --packets N           relay/raw: stop each client after N packets (default 0 = no limit)
-  --send                relay: Send indications + CreatePermission instead of ChannelBind
-  --inflight K          Allocate dances in flight (allocate mode and setup; default 64)
-  --idle-channel        idle: also bind a channel per allocation
-  --active N            idle: then the first N clients send paced ChannelData at --rate in
-                        total for --duration (needs --idle-channel)
-  --hold-allocate S     idle: then S seconds of Allocate dances (--inflight in flight, each
-                        deleted again) while the N allocations are held
-  --clients-per-ip N    bind client sockets on 127.1.0.1, 127.1.0.2, ... N clients each
-                        (default 0: all on the server's own loopback address)
-  --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
-  --peer-ip IP          echo peer address (default 127.0.0.2)
-  --peers N             echo peer sockets on that address, client i using peer i mod N
-                        (default 1); one per client lets a server that demultiplexes by peer
-                        address (coturn's --multiplex-peer) bind every client's channel
-  --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
-  --client-netns NS     open the clients' sockets in network namespace NS (bound to 0.0.0.0)
-  --peer-netns NS       open the echo peer's socket in network namespace NS
-  --user U --password P long-term credentials (default bench/bench)
-  --drain S             wait for packets in flight after the data phase (default 1)
-  --setup-timeout S     bound on setup and teardown (default 60)
-  --rto S               request retransmission timeout, doubled per retry (default 0.5)
-  --sockbuf BYTES       SO_RCVBUF/SO_SNDBUF of the tool's sockets (default 4194304)
-  --before-data CMD     relay/raw: shell command run just before the data phase
-  --after-data CMD      relay/raw: shell command run just after it (e.g. callgrind_control)
-  --label L --shape S --round R   copied into the JSON output
-)";
-
-struct Options {
-  std::string mode = "relay";
-  bool tcp = false;  // a stream transport: TCP, or TLS over it
-  bool tls = false;
-  std::string server_text;
-  sockaddr_in server{};
-  pid_t server_pid = 0;
-  std::size_t clients = 10;
-  std::size_t size = 120;
-  double rate = 0;
-  std::size_t window = 32;
-  double duration = 5;
-  std::uint64_t packets = 0;
-  bool send = false;
-  std::size_t inflight = 64;
-  bool idle_channel = false;
-  std::size_t active = 0;
-  double hold_allocate = 0;
-  std::size_t clients_per_ip = 0;
-  std::uint32_t lifetime = 600;
-  std::string peer_ip = "127.0.0.2";
-  std::uint16_t peer_port = 0;
-  std::size_t peers = 1;
-  std::string client_netns;
-  std::string peer_netns;
-  std::string user = "bench";
-  std::string password = "bench";
-  double drain = 1;
-  double setup_timeout = 60;
-  double rto = 0.5;
-  int max_retries = 4;
-  int sockbuf = 4 << 20;
-  std::string before_data;
-  std::string after_data;
-  std::string label;
-  std::string shape;
-  std::int64_t round = 0;
-};
-
-bool parse_options(int argc, char** argv, Options& o, std::string& error) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        error = "missing value for " + a;
-        return {};
-      }
-      return argv[++i];
-    };
-    auto number = [&]() -> double {
-      const std::string v = value();
-      if (!error.empty()) return 0;
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) error = "bad number for " + a + ": " + v;
-      return d;
-    };
-    if (a == "--mode")
-      o.mode = value();
-    else if (a == "--transport") {
-      const std::string t = value();
-      if (t != "udp" && t != "tcp" && t != "tls") error = "--transport must be udp, tcp or tls";
-      o.tcp = t == "tcp" || t == "tls";
-      o.tls = t == "tls";
-    } else if (a == "--server")
-      o.server_text = value();
-    else if (a == "--server-pid")
-      o.server_pid = static_cast<pid_t>(number());
-    else if (a == "--clients")
-      o.clients = static_cast<std::size_t>(number());
-    else if (a == "--size")
-      o.size = static_cast<std::size_t>(number());
-    else if (a == "--rate")
-      o.rate = number();
-    else if (a == "--window")
-      o.window = static_cast<std::size_t>(number());
-    else if (a == "--duration")
-      o.duration = number();
-    else if (a == "--packets")
-      o.packets = static_cast<std::uint64_t>(number());
-    else if (a == "--send")
-      o.send = true;
-    else if (a == "--inflight")
-      o.inflight = static_cast<std::size_t>(number());
-    else if (a == "--idle-channel")
-      o.idle_channel = true;
-    else if (a == "--active")
-      o.active = static_cast<std::size_t>(number());
-    else if (a == "--hold-allocate")
-      o.hold_allocate = number();
-    else if (a == "--clients-per-ip")
-      o.clients_per_ip = static_cast<std::size_t>(number());
-    else if (a == "--lifetime")
-      o.lifetime = static_cast<std::uint32_t>(number());
-    else if (a == "--peer-ip")
-      o.peer_ip = value();
-    else if (a == "--peers")
-      o.peers = static_cast<std::size_t>(number());
-    else if (a == "--peer-port")
-      o.peer_port = static_cast<std::uint16_t>(number());
-    else if (a == "--client-netns")
-      o.client_netns = value();
-    else if (a == "--peer-netns")
-      o.peer_netns = value();
-    else if (a == "--user")
-      o.user = value();
-    else if (a == "--password")
-      o.password = value();
-    else if (a == "--drain")
-      o.drain = number();
-    else if (a == "--setup-timeout")
-      o.setup_timeout = number();
-    else if (a == "--rto")
-      o.rto = number();
-    else if (a == "--sockbuf")
-      o.sockbuf = static_cast<int>(number());
-    else if (a == "--before-data")
-      o.before_data = value();
-    else if (a == "--after-data")
-      o.after_data = value();
-    else if (a == "--label")
-      o.label = value();
-    else if (a == "--shape")
-      o.shape = value();
-    else if (a == "--round")
-      o.round = static_cast<std::int64_t>(number());
-    else if (a == "--help" || a == "-h") {
-      error = "help";
-      return false;
-    } else {
-      error = "unknown option " + a;
-    }
-    if (!error.empty()) return false;
-  }
-  static const std::set<std::string> kModes = {"relay", "allocate", "binding", "idle", "raw"};
-  if (!kModes.contains(o.mode)) error = "unknown mode " + o.mode;
-  if (o.tcp && (o.mode == "binding" || o.mode == "raw"))
-    error = "--transport: only udp in this mode";
-  auto server = parse_endpoint(o.server_text);
-  if (!server)
-    error = "--server IP:PORT is required";
-  else
-    o.server = *server;
-  if (o.size < kStamp || o.size > kMaxPayload) error = "--size must be 24..1400";
-  if (o.clients == 0 || o.clients > 250000) error = "--clients must be 1..250000";
-  if (o.clients > 60000 && o.clients_per_ip == 0)
-    error = "more than 60000 clients need --clients-per-ip (one address has too few ports)";
-  if (o.active > o.clients) error = "--active must not exceed --clients";
-  if (o.active > 0 && (o.mode != "idle" || !o.idle_channel || o.rate <= 0))
-    error = "--active needs --mode idle, --idle-channel and --rate";
-  if (o.window == 0 || o.window > 4096) error = "--window must be 1..4096";
-  if (o.peers == 0 || o.peers > 4096) error = "--peers must be 1..4096";
-  if (o.peers > 1 && o.peer_port != 0) error = "--peers needs --peer-port 0";
-  if (o.inflight == 0) error = "--inflight must be at least 1";
-  if (o.duration > 3600 || o.setup_timeout > 3600 || o.drain > 60) error = "durations too long";
-  return error.empty();
-}
 
 std::uint64_t secs_to_ns(double s) {
   return static_cast<std::uint64_t>(s * 1e9);
@@ -1513,7 +1315,7 @@ int main(int argc, char** argv) {
   std::string error;
   if (!tern::bench::parse_options(argc, argv, options, error)) {
     if (error != "help") std::fprintf(stderr, "tern_bench: %s\n", error.c_str());
-    std::fputs(tern::bench::kUsage, stderr);
+    std::fputs(tern::bench::usage(), stderr);
     return 2;
   }
   auto bench = std::make_unique<tern::bench::Bench>(std::move(options));
