@@ -205,6 +205,29 @@ def one_round(lab, args, mode, shape, rnd, out):
         return r
 
 
+class Rounds:
+    """One shape's runs, a dict of mode -> result per round: medians over the rounds."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    @staticmethod
+    def per_cpu(r):
+        return r["relayed_per_cpu0_s"] or 0.0
+
+    def median(self, mode, f=None):
+        f = f or self.per_cpu
+        return statistics.median(f(p[mode]) for p in self.pairs)
+
+    def ratio(self, a, b):
+        """The median of the per-round ratios of relayed packets per CPU-second."""
+        return statistics.median(self.per_cpu(p[a]) / self.per_cpu(p[b]) for p in self.pairs
+                                 if self.per_cpu(p[b]) > 0)
+
+    def rtt(self, mode, q):
+        return self.median(mode, lambda r: r.get("rtt_us", {}).get(q, 0))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -252,22 +275,18 @@ def main():
     print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if coturn else ""))
     summary = {}
     for shape in args.shapes.split(","):
-        pairs = [rows[(shape, r)] for r in range(1, args.rounds + 1)]
-        med = lambda mode, f: statistics.median(f(p[mode]) for p in pairs)
-        per_cpu = lambda r: r["relayed_per_cpu0_s"] or 0.0
-        ratio_of = lambda a, b: statistics.median(
-            per_cpu(p[a]) / per_cpu(p[b]) for p in pairs if per_cpu(p[b]) > 0)
-        rtt = lambda mode, q: med(mode, lambda r: r.get("rtt_us", {}).get(q, 0))
-        ratio = ratio_of("required", "off")
-        summary[shape] = {"off": med("off", per_cpu), "offload": med("required", per_cpu),
+        runs = Rounds([rows[(shape, r)] for r in range(1, args.rounds + 1)])
+        rtt = runs.rtt
+        ratio = runs.ratio("required", "off")
+        summary[shape] = {"off": runs.median("off"), "offload": runs.median("required"),
                           "ratio": ratio}
         line = "| %s | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
             shape, summary[shape]["off"], summary[shape]["offload"], ratio, rtt("off", "p50"),
             rtt("required", "p50"), rtt("off", "p99"), rtt("required", "p99"))
         if coturn:
-            summary[shape].update(coturn=med("coturn", per_cpu),
-                                  offload_vs_coturn=ratio_of("required", "coturn"),
-                                  off_vs_coturn=ratio_of("off", "coturn"))
+            summary[shape].update(coturn=runs.median("coturn"),
+                                  offload_vs_coturn=runs.ratio("required", "coturn"),
+                                  off_vs_coturn=runs.ratio("off", "coturn"))
             line += " %.0f | %.2fx | %.2fx | %.0f / %.0f |" % (
                 summary[shape]["coturn"], summary[shape]["offload_vs_coturn"],
                 summary[shape]["off_vs_coturn"], rtt("coturn", "p50"), rtt("coturn", "p99"))
@@ -276,14 +295,10 @@ def main():
         print("\n| shape | tc pkt/CPU0-s | xdp pkt/CPU0-s | xdp / tc | xdp / off | "
               "p50 / p99 tc (us) | p50 / p99 xdp (us) |\n|---|---:|---:|---:|---:|---:|---:|")
         for shape in args.shapes.split(","):
-            pairs = [rows[(shape, r)] for r in range(1, args.rounds + 1)]
-            per_cpu = lambda r: r["relayed_per_cpu0_s"] or 0.0
-            med = lambda mode, f: statistics.median(f(p[mode]) for p in pairs)
-            ratio_of = lambda a, b: statistics.median(
-                per_cpu(p[a]) / per_cpu(p[b]) for p in pairs if per_cpu(p[b]) > 0)
-            rtt = lambda mode, q: med(mode, lambda r: r.get("rtt_us", {}).get(q, 0))
-            summary[shape].update(xdp=med("xdp", per_cpu), xdp_vs_tc=ratio_of("xdp", "required"),
-                                  xdp_vs_off=ratio_of("xdp", "off"))
+            runs = Rounds([rows[(shape, r)] for r in range(1, args.rounds + 1)])
+            rtt = runs.rtt
+            summary[shape].update(xdp=runs.median("xdp"), xdp_vs_tc=runs.ratio("xdp", "required"),
+                                  xdp_vs_off=runs.ratio("xdp", "off"))
             print("| %s | %.0f | %.0f | %.2fx | %.2fx | %.0f / %.0f | %.0f / %.0f |" % (
                 shape, summary[shape]["offload"], summary[shape]["xdp"],
                 summary[shape]["xdp_vs_tc"], summary[shape]["xdp_vs_off"], rtt("required", "p50"),

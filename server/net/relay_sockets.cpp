@@ -88,7 +88,7 @@ void WorkerRelays::wait() {
 }
 
 void WorkerRelays::poll() {
-  std::array<epoll_event, 64> ready{};
+  std::array<epoll_event, 64> ready;  // filled by epoll_wait: no need to clear it per wake-up
   const int n = ::epoll_wait(poll_.native_handle(), ready.data(), ready.size(), 0);
   for (int i = 0; i < n; ++i) {
     const auto id = static_cast<core::RelayId>(ready[i].data.u64);
@@ -101,7 +101,6 @@ void WorkerRelays::poll() {
 void WorkerRelays::drain(core::RelayId id, int fd) {
   static thread_local ReceiveBatch b;
   const std::uint64_t closes = closes_;
-  const auto open = [&] { return closes_ == closes || sockets_.contains(id); };
   for (int round = 0; round < kRoundsPerWake; ++round) {
     for (std::size_t i = 0; i < kBatch; ++i) {
       b.iov[i] = {b.data[i].data(), kSlot};
@@ -118,7 +117,7 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
       // An ICMP error is waiting (IP_RECVERR): a queued error makes recvmmsg fail, so reading
       // the error queue costs no system call while there is none.
       read_errors(id, fd);
-      if (!open()) return;
+      if (!still_open(id, closes)) return;
       continue;
     }
     for (int i = 0; i < n; ++i) {
@@ -128,7 +127,7 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
       }
       deliver(id, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
               std::span(b.data[i].data(), b.hdr[i].msg_len));
-      if (!open()) return;  // its allocation ended while this datagram was handled
+      if (!still_open(id, closes)) return;  // its allocation ended while this datagram was handled
     }
     if (static_cast<std::size_t>(n) < kBatch) return;
   }
@@ -137,7 +136,7 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
 // RFC 8656 §11.5: ICMP errors for datagrams sent to peers, from the socket's error queue.
 void WorkerRelays::read_errors(core::RelayId id, int fd) {
   const std::uint64_t closes = closes_;
-  for (int i = 0; i < 16 && (closes_ == closes || sockets_.contains(id)); ++i) {
+  for (int i = 0; i < 16 && still_open(id, closes); ++i) {
     sockaddr_storage peer{};
     std::array<std::uint8_t, 512> control{};
     std::array<std::uint8_t, 64> data{};

@@ -89,6 +89,11 @@ class WorkerRelays final : public core::RelayProvider {
   void drain(core::RelayId id, int fd);
   void read_errors(core::RelayId id, int fd);
   bool add(core::RelayId id, int fd);
+  // Relay `id`, open when `closes` was read from closes_, still is (a map lookup only if some
+  // relay was closed since).
+  bool still_open(core::RelayId id, std::uint64_t closes) const {
+    return closes_ == closes || sockets_.contains(id);
+  }
   void deliver(core::RelayId id, const protocol::TransportAddress& peer,
                std::span<const std::uint8_t> bytes);
   void count_drop(core::Drop reason);

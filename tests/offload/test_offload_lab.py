@@ -332,26 +332,27 @@ class OffloadLabTest(unittest.TestCase):
     def test_the_wire_is_the_same_with_offload_on_and_off(self):
         self.assert_same_wire(self.runs["required"], self.runs["off"])
 
-    def test_the_clsact_fallback_relays_the_same_and_leaves_nothing_behind(self):
-        on, off = self.clsact, self.runs["off"]
-        self.assertIn("relay offload: tc on t0 (clsact), t1 (clsact)", on[7])
-        self.assertIn("tern_relay", on[8])  # the filter, while tern runs
+    def assert_relays_as_the_kernel(self, on, off):
+        """A run with offload on: the wire and the counters of the run without, channel data
+        relayed while tern was stopped, and none after the reload that denied the peer."""
         self.assert_same_wire(on, off)
         relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]
         self.assertEqual(relayed(on[3]), relayed(off[3]))
         self.assertEqual(on[4], ["stopped-%d" % i for i in range(5)])
         self.assertEqual(on[5], [])
+
+    def test_the_clsact_fallback_relays_the_same_and_leaves_nothing_behind(self):
+        on, off = self.clsact, self.runs["off"]
+        self.assertIn("relay offload: tc on t0 (clsact), t1 (clsact)", on[7])
+        self.assertIn("tern_relay", on[8])  # the filter, while tern runs
+        self.assert_relays_as_the_kernel(on, off)
         self.assertNotIn("tern_relay", self.clsact_after)  # detached when tern stopped
 
     def test_xdp_relays_the_same_and_leaves_nothing_behind(self):
         on, off = self.xdp, self.runs["off"]
         self.assertIn("relay offload: on t0 (xdp), t1 (xdp)", on[7])
         self.assertIn("prog/xdp", on[8])  # attached in driver mode while tern runs
-        self.assert_same_wire(on, off)
-        relayed = lambda m: [l for l in m if l.startswith("tern_relayed_")]
-        self.assertEqual(relayed(on[3]), relayed(off[3]))
-        self.assertEqual(on[4], ["stopped-%d" % i for i in range(5)])
-        self.assertEqual(on[5], [])
+        self.assert_relays_as_the_kernel(on, off)
         self.assertIn("tern_offload_bindings 0", on[6])
         self.assertNotIn("prog/xdp", self.xdp_after)  # the link went with tern
 
