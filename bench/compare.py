@@ -235,16 +235,19 @@ VERSUS = [
 COTURNS = ["coturn", "coturn417", "coturn417best"]
 
 
-def versus(med, rounds_data):
-    """Rows (label, unit, tern, [(coturn value, tern/coturn ratio)...]) for the coturns present."""
+def versus(med, rounds_data, tern="tern"):
+    """Rows (label, unit, tern, [(coturn value, tern/coturn ratio)...]) for the coturns present;
+    `tern` names the tern target (tern, or ternmux: relay.multiplex_port)."""
     present = [c for c in COTURNS if c in med]
     rows = []
+    if tern not in med:
+        return present, rows
     for shape, metric, label, unit in VERSUS:
-        t = med.get("tern", {}).get(shape, {}).get(metric)
+        t = med.get(tern, {}).get(shape, {}).get(metric)
         cells = []
         for c in present:
             v = med.get(c, {}).get(shape, {}).get(metric)
-            x = rounds_data.get(("tern", shape, metric), {})
+            x = rounds_data.get((tern, shape, metric), {})
             y = rounds_data.get((c, shape, metric), {})
             pairs = [x[k] / y[k] for k in x if k in y and y[k]]
             cells.append((v, statistics.median(pairs) if pairs else None))
@@ -253,12 +256,13 @@ def versus(med, rounds_data):
     return present, rows
 
 
-def versus_markdown(present, rows):
+def versus_markdown(present, rows, tern="tern"):
     if not present or not rows:
         return ""
-    head = "| figure | unit | tern | " + " | ".join(f"{c} | tern/{c}" for c in present) + " |"
-    out = ["", "tern against each coturn (medians; a ratio is the median of per-round ratios; "
-           "coturn417best = 4.17.1 with --multiplex-peer --udp-gso):", "", head,
+    head = f"| figure | unit | {tern} | " + " | ".join(f"{c} | {tern}/{c}" for c in present) + " |"
+    what = " (tern with relay.multiplex_port)" if tern == "ternmux" else ""
+    out = ["", f"{tern}{what} against each coturn (medians; a ratio is the median of per-round "
+           "ratios; coturn417best = 4.17.1 with --multiplex-peer --udp-gso):", "", head,
            "|---|---|---:|" + "---:|---:|" * len(present)]
     for label, unit, t, cells in rows:
         parts = [f"{fmt(v)} | {'-' if r is None else f'{r:.2f}x'}" for v, r in cells]
@@ -329,6 +333,8 @@ def main():
     md = markdown(rows, rounds)
     present, vs_rows = versus(med, per_round(runs))
     md += versus_markdown(present, vs_rows)
+    _, mux_rows = versus(med, per_round(runs), "ternmux")
+    md += versus_markdown(present, mux_rows, "ternmux")
     if a.note:
         md = a.note + "\n\n" + md
     if noisy:
@@ -348,6 +354,9 @@ def main():
         "versus": [{"figure": label, "unit": unit, "tern": t,
                     **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
                    for label, unit, t, cells in vs_rows],
+        "versus_ternmux": [{"figure": label, "unit": unit, "ternmux": t,
+                            **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
+                           for label, unit, t, cells in mux_rows],
         "failed_runs": bad,
         "disturbed_runs": noisy,
         "incomplete_runs": partial,

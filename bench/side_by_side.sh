@@ -171,6 +171,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 # Relay port ranges: disjoint from each other and (on a default Linux) from the ephemeral range
 # 32768-60999 that client sockets draw from.
 coturn_min=10000 coturn_max=21999 tern_min=22000 tern_max=32767
+tern_mux_port=9000  # ternmux: 9000, 9002, ... (one per worker), below both ranges
 
 cat >"$tmp/tern.yaml" <<EOF
 realm: bench.local
@@ -247,6 +248,11 @@ scale_ips=$(((scale_n + 9999) / 10000))
   cat "$tmp/coturn.conf"
   for i in $(seq 1 "$scale_ips"); do echo "relay-ip=127.4.0.$i"; done
 } >"$tmp/coturn-scale.conf"
+# ternmux: tern with relay.multiplex_port (one shared relay socket per worker), on each config.
+for f in tern tern-defaults tern-scale; do
+  sed -e '/^  extra_addresses:/d' -e "s/^  address: \"127.0.0.1\"$/&\n  multiplex_port: $tern_mux_port/" \
+    "$tmp/$f.yaml" >"$tmp/$f-mux.yaml"
+done
 is_default_shape() { [[ $1 == *def ]]; }
 
 port_open() { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
@@ -270,9 +276,10 @@ start_target() {  # target [shape]
     fi
   done
   case "$target" in
-    tern)
+    tern | ternmux)
       port=$tern_port
-      "${pin[@]}" "${server_wrap[@]}" "$tern_bin" serve --config "$tern_conf" >>"$out/tern.log" 2>&1 &
+      [[ $target == ternmux ]] && tern_conf=${tern_conf%.yaml}-mux.yaml
+      "${pin[@]}" "${server_wrap[@]}" "$tern_bin" serve --config "$tern_conf" >>"$out/$target.log" 2>&1 &
       ;;
     coturn)
       port=$coturn_port
@@ -294,7 +301,7 @@ start_target() {  # target [shape]
   server_pid=$!
   server_addr=127.0.0.1:$port
   case "$target" in
-    tern) tls_addr=127.0.0.1:$tern_tls_port ;;
+    tern*) tls_addr=127.0.0.1:$tern_tls_port ;;
     coturn*) tls_addr=127.0.0.1:$coturn_tls_port ;;
     *) tls_addr="" ;;
   esac
@@ -316,7 +323,7 @@ start_target() {  # target [shape]
 
 stop_target() {
   local target=$1 signal=TERM
-  [[ $target == tern ]] && signal=INT  # SIGTERM would drain tern; SIGINT stops it at once
+  [[ $target == tern* ]] && signal=INT  # SIGTERM would drain tern; SIGINT stops it at once
   stop_server "$server_pid" "$signal"
   server_pid=""
 }

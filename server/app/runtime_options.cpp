@@ -118,6 +118,7 @@ net::RelayOptions relay_options(const config::Config& config) {
   relay.min_port = config.relay.min_port;
   relay.max_port = config.relay.max_port;
   relay.extra_addresses = config.relay.extra_addresses;
+  relay.multiplex_port = config.relay.multiplex_port;
   return relay;
 }
 

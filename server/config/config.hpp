@@ -33,6 +33,10 @@ struct Relay {
   std::string public_address_env;
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
+  // Non-zero: each worker relays all its UDP allocations through one socket per family, on
+  // multiplex_port + 2 x its index, and tells peers apart by their address (non-standard: every
+  // allocation of a worker has the same relayed address). 0 = a socket per allocation.
+  std::uint16_t multiplex_port = 0;
   bool rfc5766_channels = false;  // also accept channel numbers 0x5000-0x7FFF (RFC 5766)
   // RFC 6062 TCP allocations (Connect to TCP peers); off = REQUESTED-TRANSPORT TCP gets 442.
   // Read at start: turning it on needs a restart.

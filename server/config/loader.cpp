@@ -20,71 +20,6 @@ bool is_ip_port(const std::string& text) {
   return protocol::TransportAddress::parse(text, ignored);
 }
 
-// relay.public_address_env: the public address from the environment, e.g. a Kubernetes pod's
-// status.hostIP through the downward API.
-void load_public_address_env(Walker& w, const YAML::Node& n, Relay& relay) {
-  if (relay.public_address_env.empty()) return;
-  const std::string name = "relay.public_address_env: $" + relay.public_address_env;
-  if (!relay.public_address.empty()) {
-    w.error(n, "set relay.public_address or relay.public_address_env, not both");
-    return;
-  }
-  const char* value = std::getenv(relay.public_address_env.c_str());
-  if (value == nullptr || *value == '\0') {
-    w.error(n, name + " is not set");
-  } else if (!is_ip(value)) {
-    w.error(n, name + " must hold an IP address (got '" + value + "')");
-  } else {
-    relay.public_address = value;
-  }
-}
-
-// relay.extra_addresses: concrete IPs, each once, next to a concrete relay.address (or
-// address_v6) of the same family, and advertised as themselves (no NAT mapping).
-void check_extra_addresses(Walker& w, const YAML::Node& n, const Relay& relay) {
-  std::vector<protocol::TransportAddress> seen;
-  auto note = [&](const std::string& text) {
-    protocol::TransportAddress a;
-    if (protocol::TransportAddress::parse_ip(text, a)) seen.push_back(a);
-  };
-  note(relay.address);
-  note(relay.address_v6);
-  const std::size_t primaries = seen.size();
-  for (const auto& text : relay.extra_addresses) {
-    protocol::TransportAddress a;
-    if (!protocol::TransportAddress::parse_ip(text, a)) {
-      w.error(n, "relay.extra_addresses: not an IP address: '" + text + "'");
-      continue;
-    }
-    if (a.ip == std::array<std::uint8_t, 16>{}) {
-      w.error(n, "relay.extra_addresses: '" + text + "' is a wildcard; name the host's addresses");
-      continue;
-    }
-    bool primary_of_family = false;
-    for (std::size_t i = 0; i < primaries; ++i) {
-      primary_of_family = primary_of_family || seen[i].family == a.family;
-      if (seen[i].family == a.family && seen[i].ip == std::array<std::uint8_t, 16>{}) {
-        w.error(n, "relay.extra_addresses: '" + text + "' needs relay.address" +
-                       (a.family == protocol::Family::kIPv6 ? "_v6" : "") +
-                       " set to one of the host's addresses, not a wildcard");
-      }
-    }
-    if (!primary_of_family)
-      w.error(n, "relay.extra_addresses: '" + text + "' needs relay.address_v6");
-    for (const auto& other : seen) {
-      if (other.family == a.family && other.ip == a.ip) {
-        w.error(n, "relay.extra_addresses: '" + text + "' appears twice");
-      }
-    }
-    seen.push_back(a);
-  }
-  if (!relay.extra_addresses.empty() && !relay.public_address.empty()) {
-    w.error(n,
-            "relay.extra_addresses are advertised as themselves: set relay.public_address "
-            "(or public_address_env) only without them");
-  }
-}
-
 // stun.nat_discovery: two addresses of one family that differ in IP and in port, the first
 // one a UDP listener's.
 void check_nat_discovery(Walker& w, const YAML::Node& root, const Config& c) {
@@ -194,6 +129,8 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
                 w.string(c.relay.public_address_env, "relay.public_address_env")},
                {"min_port", w.number(c.relay.min_port, "relay.min_port", 1, 65535)},
                {"max_port", w.number(c.relay.max_port, "relay.max_port", 1, 65535)},
+               {"multiplex_port",
+                w.number(c.relay.multiplex_port, "relay.multiplex_port", 0, 65535)},
                {"rfc5766_channels", w.boolean(c.relay.rfc5766_channels, "relay.rfc5766_channels")},
                {"tcp", w.boolean(c.relay.tcp, "relay.tcp")},
                {"mobility", w.boolean(c.relay.mobility, "relay.mobility")},
@@ -231,6 +168,7 @@ void load_root(Walker& w, const YAML::Node& root, Config& c) {
           }
           load_public_address_env(w, n, c.relay);
           check_extra_addresses(w, n, c.relay);
+          check_multiplex_port(w, n, c.relay);
           if (c.relay.permission_lifetime.count() < 1 || c.relay.channel_lifetime.count() < 1) {
             w.error(n, "relay.permission_lifetime and relay.channel_lifetime must be at least 1s");
           }

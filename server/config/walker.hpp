@@ -133,4 +133,10 @@ inline void check_one_of(Walker& w, const YAML::Node& n, const std::string& valu
 // auth: users (inline), files and environment names, REST secrets, OAuth keys (RFC 7635).
 void load_auth(Walker& w, const YAML::Node& n, Auth& auth);
 
+// relay (relay_checks.cpp): public_address_env read into public_address; extra_addresses and
+// multiplex_port checked against the rest of the section.
+void load_public_address_env(Walker& w, const YAML::Node& n, Relay& relay);
+void check_extra_addresses(Walker& w, const YAML::Node& n, const Relay& relay);
+void check_multiplex_port(Walker& w, const YAML::Node& n, const Relay& relay);
+
 }  // namespace tern::config

@@ -37,6 +37,9 @@ struct RelayOptions {
   std::uint16_t min_port = 49152;
   std::uint16_t max_port = 65535;
   std::vector<std::string> extra_addresses;  // more relay IPs, advertised as themselves
+  // Non-zero: worker i relays every UDP allocation through one socket per family on port
+  // multiplex_port + 2i, telling peers apart by their address (relay.multiplex_port).
+  std::uint16_t multiplex_port = 0;
 };
 
 // New UDP clients fill one worker before the next (UdpSteering), or the kernel's hash spreads

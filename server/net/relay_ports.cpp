@@ -181,6 +181,7 @@ bool RelayPorts::has_family(protocol::Family family) const noexcept {
 bool RelayPorts::is_live(const protocol::TransportAddress& address) const {
   if (!is_own_ip(address)) return false;
   std::lock_guard lock(mutex_);
+  if (shared_ports_.contains(address.port)) return true;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s.bind.family != address.family) continue;
@@ -212,6 +213,12 @@ bool RelayPorts::is_own_port(std::uint16_t port) const {
 void RelayPorts::add_service_port(std::uint16_t port) {
   std::lock_guard lock(mutex_);
   service_ports_.insert(port);
+}
+
+void RelayPorts::add_shared_port(std::uint16_t port) {
+  std::lock_guard lock(mutex_);
+  service_ports_.insert(port);
+  shared_ports_.insert(port);
 }
 
 std::size_t RelayPorts::in_use(protocol::Family family) const {

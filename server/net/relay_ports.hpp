@@ -65,6 +65,9 @@ class RelayPorts {
   // signaling). Any IP: the caller has checked it is one of tern's.
   bool is_own_port(std::uint16_t port) const;
   void add_service_port(std::uint16_t port);
+  // relay.multiplex_port: `port` on every relay IP is a worker's shared relay socket, live while
+  // tern runs (and, like a service port, never a peer).
+  void add_shared_port(std::uint16_t port);
   std::size_t in_use() const;
   // Bumped whenever a port is released (a live relay may have ended).
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
@@ -90,6 +93,7 @@ class RelayPorts {
     int fd = -1;
   };
   std::set<std::uint16_t> service_ports_;  // guarded by mutex_
+  std::set<std::uint16_t> shared_ports_;   // guarded by mutex_
   void expire_reservations();
   std::optional<std::uint16_t> free_port(const Slot& slot, bool even, bool reserve_next);
   Slot* slot_of(const protocol::TransportAddress& local) noexcept;

@@ -23,7 +23,15 @@ constexpr int kBindTries = 8;
 constexpr std::size_t kBatch = 16;
 constexpr std::size_t kSlot = 4096;  // peer datagrams larger than this are dropped (MSG_TRUNC)
 constexpr int kRoundsPerWake = 8;
+constexpr int kSharedRoundsPerWake = 32;  // a shared socket carries every allocation's peers
 constexpr int kReceiveBuffer = 1 << 20;
+constexpr int kSharedReceiveBuffer = 16 << 20;
+// Epoll keys above every relay id: the shared sockets, IPv4 and IPv6.
+constexpr std::uint64_t kSharedKey = std::uint64_t{1} << 32;
+
+std::size_t family_index(protocol::Family family) {
+  return family == protocol::Family::kIPv4 ? 0 : 1;
+}
 
 // A bound non-blocking UDP socket on `address` that reports ICMP errors, or -1.
 int bind_udp(const protocol::TransportAddress& address) {
@@ -59,7 +67,64 @@ struct ReceiveBatch {
   std::array<sockaddr_storage, kBatch> from{};
   std::array<iovec, kBatch> iov{};
   std::array<mmsghdr, kBatch> hdr{};
+
+  // Reads up to kBatch datagrams from `fd`: how many, or -1 with errno.
+  int receive(int fd) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      iov[i] = {data[i].data(), kSlot};
+      hdr[i] = {};
+      hdr[i].msg_hdr.msg_name = &from[i];
+      hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      hdr[i].msg_hdr.msg_iov = &iov[i];
+      hdr[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = recvmmsg(fd, hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
+    note_received(n);
+    return n;
+  }
+  bool truncated(int i) const { return (hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+  protocol::TransportAddress peer(int i) const {
+    return from_sockaddr(reinterpret_cast<const sockaddr*>(&from[i]));
+  }
+  std::span<const std::uint8_t> bytes(int i) const {
+    return std::span(data[i].data(), hdr[i].msg_len);
+  }
 };
+
+// One ICMP error from a relay socket's error queue (RFC 8656 §11.5).
+struct IcmpError {
+  protocol::TransportAddress peer;
+  std::uint8_t type = 0;
+  std::uint8_t code = 0;
+  std::uint32_t info = 0;
+};
+
+// Reads one entry of `fd`'s error queue into `errors` (ICMP ones only): false when it is empty.
+bool read_error_entry(int fd, std::vector<IcmpError>& errors) {
+  sockaddr_storage peer{};
+  std::array<std::uint8_t, 512> control{};
+  std::array<std::uint8_t, 64> data{};
+  iovec iov{data.data(), data.size()};
+  msghdr msg{};
+  msg.msg_name = &peer;
+  msg.msg_namelen = sizeof peer;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+    const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+    if (!v4 && !v6) continue;
+    sock_extended_err err{};
+    std::memcpy(&err, CMSG_DATA(c), sizeof err);
+    if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+    errors.push_back(
+        {from_sockaddr(reinterpret_cast<sockaddr*>(&peer)), err.ee_type, err.ee_code, err.ee_info});
+  }
+  return true;
+}
 }  // namespace
 
 WorkerRelays::WorkerRelays(boost::asio::io_context& io, RelayPorts& ports, TcpRelayHub* hub)
@@ -91,6 +156,10 @@ void WorkerRelays::poll() {
   std::array<epoll_event, 64> ready;  // filled by epoll_wait: no need to clear it per wake-up
   const int n = ::epoll_wait(poll_.native_handle(), ready.data(), ready.size(), 0);
   for (int i = 0; i < n; ++i) {
+    if (ready[i].data.u64 >= kSharedKey) {
+      drain_shared(shared_[ready[i].data.u64 - kSharedKey]);
+      continue;
+    }
     const auto id = static_cast<core::RelayId>(ready[i].data.u64);
     const auto it = sockets_.find(id);  // gone if an earlier datagram's handling closed it
     if (it != sockets_.end()) drain(id, it->second.fd);
@@ -102,16 +171,7 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
   static thread_local ReceiveBatch b;
   const std::uint64_t closes = closes_;
   for (int round = 0; round < kRoundsPerWake; ++round) {
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      b.iov[i] = {b.data[i].data(), kSlot};
-      b.hdr[i] = {};
-      b.hdr[i].msg_hdr.msg_name = &b.from[i];
-      b.hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      b.hdr[i].msg_hdr.msg_iov = &b.iov[i];
-      b.hdr[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int n = recvmmsg(fd, b.hdr.data(), kBatch, MSG_DONTWAIT, nullptr);
-    note_received(n);
+    const int n = b.receive(fd);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       // An ICMP error is waiting (IP_RECVERR): a queued error makes recvmmsg fail, so reading
@@ -121,13 +181,36 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      if ((b.hdr[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+      if (b.truncated(i)) {
         count_drop(core::Drop::kTooLarge);
         continue;
       }
-      deliver(id, from_sockaddr(reinterpret_cast<sockaddr*>(&b.from[i])),
-              std::span(b.data[i].data(), b.hdr[i].msg_len));
+      deliver(id, b.peer(i), b.bytes(i));
       if (!still_open(id, closes)) return;  // its allocation ended while this datagram was handled
+    }
+    if (static_cast<std::size_t>(n) < kBatch) return;
+  }
+}
+
+// A shared socket's datagrams go to the allocation that sent to their peer; a peer no
+// allocation here knows has no permission.
+void WorkerRelays::drain_shared(const RelaySocket& shared) {
+  static thread_local ReceiveBatch b;
+  for (int round = 0; round < kSharedRoundsPerWake; ++round) {
+    const int n = b.receive(shared.fd);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      read_shared_errors(shared.fd);
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto peer = b.peer(i);
+      const auto owner = demux_.owner(peer);
+      if (b.truncated(i) || !owner) {
+        count_drop(b.truncated(i) ? core::Drop::kTooLarge : core::Drop::kNoPermission);
+        continue;
+      }
+      deliver(*owner, peer, b.bytes(i));
     }
     if (static_cast<std::size_t>(n) < kBatch) return;
   }
@@ -136,36 +219,32 @@ void WorkerRelays::drain(core::RelayId id, int fd) {
 // RFC 8656 §11.5: ICMP errors for datagrams sent to peers, from the socket's error queue.
 void WorkerRelays::read_errors(core::RelayId id, int fd) {
   const std::uint64_t closes = closes_;
+  std::vector<IcmpError> errors;
   for (int i = 0; i < 16 && still_open(id, closes); ++i) {
-    sockaddr_storage peer{};
-    std::array<std::uint8_t, 512> control{};
-    std::array<std::uint8_t, 64> data{};
-    iovec iov{data.data(), data.size()};
-    msghdr msg{};
-    msg.msg_name = &peer;
-    msg.msg_namelen = sizeof peer;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
-      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
-      if (!v4 && !v6) continue;
-      sock_extended_err err{};
-      std::memcpy(&err, CMSG_DATA(c), sizeof err);
-      if (err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-      deliver_icmp(id, from_sockaddr(reinterpret_cast<sockaddr*>(&peer)), err.ee_type, err.ee_code,
-                   err.ee_info);
+    errors.clear();
+    if (!read_error_entry(fd, errors)) return;
+    for (const auto& e : errors) {
+      if (still_open(id, closes)) deliver_icmp(id, e.peer, e.type, e.code, e.info);
     }
   }
 }
 
-bool WorkerRelays::add(core::RelayId id, int fd) {
+void WorkerRelays::read_shared_errors(int fd) {
+  std::vector<IcmpError> errors;
+  for (int i = 0; i < 16; ++i) {
+    errors.clear();
+    if (!read_error_entry(fd, errors)) return;
+    for (const auto& e : errors) {
+      if (const auto owner = demux_.owner(e.peer))
+        deliver_icmp(*owner, e.peer, e.type, e.code, e.info);
+    }
+  }
+}
+
+bool WorkerRelays::add(std::uint64_t key, int fd) {
   epoll_event e{};
   e.events = EPOLLIN;  // level-triggered: what a wake-up leaves unread is reported again
-  e.data.u64 = id;
+  e.data.u64 = key;
   return ::epoll_ctl(poll_.native_handle(), EPOLL_CTL_ADD, fd, &e) == 0;
 }
 
@@ -208,9 +287,47 @@ WorkerRelays::Exported WorkerRelays::export_socket(core::RelayId id) {
   return out;
 }
 
+bool WorkerRelays::open_shared(std::uint16_t port, std::string& why) {
+  shared_on_ = true;
+  const auto& addresses = ports_.addresses();
+  std::array<std::optional<protocol::TransportAddress>, 2> binds = {addresses.bind_v4,
+                                                                    addresses.bind_v6};
+  for (std::size_t i = 0; i < binds.size(); ++i) {
+    if (!binds[i] || !ports_.has_family(binds[i]->family)) continue;
+    protocol::TransportAddress local = *binds[i];
+    local.port = port;
+    const int fd = bind_udp(local);
+    if (fd < 0 || !add(kSharedKey + i, fd)) {
+      why = "relay.multiplex_port: cannot bind " + local.to_string() + ": " + std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return false;
+    }
+    // One socket takes every peer's datagrams for the worker: a deeper buffer than a relay's
+    // own (SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN; else rmem_max caps it).
+    const int buffer = kSharedReceiveBuffer;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    }
+    shared_[i] = {fd, local};
+  }
+  return true;
+}
+
+// RFC 8656 §7.2: on a shared socket no port can be held for a later Allocate, and the port is
+// even or not for every allocation alike.
+std::optional<core::RelayEndpoint> WorkerRelays::open_on_shared(protocol::Family family, bool even,
+                                                                bool reserve_next) {
+  const RelaySocket& shared = shared_[family_index(family)];
+  if (shared.fd < 0 || reserve_next || (even && shared.local.port % 2 != 0)) return std::nullopt;
+  const core::RelayId id = ++next_id_;
+  shared_ids_.emplace(id, family);
+  return core::RelayEndpoint{id, ports_.advertised(shared.local), 0};
+}
+
 std::optional<core::RelayEndpoint> WorkerRelays::open(protocol::Family family, bool even,
                                                       bool reserve_next) {
   if (!family_available(family)) return std::nullopt;
+  if (shared_on_) return open_on_shared(family, even, reserve_next);
   for (int i = 0; i < kBindTries; ++i) {
     auto pick = ports_.pick(family, even, reserve_next);
     if (!pick) return std::nullopt;
@@ -280,6 +397,11 @@ std::optional<core::RelayEndpoint> WorkerRelays::open_reserved(std::uint64_t tok
 
 void WorkerRelays::close(core::RelayId id) {
   if (tcp_.close(id)) return;
+  if (shared_ids_.erase(id) != 0) {  // what is queued for it still goes out: the socket stays
+    demux_.release(id);
+    ++closes_;
+    return;
+  }
   flush_sends();  // nothing queued may name a closed (and maybe reused) descriptor
   auto it = sockets_.find(id);
   if (it == sockets_.end()) return;
@@ -296,6 +418,11 @@ void WorkerRelays::close_all() {
     ports_.release(socket.local);
   }
   sockets_.clear();
+  for (auto& shared : shared_) {
+    if (shared.fd >= 0) ::close(shared.fd);
+    shared.fd = -1;
+  }
+  shared_ids_.clear();
   ++closes_;
   tcp_.close_all();
 }
@@ -314,17 +441,31 @@ bool WorkerRelays::is_own_port(const protocol::TransportAddress& address) const 
 
 void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer,
                         std::span<const std::uint8_t> bytes) {
-  auto it = sockets_.find(id);
-  if (it == sockets_.end()) return;
+  int fd = -1;
+  if (shared_on_) {
+    const auto it = shared_ids_.find(id);
+    if (it == shared_ids_.end()) return;
+    // A peer another allocation here sends to stays that one's: its answers could not be told
+    // apart.
+    if (!demux_.claim(id, peer, core::Clock::now())) {
+      count_drop(core::Drop::kDeniedPeer);
+      return;
+    }
+    fd = shared_[family_index(it->second)].fd;
+  } else {
+    const auto it = sockets_.find(id);
+    if (it == sockets_.end()) return;
+    fd = it->second.fd;
+  }
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(peer, ss);
   if (bytes.size() > SendBatch::kSlot) {
     out_.flush();  // keep the order of what is queued for this peer
-    (void)::sendto(it->second.fd, bytes.data(), bytes.size(), MSG_DONTWAIT,
-                   reinterpret_cast<sockaddr*>(&ss), len);
+    (void)::sendto(fd, bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss),
+                   len);
     return;
   }
-  out_.add(it->second.fd, ss, len, bytes);
+  out_.add(fd, ss, len, bytes);
 }
 
 void WorkerRelays::flush_sends() {
@@ -332,6 +473,9 @@ void WorkerRelays::flush_sends() {
 }
 
 std::optional<protocol::TransportAddress> WorkerRelays::local_address(core::RelayId id) const {
+  if (const auto shared = shared_ids_.find(id); shared != shared_ids_.end()) {
+    return shared_[family_index(shared->second)].local;
+  }
   const auto it = sockets_.find(id);
   if (it == sockets_.end()) return std::nullopt;
   return it->second.local;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "peer_demux.hpp"
 #include "relay_ports.hpp"
 #include "send_batch.hpp"
 #include "tcp_relays.hpp"
@@ -30,6 +31,11 @@ class WorkerRelays final : public core::RelayProvider {
     router_ = &router;
     tcp_.attach(core, router);
   }
+  // relay.multiplex_port: every UDP relay of this worker is one socket per family, bound to
+  // `port` on the relay addresses, and peers' datagrams go to the allocation that sent to them
+  // (PeerDemux). False, with `why`, when a socket cannot be bound.
+  bool open_shared(std::uint16_t port, std::string& why);
+  bool shared() const noexcept { return shared_on_; }
   // Called by router after a batch, to push queued client datagrams out.
   void set_flush(std::function<void()> flush) { flush_ = std::move(flush); }
 
@@ -71,7 +77,7 @@ class WorkerRelays final : public core::RelayProvider {
   };
   Exported export_socket(core::RelayId id);
   core::RelayEndpoint import_socket(const Exported& socket);
-  std::size_t open_count() const noexcept { return sockets_.size(); }
+  std::size_t open_count() const noexcept { return sockets_.size() + shared_ids_.size(); }
 
  private:
   // A UDP relay socket: no object of its own in asio. The worker's one epoll set (`poll_`,
@@ -88,7 +94,13 @@ class WorkerRelays final : public core::RelayProvider {
   void poll();
   void drain(core::RelayId id, int fd);
   void read_errors(core::RelayId id, int fd);
-  bool add(core::RelayId id, int fd);
+  std::optional<core::RelayEndpoint> open_on_shared(protocol::Family family, bool even,
+                                                    bool reserve_next);
+  void drain_shared(const RelaySocket& shared);
+  void read_shared_errors(int fd);
+  void send_shared(core::RelayId id, const protocol::TransportAddress& peer,
+                   std::span<const std::uint8_t> bytes);
+  bool add(std::uint64_t key, int fd);  // a relay id, or kSharedKey + family
   // Relay `id`, open when `closes` was read from closes_, still is (a map lookup only if some
   // relay was closed since).
   bool still_open(core::RelayId id, std::uint64_t closes) const {
@@ -112,6 +124,11 @@ class WorkerRelays final : public core::RelayProvider {
   std::unordered_map<core::RelayId, RelaySocket> sockets_;
   boost::asio::posix::stream_descriptor poll_;  // the epoll set of every UDP relay socket
   std::uint64_t closes_ = 0;                    // relays closed or exported so far
+  // relay.multiplex_port: the worker's shared sockets (IPv4, IPv6) and the relays on them.
+  bool shared_on_ = false;
+  std::array<RelaySocket, 2> shared_{};
+  std::unordered_map<core::RelayId, protocol::Family> shared_ids_;
+  PeerDemux demux_;
 
   SendBatch out_;
   TcpRelays tcp_;

@@ -35,6 +35,7 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options.deps.tcp = std::make_shared<core::TcpConnectionTable>();
   }
   if (!impl_->options.deps.tickets) impl_->options.deps.tickets = auth::MobilityTickets::random();
+  if (relay.multiplex_port != 0) impl_->share_relay_ports(n);
   impl_->start_offload();
   for (unsigned i = 0; i < n; ++i) {
     impl_->workers.push_back(

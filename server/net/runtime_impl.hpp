@@ -89,6 +89,9 @@ struct Runtime::Impl {
   // relay.offload: loads and attaches the kernel relay before the workers exist (their cores
   // then report channel routes); throws when it is required and cannot be had.
   void start_offload();
+  // relay.multiplex_port: ports multiplex_port + 2i (worker i) are the workers' shared relay
+  // sockets; the kernel relay stays off (its routes name one relay socket per allocation).
+  void share_relay_ports(unsigned count);
   void steer(const protocol::TransportAddress& local, const std::vector<int>& fds);
   void sample_load();
   void open(const ListenerSpec& spec);

@@ -3,6 +3,9 @@
 
 #include <sys/prctl.h>
 
+#include <stdexcept>
+#include <string>
+
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "coalescing.hpp"
@@ -38,6 +41,13 @@ Worker::Worker(const RuntimeOptions& options, RelayPorts& ports, TcpRelayHub* tc
       core(with_index(options.core, index), with_relays(options.deps, relays, events)) {
   relays.attach(core, router);
   relays.set_flush([this] { router.flush(); });
+  if (options.relay.multiplex_port != 0) {
+    std::string why;
+    if (!relays.open_shared(static_cast<std::uint16_t>(options.relay.multiplex_port + 2 * index),
+                            why)) {
+      throw std::runtime_error(why);
+    }
+  }
 }
 
 Worker::~Worker() {

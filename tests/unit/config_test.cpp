@@ -59,6 +59,23 @@ TEST(Config, ReadsTheOffloadHook) {
   EXPECT_NE(bad.errors[0].message.find("relay.offload_hook"), std::string::npos);
 }
 
+TEST(Config, ReadsTheMultiplexPortAndRefusesWhatNeedsASocketPerAllocation) {
+  EXPECT_EQ(load("").config->relay.multiplex_port, 0u);  // a socket per allocation unless asked
+  auto r = load("relay: {multiplex_port: 3480}\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].line << ": " << r.errors[0].message;
+  EXPECT_EQ(r.config->relay.multiplex_port, 3480u);
+  for (const char* bad : {"relay: {multiplex_port: 50000}\n",  // inside 49152-65535
+                          "relay: {multiplex_port: 3481}\n",   // odd
+                          "relay: {multiplex_port: 3480, mobility: true}\n",
+                          "relay: {multiplex_port: 3480, offload: required}\n",
+                          "relay: {multiplex_port: 3480, address: 127.0.0.1, extra_addresses: "
+                          "[127.0.0.2]}\n"}) {
+    auto refused = load(bad);
+    ASSERT_FALSE(refused.errors.empty()) << bad;
+    EXPECT_NE(refused.errors[0].message.find("relay.multiplex_port"), std::string::npos) << bad;
+  }
+}
+
 TEST(Config, ReadsTheFleetQuotaAndPortKeys) {
   auto r = load(R"(
 limits: {allocations_per_source_ip: 7, unauthenticated_reply_burst: 64}
