@@ -30,6 +30,10 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
                         deleted again) while the N allocations are held
   --clients-per-ip N    bind client sockets on 127.1.0.1, 127.1.0.2, ... N clients each
                         (default 0: all on the server's own loopback address)
+  --first-ip K          with --clients-per-ip: start at 127.1.0.(K+1) (several tern_bench
+                        processes, each under its own descriptor limit, hold one server's load)
+  --hold S              idle: after setup, print "held N" on stderr and hold the allocations
+                        for S seconds or until SIGTERM, then go on (the scale shape's helpers)
   --lifetime S          LIFETIME of the idle-mode Refresh (default 600)
   --peer-ip IP          echo peer address (default 127.0.0.2)
   --peers N             echo peer sockets on that address, client i using peer i mod N
@@ -107,6 +111,10 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
       o.hold_allocate = number();
     else if (a == "--clients-per-ip")
       o.clients_per_ip = static_cast<std::size_t>(number());
+    else if (a == "--first-ip")
+      o.first_ip = static_cast<std::size_t>(number());
+    else if (a == "--hold")
+      o.hold = number();
     else if (a == "--lifetime")
       o.lifetime = static_cast<std::uint32_t>(number());
     else if (a == "--peer-ip")

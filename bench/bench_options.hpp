@@ -32,6 +32,8 @@ struct Options {
   std::size_t active = 0;
   double hold_allocate = 0;
   std::size_t clients_per_ip = 0;
+  std::size_t first_ip = 0;  // with clients_per_ip: start at 127.1.0.(first_ip + 1)
+  double hold = 0;           // idle: hold the allocations this long (or to SIGTERM) after setup
   std::uint32_t lifetime = 600;
   std::string peer_ip = "127.0.0.2";
   std::uint16_t peer_port = 0;

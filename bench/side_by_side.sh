@@ -23,7 +23,9 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
                  descriptor limit allows (100,000 wanted; tern on several relay addresses),
                  1 % of them active at audio rates, then Allocate dances while they are held. Shapes ending in "def" run both servers on their default
                  limits and thread counts, unpinned, as an operator starts them.
-  --targets LIST comma-separated subset of: tern,coturn,coturn417,coturn417best,forwarder
+  --targets LIST comma-separated subset of: tern,ternmux,coturn,coturn417,coturn417best,forwarder
+                 ternmux = tern with relay.multiplex_port (one relay socket per worker; at
+                 the scale shape it holds 100,000 allocations from several tern_bench processes)
                  coturn = Debian's coturn 4.6.1 (or $TURNSERVER); coturn417 = coturn 4.17.1 on
                  its defaults and coturn417best = with --multiplex-peer --udp-gso, both built
                  once by bench/build_coturn.sh (COTURN_SRC) into a cache; with them in the run,
@@ -45,7 +47,7 @@ rounds=3
 duration=""
 out=""
 shapes="audio,audiodef,high120,high1200,tcp120,tls120,load50k,load100k,allocate,alloc64def,alloc256def,binding,idle1k,idle10k,idletcp1k,scale"
-targets="tern,coturn,forwarder"
+targets="tern,ternmux,coturn,forwarder"
 tern_steering="" tern_workers="" no_pin=0
 while (($#)); do
   case "$1" in
@@ -122,9 +124,11 @@ stop_server() {
 cleanup() {
   if [[ -n $server_pid ]]; then stop_server "$server_pid" KILL; fi
   if [[ -n ${peer_pid:-} ]]; then stop_server "$peer_pid" KILL; fi
+  for pid in "${holder_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   rm -rf "$tmp/state" "$tmp"/*.sock
   if ((!keep)) || [[ $out != "$tmp"/* ]]; then rm -rf "$tmp"; fi
 }
+holder_pids=()  # scale helpers (scale_shards)
 trap cleanup EXIT
 
 # File descriptors: N allocations need N client sockets here and N relay sockets there. The
@@ -137,6 +141,11 @@ fd_hard=$(ulimit -Hn)
 scale_n=$(((fd_hard - 400) / 100 * 100))
 ((scale_n > 100000)) && scale_n=100000
 ((smoke)) && scale_n=2000
+# ternmux (no descriptor per allocation) holds 100,000 at the scale shape whatever the limit:
+# tern_bench processes of at most shard_n clients each (1,000 echo peers apiece), all but the
+# last only holding theirs while the last one measures.
+mux_scale_n=100000 shard_n=$(((fd_hard - 1600) / 100 * 100)) scale_peers=1000
+((smoke)) && mux_scale_n=2000 shard_n=1000 scale_peers=20
 
 # Pin every server (tern, coturn, forwarder) to the same CPU and the load generator to another,
 # so "per CPU-second" means the same thing for all three.
@@ -242,7 +251,7 @@ fi
 scale_ips=$(((scale_n + 9999) / 10000))
 {
   sed -e "s/^  address: \"127.0.0.1\"$/&\n  extra_addresses: [$(seq -s, -f '"127.3.0.%g"' 1 "$scale_ips")]/" \
-    -e 's/^limits:$/&\n  allocations_per_source_ip: 0/' "$tmp/tern.yaml"
+    -e 's/^limits:$/&\n  allocations_per_source_ip: 0/' -e 's/^  allocations_per_user: 100000$/  allocations_per_user: 200000/' "$tmp/tern.yaml"
 } >"$tmp/tern-scale.yaml"
 {
   cat "$tmp/coturn.conf"
@@ -398,6 +407,49 @@ uclient_args() {
 }
 
 failed=0
+# The scale shape on ternmux: mux_scale_n allocations from several tern_bench processes. The
+# helpers each hold shard_n (--hold) and say so; the last process measures with the rest, as
+# the one process of the scale shape does. Its JSON gets the totals: allocations held by all,
+# and the server's RSS growth from its start per allocation held.
+scale_shards() {  # addr round
+  local addr=$1 round=$2 shards held=0 k rss0 last rest line
+  shards=$(((mux_scale_n + shard_n - 1) / shard_n))
+  rest=$((mux_scale_n - (shards - 1) * shard_n))
+  rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
+  for ((k = 0; k < shards - 1; k++)); do
+    : >"$tmp/holder.$k"
+    "${on_gen_cpu[@]}" "$bench_bin" --server "$addr" --mode idle --idle-channel --clients "$shard_n" \
+      --clients-per-ip 20000 --first-ip "$k" --peers "$scale_peers" --inflight 64 --hold 900 \
+      --setup-timeout 300 >/dev/null 2>"$tmp/holder.$k" &
+    holder_pids+=($!)
+    for _ in $(seq 3000); do  # x 0.1 s
+      grep -q '^held ' "$tmp/holder.$k" && break
+      kill -0 "${holder_pids[-1]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    last=$(awk '/^held / {print $2}' "$tmp/holder.$k")
+    [[ -n $last ]] || { echo "side_by_side: scale helper $k held nothing" >&2; return 1; }
+    held=$((held + last))
+  done
+  line=$("${on_gen_cpu[@]}" timeout 600 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
+    --label ternmux --shape scale --round "$round" --mode idle --idle-channel --clients "$rest" \
+    --clients-per-ip 20000 --first-ip "$((shards - 1))" --peers "$scale_peers" \
+    --active "$((mux_scale_n / 100))" --rate "$((mux_scale_n / 2))" --duration "$duration" \
+    --hold-allocate "$duration" --inflight 64 --setup-timeout 300 2>>"$out/bench.err") || return 1
+  LINE="$line" HELD="$held" RSS0="$rss0" SHARDS="$shards" python3 -c '
+import json, os
+d = json.loads(os.environ["LINE"])
+held, rss0 = int(os.environ["HELD"]), int(os.environ["RSS0"])
+d["last_shard_allocations"] = d.get("allocations")
+d["last_shard_rss_bytes_per_allocation"] = d.get("rss_bytes_per_allocation")
+d["bench_processes"] = int(os.environ["SHARDS"])
+total = held + (d.get("allocations") or 0)
+d["allocations"] = total
+rss = (d.get("server_rss_kib") or {}).get("refreshed")
+d["rss_bytes_per_allocation"] = (rss - rss0) * 1024 / total if rss and total else None
+print(json.dumps(d))'
+}
+
 run_one() {  # round target shape
   local round=$1 target=$2 shape=$3 args line rc=0
   args=$(shape_args "$shape")
@@ -422,11 +474,19 @@ run_one() {  # round target shape
     line=$( ((rc == 0)) && python3 "$root/bench/uclient_run.py" --server "$addr" \
       --server-pid "$server_pid" --peer "127.0.0.2:$uclient_peer_port" --label "$target" \
       --shape "$shape" --round "$round" --uclient "$uclient_bin" $(uclient_args) 2>>"$out/bench.err") || rc=$?
+  elif [[ $shape == scale && $target == ternmux ]]; then
+    scale_shards "$addr" "$round" >"$tmp/scale.line" || rc=$?  # not in $(...): the helpers'
+    line=$(cat "$tmp/scale.line")                                # pids must reach this shell
   else
     line=$("${gen[@]}" timeout 300 "$bench_bin" --server "$addr" --server-pid "$server_pid" \
       --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
   fi
   stop_target "$target"
+  for pid in "${holder_pids[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true  # quietly
+  done
+  holder_pids=()
   if [[ -z $line || $line != \{* ]]; then
     line="{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"no output (exit $rc)\"}"
   else

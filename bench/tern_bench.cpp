@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -219,7 +220,7 @@ class Bench {
   sockaddr_in client_bind(std::size_t index) const {
     sockaddr_in a = client_bind_;
     if (opt_.clients_per_ip == 0) return a;
-    const auto k = static_cast<std::uint32_t>(index / opt_.clients_per_ip + 1);
+    const auto k = static_cast<std::uint32_t>(index / opt_.clients_per_ip + 1 + opt_.first_ip);
     a.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | k);
     return a;
   }
@@ -1074,6 +1075,7 @@ class Bench {
       j.null_field("rss_bytes_per_allocation");
     }
     bool ok = held > 0;
+    if (ok && opt_.hold > 0) hold_until(s3.at + secs_to_ns(opt_.hold), held);
     if (ok && opt_.active > 0) {
       j.begin("active");
       ok = data_phase(j, opt_.active);
@@ -1091,6 +1093,19 @@ class Bench {
         j.field("server_rss_kib_after_delete", *after);
     }
     return ok;
+  }
+
+  // --hold: says how many it holds, then keeps them (answering nothing) until `until` or a
+  // SIGTERM/SIGINT.
+  void hold_until(std::uint64_t until, std::size_t held) {
+    static volatile std::sig_atomic_t stop = 0;
+    std::signal(SIGTERM, [](int) { stop = 1; });
+    std::signal(SIGINT, [](int) { stop = 1; });
+    std::fprintf(stderr, "held %zu\n", held);
+    std::fflush(stderr);
+    while (stop == 0 && now_ns() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
 
   // Allocate dances (each deleted again) on --inflight more clients while the others are held.
