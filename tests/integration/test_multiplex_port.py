@@ -1,6 +1,5 @@
 """relay.multiplex_port: every UDP allocation of a worker relays through one socket, and each
 peer's datagrams reach the allocation that sent to that peer, against the real binary."""
-import os
 import shutil
 import socket
 import struct
@@ -46,23 +45,6 @@ def peer_socket(ip="127.0.0.2"):
     s.bind((ip, 0))
     s.settimeout(2)
     return s
-
-
-def channel_bind(client, ip, port):
-    for _ in range(3):
-        tid = os.urandom(12)
-        attrs = sc.attr(0x000C, struct.pack("!HH", CHANNEL, 0)) + \
-            sc.attr(0x0012, tc.xor_peer(ip, port, tid))
-        reply = sc.udp_exchange(client.server, client.signed(tc.CHANNEL_BIND, attrs, tid),
-                                timeout=1.0, sock=client.sock)
-        if reply is None:
-            continue
-        mtype, _, rattrs, _ = sc.parse(reply)
-        if tc.error_code(rattrs) == 438:
-            client.learn(rattrs)
-            continue
-        return mtype
-    return None
 
 
 class MultiplexPortTest(unittest.TestCase):
@@ -113,7 +95,7 @@ class MultiplexPortTest(unittest.TestCase):
     def test_channel_data_comes_back_on_the_channel(self):
         c, relayed = self.client()
         p = self.peer()
-        self.assertEqual(channel_bind(c, "127.0.0.2", p.getsockname()[1]), 0x0109)
+        self.assertEqual(c.channel_bind("127.0.0.2", p.getsockname()[1], CHANNEL), 0x0109)
         c.sock.sendto(struct.pack("!HH", CHANNEL, 5) + b"hello" + b"\0\0\0", c.server)
         data, source = p.recvfrom(100)
         self.assertEqual((data, source), (b"hello", relayed))

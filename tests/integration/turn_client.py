@@ -145,6 +145,23 @@ class TurnClient:
             return mtype, attrs
         return mtype, attrs
 
+    def channel_bind(self, ip, port, channel):
+        """ChannelBind of `channel` to ip:port: the reply's message type, or None."""
+        for _ in range(3):
+            tid = os.urandom(12)
+            attrs = sc.attr(0x000C, struct.pack("!HH", channel, 0)) + \
+                sc.attr(0x0012, xor_peer(ip, port, tid))
+            reply = sc.udp_exchange(self.server, self.signed(CHANNEL_BIND, attrs, tid),
+                                    timeout=1.0, sock=self.sock)
+            if reply is None:
+                continue
+            mtype, _, rattrs, _ = sc.parse(reply)
+            if error_code(rattrs) == 438:
+                self.learn(rattrs)
+                continue
+            return mtype
+        return None
+
     def send_indication(self, ip, port, data):
         tid = os.urandom(12)
         body = sc.attr(0x0012, xor_peer(ip, port, tid)) + sc.attr(0x0013, data)

@@ -121,20 +121,7 @@ def channel_data(payload):
 
 
 def channel_bind(client, ip, port):
-    for _ in range(3):
-        tid = os.urandom(12)
-        attrs = sc.attr(0x000C, struct.pack("!HH", CHANNEL, 0)) + \
-            sc.attr(0x0012, tc.xor_peer(ip, port, tid))
-        reply = sc.udp_exchange(client.server, client.signed(tc.CHANNEL_BIND, attrs, tid),
-                                timeout=1.0, sock=client.sock)
-        if reply is None:
-            continue
-        mtype, _, rattrs, _ = sc.parse(reply)
-        if tc.error_code(rattrs) == 438:
-            client.learn(rattrs)
-            continue
-        return mtype
-    return None
+    return client.channel_bind(ip, port, CHANNEL)
 
 
 def echoes(sock, seconds):
