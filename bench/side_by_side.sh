@@ -385,6 +385,9 @@ shape_args() {
 
 supports() {  # target shape
   [[ $1 == forwarder && $2 == audiodef ]] && return 1
+  # audiodef's clients all send to one turnutils_peer: with one relay socket per worker only
+  # the first allocation of each may (relay.multiplex_port), so ternmux cannot run it.
+  [[ $1 == ternmux && $2 == audiodef ]] && return 1
   [[ $1 != forwarder ]] && return 0
   [[ $2 == high120 || $2 == high1200 ]]
 }

@@ -56,7 +56,7 @@ std::string ip_of(const protocol::TransportAddress& a) {
 }
 
 void print_banner(const net::Runtime& rt, const std::string& source, const net::TlsFiles& tls,
-                  std::pair<unsigned, unsigned> relay_ports, const std::string& signaling) {
+                  const net::RelayOptions& relay_options, const std::string& signaling) {
   std::cout << "tern " << TERN_VERSION << " serving with " << rt.workers() << " worker"
             << (rt.workers() == 1 ? "" : "s") << " (config: " << source << ")\n";
   std::cout << "  udp steering: " << rt.steering() << "\n";
@@ -72,8 +72,16 @@ void print_banner(const net::Runtime& rt, const std::string& source, const net::
   }
   if (has_tls) std::cout << "  tls certificate " << tls.cert_file << "\n";
   const auto relay = rt.relay_addresses();
-  std::cout << "  relaying udp ports " << relay_ports.first << "-" << relay_ports.second
-            << ", advertised as " << ip_of(relay.advertised_v4);
+  if (relay_options.multiplex_port != 0) {
+    std::cout << "  relaying udp through one socket per worker, port";
+    for (unsigned i = 0; i < rt.workers(); ++i) {
+      std::cout << (i == 0 ? " " : ", ") << relay_options.multiplex_port + 2 * i;
+    }
+    std::cout << " (relay.multiplex_port)";
+  } else {
+    std::cout << "  relaying udp ports " << relay_options.min_port << "-" << relay_options.max_port;
+  }
+  std::cout << ", advertised as " << ip_of(relay.advertised_v4);
   if (relay.advertised_v6) std::cout << " and " << ip_of(*relay.advertised_v6);
   for (const auto& extra : relay.extra) std::cout << " and " << ip_of(extra);
   std::cout << "\n";
@@ -272,7 +280,7 @@ int serve(const std::string& config_path) {
           result.config->metrics_tls);
     }
     print_banner(runtime, config_path.empty() ? "embedded default" : config_path, options.tls,
-                 {options.relay.min_port, options.relay.max_port},
+                 options.relay,
                  signaling_server ? signaling_server->local().to_string() : std::string());
     if (auto warning = private_relay_warning(runtime.relay_addresses(), *result.config)) {
       std::cout << "warning: " << *warning << std::endl;

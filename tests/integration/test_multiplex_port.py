@@ -57,6 +57,12 @@ class MultiplexPortTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tern.__exit__(None, None, None)
 
+    def test_the_banner_names_the_shared_ports(self):
+        self.assertIn("relaying udp through one socket per worker, port %d, %d "
+                      "(relay.multiplex_port), advertised as 127.0.0.1\n"
+                      % (self.port, self.port + 2), "".join(self.tern.output))
+        self.assertIn("relay offload: off (relay.multiplex_port)\n", "".join(self.tern.output))
+
     def client(self):
         c = tc.TurnClient(self.tern.addr("udp"), "alice", "wonderland")
         self.addCleanup(c.close)
