@@ -158,7 +158,7 @@ class MultiplexPortTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(self.drops("no_permission"), before + 1)
 
-    def test_even_port_is_kept_and_reserving_the_next_port_is_refused(self):
+    def test_even_port_is_kept_reserving_the_next_port_and_dont_fragment_are_refused(self):
         c = tc.TurnClient(self.tern.addr("udp"), "alice", "wonderland")
         self.addCleanup(c.close)
         mtype, tid, attrs = c.allocate(sc.attr(0x0018, b"\x00"))  # EVEN-PORT
@@ -168,6 +168,9 @@ class MultiplexPortTest(unittest.TestCase):
         self.addCleanup(d.close)
         mtype, _, attrs = d.allocate(sc.attr(0x0018, b"\x80"))  # EVEN-PORT, R bit
         self.assertEqual((mtype, tc.error_code(attrs)), (0x0113, 508))
+        # DONT-FRAGMENT: one socket for all cannot set DF for one allocation's datagrams.
+        mtype, _, attrs = d.allocate(sc.attr(0x001A, b""))
+        self.assertEqual((mtype, tc.error_code(attrs)), (0x0113, 420))
 
     @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
     def test_turnutils_uclient_relays_through_it(self):
