@@ -121,10 +121,18 @@ stop_server() {
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+# The scale shape's helper tern_bench processes (scale_shards): killed, and reaped quietly.
+stop_holders() {
+  for pid in "${holder_pids[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  holder_pids=()
+}
 cleanup() {
   if [[ -n $server_pid ]]; then stop_server "$server_pid" KILL; fi
   if [[ -n ${peer_pid:-} ]]; then stop_server "$peer_pid" KILL; fi
-  for pid in "${holder_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_holders
   rm -rf "$tmp/state" "$tmp"/*.sock
   if ((!keep)) || [[ $out != "$tmp"/* ]]; then rm -rf "$tmp"; fi
 }
@@ -485,11 +493,7 @@ run_one() {  # round target shape
       --label "$target" --shape "$shape" --round "$round" $args 2>>"$out/bench.err") || rc=$?
   fi
   stop_target "$target"
-  for pid in "${holder_pids[@]}"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true  # quietly
-  done
-  holder_pids=()
+  stop_holders
   if [[ -z $line || $line != \{* ]]; then
     line="{\"target\":\"$target\",\"shape\":\"$shape\",\"round\":$round,\"ok\":false,\"error\":\"no output (exit $rc)\"}"
   else

@@ -204,10 +204,14 @@ void WorkerRelays::drain_shared(const RelaySocket& shared) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
+      if (b.truncated(i)) {
+        count_drop(core::Drop::kTooLarge);
+        continue;
+      }
       const auto peer = b.peer(i);
       const auto owner = demux_.owner(peer);
-      if (b.truncated(i) || !owner) {
-        count_drop(b.truncated(i) ? core::Drop::kTooLarge : core::Drop::kNoPermission);
+      if (!owner) {
+        count_drop(core::Drop::kNoPermission);
         continue;
       }
       deliver(*owner, peer, b.bytes(i));

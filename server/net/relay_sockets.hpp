@@ -35,7 +35,6 @@ class WorkerRelays final : public core::RelayProvider {
   // `port` on the relay addresses, and peers' datagrams go to the allocation that sent to them
   // (PeerDemux). False, with `why`, when a socket cannot be bound.
   bool open_shared(std::uint16_t port, std::string& why);
-  bool shared() const noexcept { return shared_on_; }
   // Called by router after a batch, to push queued client datagrams out.
   void set_flush(std::function<void()> flush) { flush_ = std::move(flush); }
 
@@ -98,8 +97,6 @@ class WorkerRelays final : public core::RelayProvider {
                                                     bool reserve_next);
   void drain_shared(const RelaySocket& shared);
   void read_shared_errors(int fd);
-  void send_shared(core::RelayId id, const protocol::TransportAddress& peer,
-                   std::span<const std::uint8_t> bytes);
   bool add(std::uint64_t key, int fd);  // a relay id, or kSharedKey + family
   // Relay `id`, open when `closes` was read from closes_, still is (a map lookup only if some
   // relay was closed since).

@@ -14,6 +14,7 @@ import unittest
 import stun_client as sc
 import turn_client as tc
 from harness import Tern, TERN
+from test_turn_interop import turnutils_peer
 
 CONFIG = """
 relay: {{address: 127.0.0.1, rfc5766_channels: true, min_port: 46000, max_port: 46999}}
@@ -268,8 +269,7 @@ class ReloadUnderLoadTest(unittest.TestCase):
             peer_sock.bind(("127.0.0.2", 0))
             port = peer_sock.getsockname()[1]
             peer_sock.close()
-            peer = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.2", "-p", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            peer = turnutils_peer(port)  # PEER_IP is 127.0.0.2
             try:
                 client = subprocess.Popen(
                     ["turnutils_uclient", "-u", "alice", "-w", "wonderland", "-p",

@@ -13,7 +13,7 @@ import unittest
 import urllib.parse
 
 from harness import Tern
-from test_turn_interop import PEER_IP, TURN_CONFIG, free_udp_port, totals
+from test_turn_interop import PEER_IP, TURN_CONFIG, free_udp_port, totals, turnutils_peer
 
 METRICS_CONFIG = TURN_CONFIG + """
 metrics: {listen: "127.0.0.1:0"}
@@ -407,8 +407,7 @@ class MetricsEndpointTest(unittest.TestCase):
     @unittest.skipUnless(HAVE_TURNUTILS, "coturn's turnutils not installed")
     def test_relay_counters_move_live_during_a_session(self):
         peer_port = free_udp_port(PEER_IP)
-        peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(peer_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peer = turnutils_peer(peer_port)
         self.addCleanup(stop_process, peer)
         before, _ = self.scrape()
         ip, port = self.tern.addr("udp")

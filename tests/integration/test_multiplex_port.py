@@ -9,7 +9,7 @@ import unittest
 import stun_client as sc
 import turn_client as tc
 from harness import Tern
-from test_turn_interop import PEER_IP, free_udp_port, totals, uclient
+from test_turn_interop import PEER_IP, free_udp_port, totals, turnutils_peer, uclient
 
 CHANNEL = 0x4001
 
@@ -174,10 +174,8 @@ class MultiplexPortTest(unittest.TestCase):
 
     @unittest.skipUnless(shutil.which("turnutils_uclient"), "coturn not installed")
     def test_turnutils_uclient_relays_through_it(self):
-        import subprocess
         peer_port = free_udp_port(PEER_IP)
-        peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(peer_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peer = turnutils_peer(peer_port)
         self.addCleanup(peer.wait, 10)
         self.addCleanup(peer.terminate)
         time.sleep(0.3)

@@ -8,7 +8,7 @@ import unittest
 
 import stun_client as sc
 from harness import Tern
-from test_turn_interop import PEER_IP, free_udp_port, totals
+from test_turn_interop import PEER_IP, free_udp_port, totals, turnutils_peer
 
 # coturn's test keys: base64 of ASCII digits and a newline; tern uses the first 32 (16) bytes.
 KEYS = """
@@ -44,8 +44,7 @@ def run_uclient(tern, peer_port, clients=2, messages=50):
 class OAuthInteropTest(unittest.TestCase):
     def setUp(self):
         self.peer_port = free_udp_port(PEER_IP)
-        self.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(self.peer_port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.peer = turnutils_peer(self.peer_port)
         self.addCleanup(self.peer.wait, 10)
         self.addCleanup(self.peer.terminate)
 

@@ -16,7 +16,7 @@ import stun_client as sc
 import turn_client as tc
 from harness import Tern, WithTern
 from test_signaling import ws_connect, ws_recv, ws_send
-from test_turn_interop import PEER_IP, free_udp_port, totals
+from test_turn_interop import PEER_IP, free_udp_port, totals, turnutils_peer
 
 PROXY = "127.0.0.9"  # the balancer's address towards tern: trusted
 STRANGER = "127.0.0.8"  # another balancer, not trusted
@@ -178,8 +178,7 @@ class ProxyProtocolTest(unittest.TestCase):
 
     def test_coturn_client_relays_through_the_balancer(self):
         peer_port = free_udp_port(PEER_IP)
-        peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(peer_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peer = turnutils_peer(peer_port)
         self.addCleanup(peer.wait, 10)
         self.addCleanup(peer.terminate)
         ip, port = self.haproxy.addr("v2")

@@ -25,6 +25,12 @@ def free_udp_port(ip):
         return s.getsockname()[1]
 
 
+def turnutils_peer(port, ip=PEER_IP):
+    """coturn's echo peer on ip:port, its output discarded."""
+    return subprocess.Popen(["turnutils_peer", "-L", ip, "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class WithPeer(WithTern):
     """WithTern, and coturn's turnutils_peer on PEER_IP (port cls.peer_port) to relay to."""
 
@@ -32,8 +38,7 @@ class WithPeer(WithTern):
     def setUpClass(cls):
         super().setUpClass()
         cls.peer_port = free_udp_port(PEER_IP)
-        cls.peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(cls.peer_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.peer = turnutils_peer(cls.peer_port)
 
     @classmethod
     def tearDownClass(cls):
@@ -158,8 +163,7 @@ class Ipv6ClientInteropTest(unittest.TestCase):
     def test_uclient_over_ipv6_gets_an_ipv4_relay_and_relays_everything(self):
         with Tern(TURN_CONFIG, listen=[("udp", "::1"), ("tcp", "::1")]) as t:
             peer_port = free_udp_port(PEER_IP)
-            peer = subprocess.Popen(["turnutils_peer", "-L", PEER_IP, "-p", str(peer_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            peer = turnutils_peer(peer_port)
             try:
                 for flags in ([], ["-t"]):
                     out = uclient(t, ["-v", "-c"] + flags, clients=1, peer_port=peer_port)
