@@ -377,6 +377,9 @@ class PerSourceConnectionLimitTest(unittest.TestCase):
             for i in range(4):
                 s = socket.create_connection(t.addr("tcp"), timeout=2)
                 self.addCleanup(s.close)
+                # Each worker accepts from its own listening socket, so connections are taken in
+                # no fixed order: an answered Binding shows this one holds its slot before the next.
+                self.assertTrue(binding_over(s), "a connection within the limit was not served")
                 held.append(s)
             tls = sc.tls_connect(t.addr("tls"))  # TCP and TLS share one count: the fifth
             self.addCleanup(tls.close)
