@@ -10,7 +10,9 @@ namespace tern::bench {
 namespace {
 
 const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
-  --mode relay|allocate|binding|idle|raw   (default relay; raw drives a plain UDP forwarder)
+  --mode relay|allocate|binding|idle|raw|rawecho   (default relay; raw drives a plain UDP
+                        forwarder to one sink, rawecho a two-way one: client i's datagrams to
+                        echo peer i and the echoes back, as a relay without TURN)
   --transport udp|tcp|tls  client to server transport for relay, allocate and idle (default
                         udp); the relay to the echo peer is UDP either way
   --server-pid PID      measure this process's CPU (utime+stime) and VmRSS from /proc
@@ -39,7 +41,8 @@ const char* const kUsage = R"(usage: tern_bench --server IP:PORT [options]
   --peers N             echo peer sockets on that address, client i using peer i mod N
                         (default 1); one per client lets a server that demultiplexes by peer
                         address (coturn's --multiplex-peer) bind every client's channel
-  --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination)
+  --peer-port P         echo peer port (default 0 = any; raw: the forwarder's destination); with
+                        --peers N, the peers take ports P .. P+N-1
   --client-netns NS     open the clients' sockets in network namespace NS (bound to 0.0.0.0)
   --peer-netns NS       open the echo peer's socket in network namespace NS
   --user U --password P long-term credentials (default bench/bench)
@@ -157,9 +160,10 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
     }
     if (!error.empty()) return false;
   }
-  static const std::set<std::string> kModes = {"relay", "allocate", "binding", "idle", "raw"};
+  static const std::set<std::string> kModes = {"relay", "allocate", "binding",
+                                               "idle",  "raw",      "rawecho"};
   if (!kModes.contains(o.mode)) error = "unknown mode " + o.mode;
-  if (o.tcp && (o.mode == "binding" || o.mode == "raw"))
+  if (o.tcp && (o.mode == "binding" || o.mode.starts_with("raw")))
     error = "--transport: only udp in this mode";
   auto server = parse_endpoint(o.server_text);
   if (!server)
@@ -175,7 +179,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& error) {
     error = "--active needs --mode idle, --idle-channel and --rate";
   if (o.window == 0 || o.window > 4096) error = "--window must be 1..4096";
   if (o.peers == 0 || o.peers > 4096) error = "--peers must be 1..4096";
-  if (o.peers > 1 && o.peer_port != 0) error = "--peers needs --peer-port 0";
+  if (o.peer_port != 0 && o.peer_port + o.peers - 1 > 65535)
+    error = "--peer-port + --peers > 65535";
   if (o.inflight == 0) error = "--inflight must be at least 1";
   if (o.duration > 3600 || o.setup_timeout > 3600 || o.drain > 60) error = "durations too long";
   return error.empty();

@@ -157,7 +157,7 @@ def figures(med, rounds_data):
     for shape, label in (("high120", "120 B"), ("high1200", "1200 B")):
         t, f = m("tern", shape, "relayed_per_cpu_s"), m("forwarder", shape, "relayed_per_cpu_s")
         r = ratio(t, f, (shape, "relayed_per_cpu_s", "tern", "forwarder"))
-        rows.append((f"relayed packets per CPU-second vs raw forwarder, {label}", t, None, f, r,
+        rows.append((f"relayed packets per CPU-second vs forwarder (a relay without TURN), {label}", t, None, f, r,
                      ">= 0.85x forwarder", None if r is None else r >= 0.85, "pkt/CPU-s"))
     for shape, label in (("load50k", "50k"), ("load100k", "100k")):
         t, c = m("tern", shape, "loss_ratio"), m("coturn", shape, "loss_ratio")
@@ -233,16 +233,26 @@ VERSUS = [
      "us"),
 ]
 COTURNS = ["coturn", "coturn417", "coturn417best"]
+# tern against the ceilings: tern_forwarder --pairs (a relay without TURN) and one-way to a sink.
+FORWARDERS = ["forwarder", "forwarder1way"]
+VERSUS_FORWARDERS = [
+    ("audio", "relayed_per_cpu_s", "relayed pkt/CPU-s, audio-like (pinned)", "pkt/CPU-s"),
+    ("high120", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 120 B", "pkt/CPU-s"),
+    ("high1200", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 1200 B", "pkt/CPU-s"),
+    ("audio", "rtt_us.p50", "round trip p50, audio-like", "us"),
+    ("audio", "rtt_us.p99", "round trip p99, audio-like", "us"),
+]
 
 
-def versus(med, rounds_data, tern="tern"):
-    """Rows (label, unit, tern, [(coturn value, tern/coturn ratio)...]) for the coturns present;
-    `tern` names the tern target (tern, or ternmux: relay.multiplex_port)."""
-    present = [c for c in COTURNS if c in med]
+def versus(med, rounds_data, tern="tern", others=None, table=None):
+    """Rows (label, unit, tern, [(other value, tern/other ratio)...]) for the other targets
+    present (the coturns unless `others` says); `tern` names the tern target (tern, or
+    ternmux: relay.multiplex_port)."""
+    present = [c for c in (others or COTURNS) if c in med]
     rows = []
     if tern not in med:
         return present, rows
-    for shape, metric, label, unit in VERSUS:
+    for shape, metric, label, unit in table or VERSUS:
         t = med.get(tern, {}).get(shape, {}).get(metric)
         cells = []
         for c in present:
@@ -256,13 +266,14 @@ def versus(med, rounds_data, tern="tern"):
     return present, rows
 
 
-def versus_markdown(present, rows, tern="tern"):
+def versus_markdown(present, rows, tern="tern", against=None):
     if not present or not rows:
         return ""
     head = f"| figure | unit | {tern} | " + " | ".join(f"{c} | {tern}/{c}" for c in present) + " |"
     what = " (tern with relay.multiplex_port)" if tern == "ternmux" else ""
-    out = ["", f"{tern}{what} against each coturn (medians; a ratio is the median of per-round "
-           "ratios; coturn417best = 4.17.1 with --multiplex-peer --udp-gso):", "", head,
+    against = against or ("each coturn (medians; a ratio is the median of per-round ratios; "
+                          "coturn417best = 4.17.1 with --multiplex-peer --udp-gso)")
+    out = ["", f"{tern}{what} against {against}:", "", head,
            "|---|---|---:|" + "---:|---:|" * len(present)]
     for label, unit, t, cells in rows:
         parts = [f"{fmt(v)} | {'-' if r is None else f'{r:.2f}x'}" for v, r in cells]
@@ -335,6 +346,13 @@ def main():
     md += versus_markdown(present, vs_rows)
     _, mux_rows = versus(med, per_round(runs), "ternmux")
     md += versus_markdown(present, mux_rows, "ternmux")
+    fwd_rows = {}
+    for t in ("tern", "ternmux"):
+        fwd_present, fwd_rows[t] = versus(med, per_round(runs), t, FORWARDERS, VERSUS_FORWARDERS)
+        md += versus_markdown(fwd_present, fwd_rows[t], t,
+                              "the forwarders (medians; a ratio is the median of per-round ratios; "
+                              "forwarder = a two-way relay without TURN, target >= 0.85x; "
+                              "forwarder1way = everything to one sink)")
     if a.note:
         md = a.note + "\n\n" + md
     if noisy:
@@ -357,6 +375,9 @@ def main():
         "versus_ternmux": [{"figure": label, "unit": unit, "ternmux": t,
                             **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
                            for label, unit, t, cells in mux_rows],
+        "versus_forwarders": {t: [{"figure": label, "unit": unit, t: v,
+                                   **{c: {"value": x, "ratio": r} for c, (x, r) in zip(fwd_present, cells)}}
+                                  for label, unit, v, cells in fwd_rows[t]] for t in fwd_rows},
         "failed_runs": bad,
         "disturbed_runs": noisy,
         "incomplete_runs": partial,

@@ -23,7 +23,12 @@ usage: bench/side_by_side.sh [--smoke] [--rounds R] [--duration S] [--out DIR] [
                  descriptor limit allows (100,000 wanted; tern on several relay addresses),
                  1 % of them active at audio rates, then Allocate dances while they are held. Shapes ending in "def" run both servers on their default
                  limits and thread counts, unpinned, as an operator starts them.
-  --targets LIST comma-separated subset of: tern,ternmux,coturn,coturn417,coturn417best,forwarder
+  --targets LIST comma-separated subset of: tern,ternmux,coturn,coturn417,coturn417best,forwarder,
+                 forwarder1way
+                 forwarder = tern_forwarder --pairs: a relay without TURN (client k's datagrams to
+                 echo peer k from one relay socket and back), with tern's batching, GSO and
+                 wake-up policy, on the audio and high-load shapes; forwarder1way = the same
+                 tool sending everything one way to one sink (high load only)
                  ternmux = tern with relay.multiplex_port (one relay socket per worker; at
                  the scale shape it holds 100,000 allocations from several tern_bench processes)
                  coturn = Debian's coturn 4.6.1 (or $TURNSERVER); coturn417 = coturn 4.17.1 on
@@ -189,6 +194,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 # 32768-60999 that client sockets draw from.
 coturn_min=10000 coturn_max=21999 tern_min=22000 tern_max=32767
 tern_mux_port=9000  # ternmux: 9000, 9002, ... (one per worker), below both ranges
+# forwarder: its echo peers on 127.0.0.2, ports 61000 and up, above the ephemeral range that
+# every other socket of the run draws from.
+fwd_peer_base=61000 fwd_pairs=128
 
 cat >"$tmp/tern.yaml" <<EOF
 realm: bench.local
@@ -311,8 +319,13 @@ start_target() {  # target [shape]
       ;;
     forwarder)
       port=$fwd_port
+      "${pin[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" \
+        --to "127.0.0.2:$fwd_peer_base" --pairs "$fwd_pairs" --max-seconds 600 >>"$out/forwarder.log" 2>&1 &
+      ;;
+    forwarder1way)
+      port=$fwd_port
       "${pin[@]}" "${server_wrap[@]}" "$forwarder_bin" --listen "127.0.0.1:$fwd_port" --to "127.0.0.2:$sink_port" \
-        --max-seconds 600 >>"$out/forwarder.log" 2>&1 &
+        --max-seconds 600 >>"$out/forwarder1way.log" 2>&1 &
       ;;
   esac
   server_pid=$!
@@ -392,12 +405,11 @@ shape_args() {
 }
 
 supports() {  # target shape
-  [[ $1 == forwarder && $2 == audiodef ]] && return 1
   # audiodef's clients all send to one turnutils_peer: with one relay socket per worker only
   # the first allocation of each may (relay.multiplex_port), so ternmux cannot run it.
   [[ $1 == ternmux && $2 == audiodef ]] && return 1
-  [[ $1 != forwarder ]] && return 0
-  [[ $2 == high120 || $2 == high1200 ]]
+  [[ $1 != forwarder* ]] && return 0
+  [[ $2 == high120 || $2 == high1200 || ($1 == forwarder && $2 == audio) ]]
 }
 
 # audiodef: coturn's own load client (turnutils_uclient, 100 clients x 50 pkt/s x 120 B over
@@ -464,7 +476,9 @@ print(json.dumps(d))'
 run_one() {  # round target shape
   local round=$1 target=$2 shape=$3 args line rc=0
   args=$(shape_args "$shape")
-  if [[ $target == forwarder ]]; then
+  if [[ $target == forwarder ]]; then  # its echo peers on the ports it pairs clients with
+    args="${args/--mode relay/--mode rawecho} --peer-port $fwd_peer_base"
+  elif [[ $target == forwarder1way ]]; then
     args="${args/--mode relay/--mode raw} --peer-port $sink_port"
     args=$(sed -E 's/--peers [0-9]+ //' <<<"$args")  # one sink: the forwarder's destination
   fi
@@ -531,7 +545,8 @@ done
 run_callgrind() {  # target
   local target=$1 file=$out/callgrind.$1.out args line rc=0 ir
   args="--mode relay --clients 8 --window 32 --size 120 --packets 5000 --duration 300"
-  if [[ $target == forwarder ]]; then args="--mode raw --clients 8 --window 32 --size 120 --packets 10000 --duration 300 --peer-port $sink_port"; fi
+  if [[ $target == forwarder ]]; then args="--mode rawecho --clients 8 --peers 8 --window 32 --size 120 --packets 5000 --duration 300 --peer-port $fwd_peer_base"; fi
+  if [[ $target == forwarder1way ]]; then args="--mode raw --clients 8 --window 32 --size 120 --packets 10000 --duration 300 --peer-port $sink_port"; fi
   server_wrap=(valgrind --tool=callgrind --callgrind-out-file="$file")
   start_wait=600
   if ! start_target "$target"; then

@@ -132,7 +132,7 @@ class Bench {
     bool ok = false;
     if (epoll_ < 0) {
       error_ = "epoll_create1 failed";
-    } else if (opt_.mode == "relay" || opt_.mode == "raw") {
+    } else if (opt_.mode == "relay" || opt_.mode.starts_with("raw")) {
       ok = mode_relay(j);
     } else if (opt_.mode == "allocate") {
       ok = mode_allocate(j);
@@ -188,13 +188,14 @@ class Bench {
   // The echo peers (epoll ids kPeerId, kPeerId - 1, ...).
   bool open_peer(bool echo) {
     echo_ = echo;
-    const auto local = make_sockaddr(opt_.peer_ip, opt_.peer_port);
     const int buffer = opt_.peers > 1 ? 1 << 20 : 16 << 20;
-    for (std::size_t k = 0; k < opt_.peers; ++k) {
+    for (std::size_t k = 0; k < opt_.peers; ++k) {  // with --peer-port P: ports P, P+1, ...
+      const auto port = static_cast<std::uint16_t>(opt_.peer_port == 0 ? 0 : opt_.peer_port + k);
+      const auto local = make_sockaddr(opt_.peer_ip, port);
       const int fd = in_netns(opt_.peer_netns, [&] { return open_udp(local, nullptr, buffer); });
       if (fd < 0) {
-        error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" +
-                 std::to_string(opt_.peer_port) + ": " + std::strerror(errno);
+        error_ = "cannot bind the peer socket on " + opt_.peer_ip + ":" + std::to_string(port) +
+                 ": " + std::strerror(errno);
         return false;
       }
       TransportAddress address = peer_;
@@ -603,6 +604,7 @@ class Bench {
 
   void on_client_datagram(std::size_t index, std::span<const std::uint8_t> bytes,
                           std::uint64_t now) {
+    if (raw_) return on_payload(bytes, now);  // rawecho: the peer's echo, as it was sent
     if (bytes.size() < 4) return;
     const std::uint8_t first = bytes[0];
     if ((first & 0xC0) == 0x40) {  // ChannelData (RFC 8656 §12.4)
@@ -850,8 +852,8 @@ class Bench {
   }
 
   bool mode_relay(Json& j) {
-    raw_ = opt_.mode == "raw";
-    if (!open_peer(!raw_)) return false;
+    raw_ = opt_.mode.starts_with("raw");
+    if (!open_peer(opt_.mode != "raw")) return false;
     j.field("clients", static_cast<std::uint64_t>(opt_.clients));
     j.field("size", static_cast<std::uint64_t>(opt_.size));
     j.field("channel_data", !raw_ && !opt_.send);
@@ -926,18 +928,18 @@ class Bench {
 
     const double send_secs = ns_to_secs(send_end - data_start_ns_);
     const double active_secs = ns_to_secs(std::max(last_rx_ns_, send_end) - data_start_ns_);
-    const std::uint64_t relayed = received_ + (raw_ ? 0 : peer_received_);
+    const std::uint64_t relayed = received_ + (echo_ ? peer_received_ : 0);
     j.field("active_clients", static_cast<std::uint64_t>(active));
     j.field("send_s", send_secs);
     j.field("sent", sent_).field("send_failed", send_failed_).field("skipped", skipped_);
     j.field("offered_rate_achieved", send_secs > 0 ? static_cast<double>(sent_) / send_secs : 0.0);
-    if (!raw_)
+    if (echo_)
       j.field("peer_received", peer_received_).field("peer_echo_failed", peer_echo_failed_);
     j.field("received", received_).field("malformed", malformed_).field("stalls", stalls_);
     const std::uint64_t lost = sent_ > received_ ? sent_ - received_ : 0;
     j.field("lost", lost);
     j.field("loss_ratio", sent_ > 0 ? static_cast<double>(lost) / static_cast<double>(sent_) : 0.0);
-    if (!raw_) {
+    if (echo_) {
       const std::uint64_t lost_out = sent_ > peer_received_ ? sent_ - peer_received_ : 0;
       j.field("lost_to_peer", lost_out);
     }
@@ -950,7 +952,7 @@ class Bench {
       j.null_field("relayed_per_cpu_s");
     }
     if (s1.rss) j.field("server_rss_kib", *s1.rss);
-    j.latency(raw_ ? "one_way_us" : "rtt_us", rtt_);
+    j.latency(echo_ ? "rtt_us" : "one_way_us", rtt_);
     j.field("tool_socket_drops", tool_drops).field("server_socket_drops", server_drops);
     // Of those, the listener's (clients to tern) and the relays' (peers to tern).
     j.field("server_listener_drops", listener_drops)
