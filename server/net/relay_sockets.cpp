@@ -155,6 +155,7 @@ void WorkerRelays::wait() {
 void WorkerRelays::poll() {
   std::array<epoll_event, 64> ready;  // filled by epoll_wait: no need to clear it per wake-up
   const int n = ::epoll_wait(poll_.native_handle(), ready.data(), ready.size(), 0);
+  if (n > 0) woke_ = core::Instant::current();  // two clock reads a wake-up, not a datagram
   for (int i = 0; i < n; ++i) {
     if (ready[i].data.u64 >= kSharedKey) {
       drain_shared(shared_[ready[i].data.u64 - kSharedKey]);
@@ -500,13 +501,13 @@ void WorkerRelays::count_drop(core::Drop reason) {
 
 void WorkerRelays::deliver(core::RelayId id, const protocol::TransportAddress& peer,
                            std::span<const std::uint8_t> bytes) {
-  if (core_ != nullptr) core_->handle_peer(id, peer, bytes, core::Instant::current(), *router_);
+  if (core_ != nullptr) core_->handle_peer(id, peer, bytes, woke_, *router_);
 }
 
 void WorkerRelays::deliver_icmp(core::RelayId id, const protocol::TransportAddress& peer,
                                 std::uint8_t type, std::uint8_t code, std::uint32_t info) {
   if (core_ != nullptr) {
-    core_->handle_peer_icmp(id, peer, type, code, info, core::Instant::current(), *router_);
+    core_->handle_peer_icmp(id, peer, type, code, info, woke_, *router_);
   }
 }
 

@@ -121,6 +121,7 @@ class WorkerRelays final : public core::RelayProvider {
   std::unordered_map<core::RelayId, RelaySocket> sockets_;
   boost::asio::posix::stream_descriptor poll_;  // the epoll set of every UDP relay socket
   std::uint64_t closes_ = 0;                    // relays closed or exported so far
+  core::Instant woke_{};  // read once per wake-up: what the peers' datagrams are handled at
   // relay.multiplex_port: the worker's shared sockets (IPv4, IPv6) and the relays on them.
   bool shared_on_ = false;
   std::array<RelaySocket, 2> shared_{};
