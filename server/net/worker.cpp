@@ -10,6 +10,7 @@
 
 #include "coalescing.hpp"
 #include "packer.hpp"
+#include "ready_pass.hpp"
 #include "udp_listener.hpp"
 #include "wake_stats.hpp"
 
@@ -136,8 +137,9 @@ void Worker::sweep_every_second() {
 // Runs the worker until stopped. Coalescing (a software form of interrupt coalescing) is
 // adaptive: only while datagrams arrive fast enough that a wake-up every `coalesce` would find
 // a batch of kBusyWake (judged over a few milliseconds, Coalescing) does the worker sleep out
-// the rest of `coalesce` before waiting again, so that under load each wake-up handles a batch
-// instead of one datagram. Below that rate, and for a single burst however large, it never
+// the rest of `coalesce` before waiting again, and then runs each ready handler once (each
+// socket read once, a batch), so that under load each wake-up handles a batch instead of one
+// datagram. Below that rate, and for a single burst however large, it never
 // sleeps: each datagram is handled as soon as it arrives, with one reactor wait per wake-up
 // (sleeping there costs a context switch and adds latency for nothing).
 void Worker::run(std::chrono::microseconds coalesce) {
@@ -158,7 +160,7 @@ void Worker::run(std::chrono::microseconds coalesce) {
     const std::uint64_t before = datagrams_received();
     if (io.run_one() == 0) break;
     woke = std::chrono::steady_clock::now();
-    if (busy) io.poll();  // everything ready now, before sleeping again
+    if (busy) run_ready_once(io);  // everything ready now, before sleeping again
     busy = policy.after_wake(datagrams_received() - before, woke);
   }
 }
