@@ -220,6 +220,8 @@ VERSUS = [
     ("tls120", "relayed_per_cpu_s", "relayed pkt/CPU-s, TLS 120 B", "pkt/CPU-s"),
     ("audio", "rtt_us.p50", "round trip p50, audio-like", "us"),
     ("audio", "rtt_us.p99", "round trip p99, audio-like", "us"),
+    ("load50k", "loss_ratio", "loss at 50,000 msg/s offered", ""),
+    ("load100k", "loss_ratio", "loss at 100,000 msg/s offered", ""),
     ("allocate", "cpu_us_per_allocation", "CPU per allocation", "us"),
     ("binding", "responses_per_cpu_s", "Binding requests per CPU-s", "req/CPU-s"),
     ("idle10k", "rss_bytes_per_allocation", "RSS per idle allocation at 10k", "B"),
