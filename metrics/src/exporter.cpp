@@ -206,6 +206,13 @@ void add_state(Builder& b, const Totals& t, const Sources& s) {
                        MetricType::Counter),
               static_cast<double>(s.steering_pins_refused()));
   }
+  if (s.multiplexed_peers) {
+    b.gauge(b.family("tern_relay_multiplexed_peers",
+                     "Peer addresses claimed by allocations on the workers' shared relay sockets "
+                     "(relay.multiplex_port).",
+                     MetricType::Gauge),
+            static_cast<double>(s.multiplexed_peers()));
+  }
   if (s.offload_bindings) {
     b.gauge(b.family("tern_offload_bindings",
                      "Channel bindings the kernel relays without tern (relay.offload); their "

@@ -118,6 +118,8 @@ metrics::Sources metrics_sources(const net::Runtime& rt, const config::Config& c
   }
   s.steering_pins_refused = [&rt] { return rt.steering_pins_refused(); };
   s.offload_bindings = [&rt] { return rt.offloaded_bindings(); };
+  if (config.relay.multiplex_port != 0)
+    s.multiplexed_peers = [&rt] { return rt.multiplexed_peers(); };
   s.users_loaded = [&reloads] { return reloads.users.load(); };
   s.secrets_loaded = [&reloads] { return reloads.secrets.load(); };
   s.reloads_succeeded = &reloads.succeeded;

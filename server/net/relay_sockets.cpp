@@ -404,6 +404,7 @@ void WorkerRelays::close(core::RelayId id) {
   if (tcp_.close(id)) return;
   if (shared_ids_.erase(id) != 0) {  // what is queued for it still goes out: the socket stays
     demux_.release(id);
+    claimed_peers_.store(demux_.peers(), std::memory_order_relaxed);
     ++closes_;
     return;
   }
@@ -456,6 +457,7 @@ void WorkerRelays::send(core::RelayId id, const protocol::TransportAddress& peer
       count_drop(core::Drop::kDeniedPeer);
       return;
     }
+    claimed_peers_.store(demux_.peers(), std::memory_order_relaxed);
     fd = shared_[family_index(it->second)].fd;
   } else {
     const auto it = sockets_.find(id);

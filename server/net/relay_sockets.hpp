@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
@@ -77,6 +78,10 @@ class WorkerRelays final : public core::RelayProvider {
   Exported export_socket(core::RelayId id);
   core::RelayEndpoint import_socket(const Exported& socket);
   std::size_t open_count() const noexcept { return sockets_.size() + shared_ids_.size(); }
+  // relay.multiplex_port: peers claimed on this worker's shared sockets; any thread may read.
+  std::size_t multiplexed_peers() const noexcept {
+    return claimed_peers_.load(std::memory_order_relaxed);
+  }
 
  private:
   // A UDP relay socket: no object of its own in asio. The worker's one epoll set (`poll_`,
@@ -127,6 +132,7 @@ class WorkerRelays final : public core::RelayProvider {
   std::array<RelaySocket, 2> shared_{};
   std::unordered_map<core::RelayId, protocol::Family> shared_ids_;
   PeerDemux demux_;
+  std::atomic<std::size_t> claimed_peers_{0};  // demux_.peers(), for /metrics
 
   SendBatch out_;
   TcpRelays tcp_;

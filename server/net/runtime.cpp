@@ -113,6 +113,12 @@ const RelayAddresses& Runtime::relay_addresses() const noexcept {
   return impl_->ports->addresses();
 }
 
+std::uint64_t Runtime::multiplexed_peers() const {
+  std::uint64_t peers = 0;
+  for (const auto& w : impl_->workers) peers += w->relays.multiplexed_peers();
+  return peers;
+}
+
 std::uint64_t Runtime::relay_ports_in_use(protocol::Family family) const {
   return impl_->ports->in_use(family);
 }

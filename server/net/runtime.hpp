@@ -43,6 +43,8 @@ class Runtime {
   // relay.offload: "tc on eth0, eth1" or "off (why)"; channel bindings in the kernel now.
   const std::string& offload() const noexcept;
   std::size_t offloaded_bindings() const;
+  // relay.multiplex_port: peer addresses claimed on the workers' shared relay sockets.
+  std::uint64_t multiplexed_peers() const;
   // Clients with allocations that could not be pinned (the steering table was full).
   std::uint64_t steering_pins_refused() const noexcept;
   // Serves HTTP GETs on `listen` from the main thread (metrics, health), over TLS with the

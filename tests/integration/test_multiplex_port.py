@@ -137,6 +137,23 @@ class MultiplexPortTest(unittest.TestCase):
         _, _, attrs, _ = b.receive()
         self.assertEqual(sc.find(attrs, 0x0013), b"to-b")
 
+    def test_the_claimed_peers_gauge_follows_sends_and_closes(self):
+        gauge = "tern_relay_multiplexed_peers"
+        c, _ = self.client()
+        peers = [self.peer() for _ in range(3)]
+        self.assertEqual(c.create_permission("127.0.0.2")[0], 0x0108)
+        before = self.tern.metric(gauge)
+        for i, p in enumerate(peers):
+            c.send_indication("127.0.0.2", p.getsockname()[1], b"claim-%d" % i)
+            p.settimeout(2)
+            self.assertEqual(p.recvfrom(100)[0], b"claim-%d" % i)
+        self.assertEqual(self.tern.metric(gauge), before + 3)
+        c.send_indication("127.0.0.2", peers[0].getsockname()[1], b"again")  # claimed already
+        self.assertEqual(peers[0].recvfrom(100)[0], b"again")
+        self.assertEqual(self.tern.metric(gauge), before + 3)
+        self.assertEqual(c.request(tc.REFRESH, sc.attr(0x000D, b"\0\0\0\0"))[0], 0x0104)
+        self.assertEqual(self.tern.metric(gauge), before)  # the allocation's claims end with it
+
     def test_another_port_of_a_known_peer_ip_and_an_unknown_peer(self):
         c, relayed = self.client()
         p = self.peer("127.0.0.5")

@@ -27,7 +27,8 @@ struct Sources {
   std::string version;
   std::function<std::optional<std::int64_t>()> tls_certificate_expiry;  // unix seconds; re-read
   std::function<std::uint64_t()> steering_pins_refused;                 // null = not exported
-  std::function<std::size_t()> offload_bindings;  // relay.offload; null = not exported
+  std::function<std::size_t()> offload_bindings;     // relay.offload; null = not exported
+  std::function<std::uint64_t()> multiplexed_peers;  // relay.multiplex_port; null = not exported
   std::function<std::uint64_t()> users_loaded;
   std::function<std::uint64_t()> secrets_loaded;
   std::atomic<std::uint64_t>* reloads_succeeded = nullptr;
