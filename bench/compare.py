@@ -237,13 +237,9 @@ VERSUS = [
 COTURNS = ["coturn", "coturn417", "coturn417best"]
 # tern against the ceilings: tern_forwarder --pairs (a relay without TURN) and one-way to a sink.
 FORWARDERS = ["forwarder", "forwarder1way"]
-VERSUS_FORWARDERS = [
-    ("audio", "relayed_per_cpu_s", "relayed pkt/CPU-s, audio-like (pinned)", "pkt/CPU-s"),
-    ("high120", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 120 B", "pkt/CPU-s"),
-    ("high1200", "relayed_per_cpu_s", "relayed pkt/CPU-s, high load 1200 B", "pkt/CPU-s"),
-    ("audio", "rtt_us.p50", "round trip p50, audio-like", "us"),
-    ("audio", "rtt_us.p99", "round trip p99, audio-like", "us"),
-]
+VERSUS_FORWARDERS = [row for row in VERSUS if row[:2] in {
+    ("audio", "relayed_per_cpu_s"), ("high120", "relayed_per_cpu_s"),
+    ("high1200", "relayed_per_cpu_s"), ("audio", "rtt_us.p50"), ("audio", "rtt_us.p99")}]
 
 
 def versus(med, rounds_data, tern="tern", others=None, table=None):
@@ -281,6 +277,13 @@ def versus_markdown(present, rows, tern="tern", against=None):
         parts = [f"{fmt(v)} | {'-' if r is None else f'{r:.2f}x'}" for v, r in cells]
         out.append(f"| {label} | {unit} | {fmt(t)} | " + " | ".join(parts) + " |")
     return "\n".join(out) + "\n"
+
+
+def versus_json(present, rows, tern):
+    """versus() rows as JSON objects: the tern target's value, then each other target's."""
+    return [{"figure": label, "unit": unit, tern: t,
+             **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
+            for label, unit, t, cells in rows]
 
 
 def pct(v):
@@ -371,15 +374,9 @@ def main():
         "medians": med,
         "figures": [{"figure": f, "unit": u, "tern": t, "coturn": c, "forwarder": fw, "ratio": r,
                      "target": tg, "met": met} for f, t, c, fw, r, tg, met, u in rows],
-        "versus": [{"figure": label, "unit": unit, "tern": t,
-                    **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
-                   for label, unit, t, cells in vs_rows],
-        "versus_ternmux": [{"figure": label, "unit": unit, "ternmux": t,
-                            **{c: {"value": v, "ratio": r} for c, (v, r) in zip(present, cells)}}
-                           for label, unit, t, cells in mux_rows],
-        "versus_forwarders": {t: [{"figure": label, "unit": unit, t: v,
-                                   **{c: {"value": x, "ratio": r} for c, (x, r) in zip(fwd_present, cells)}}
-                                  for label, unit, v, cells in fwd_rows[t]] for t in fwd_rows},
+        "versus": versus_json(present, vs_rows, "tern"),
+        "versus_ternmux": versus_json(present, mux_rows, "ternmux"),
+        "versus_forwarders": {t: versus_json(fwd_present, fwd_rows[t], t) for t in fwd_rows},
         "failed_runs": bad,
         "disturbed_runs": noisy,
         "incomplete_runs": partial,

@@ -110,7 +110,11 @@ sockaddr_storage storage_of(const sockaddr_in& a) {
 class Forwarder {
  public:
   Forwarder(const Options& o, int listen_fd, int relay_fd, const sockaddr_in& to)
-      : pairs_(o.pairs), listen_fd_(listen_fd), relay_fd_(relay_fd), to_(to) {
+      : pairs_(o.pairs),
+        listen_fd_(listen_fd),
+        relay_fd_(relay_fd),
+        to_(to),
+        to_storage_(storage_of(to)) {
     out_.set_gso(o.gso);
   }
 
@@ -125,7 +129,7 @@ class Forwarder {
       for (std::size_t i = 0; i < count; ++i) {
         const std::span<const std::uint8_t> bytes(b_.data[i].data(), b_.hdr[i].msg_len);
         if (pairs_ == 0)
-          out_.add(fd, storage_of(to_), sizeof(sockaddr_in), bytes);
+          out_.add(fd, to_storage_, sizeof(sockaddr_in), bytes);
         else if (fd == listen_fd_)
           from_client(b_.addr[i], bytes);
         else
@@ -148,11 +152,12 @@ class Forwarder {
         ++unpaired_;
         return;
       }
+      sockaddr_in peer = to_;
+      peer.sin_port = htons(static_cast<std::uint16_t>(ntohs(to_.sin_port) + clients_.size()));
       clients_.push_back(storage_of(client));
+      peers_.push_back(storage_of(peer));
     }
-    sockaddr_in peer = to_;
-    peer.sin_port = htons(static_cast<std::uint16_t>(ntohs(to_.sin_port) + it->second));
-    out_.add(relay_fd_, storage_of(peer), sizeof(sockaddr_in), bytes);
+    out_.add(relay_fd_, peers_[it->second], sizeof(sockaddr_in), bytes);
   }
 
   void from_peer(const sockaddr_in& peer, std::span<const std::uint8_t> bytes) {
@@ -167,10 +172,12 @@ class Forwarder {
   std::size_t pairs_;
   int listen_fd_, relay_fd_;
   sockaddr_in to_;
+  sockaddr_storage to_storage_;  // one-way: the destination, as SendBatch takes it
   tern::bench::Batch<kBatch, kSlot> b_;
   tern::net::SendBatch out_;
   std::unordered_map<std::uint64_t, std::size_t> index_;  // client address -> k
   std::vector<sockaddr_storage> clients_;                 // by k
+  std::vector<sockaddr_storage> peers_;                   // by k: --to + k
   std::uint64_t unpaired_ = 0;
 };
 

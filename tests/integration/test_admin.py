@@ -14,7 +14,7 @@ import unittest
 import stun_client as sc
 import turn_client as tc
 from harness import Tern, TERN
-from test_turn_interop import turnutils_peer
+from test_turn_interop import PEER_IP, free_udp_port, turnutils_peer
 
 CONFIG = """
 relay: {{address: 127.0.0.1, rfc5766_channels: true, min_port: 46000, max_port: 46999}}
@@ -265,11 +265,8 @@ class ReloadUnderLoadTest(unittest.TestCase):
         with open(secrets, "w") as f:
             f.write("north\n")
         with Tern(CONFIG.format(users=users, secrets=secrets)) as t:
-            peer_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            peer_sock.bind(("127.0.0.2", 0))
-            port = peer_sock.getsockname()[1]
-            peer_sock.close()
-            peer = turnutils_peer(port)  # PEER_IP is 127.0.0.2
+            port = free_udp_port(PEER_IP)  # 127.0.0.2
+            peer = turnutils_peer(port)
             try:
                 client = subprocess.Popen(
                     ["turnutils_uclient", "-u", "alice", "-w", "wonderland", "-p",
